@@ -1,0 +1,428 @@
+"""Reading the search index: query building, filters, facets, highlights.
+
+Web processes only read. Each thread keeps one open searcher per index folder and
+reopens it when the live generation changes (a rebuild swapped it) or when the worker
+committed new documents.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from itertools import product
+from pathlib import Path
+
+from markupsafe import Markup, escape
+from whoosh import sorting
+from whoosh.query import And, Every, FuzzyTerm, Or, Phrase, Term
+
+from search import storage
+from search.analysis import (
+    ChineseTokenizer,
+    is_han_word,
+    normalize,
+    pinyin_full,
+    pinyin_initials,
+    query_words,
+)
+from search.schema import (
+    EVERYWHERE,
+    FACETS,
+    PINYIN_FULL_WEIGHTS,
+    PINYIN_INITIALS_WEIGHTS,
+    TEXT_FIELDS,
+    TEXT_WEIGHTS,
+)
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 10
+# Words a learner adds around what they want (怎么养猪 → 养猪); dropped from unquoted
+# queries only, since every other word must match.
+QUERY_STOPWORDS = frozenset(
+    "的 了 和 与 及 是 在 我 想 要 学 学习 怎么 怎样 如何 什么 哪里 一下 课程 课 教程 视频 培训班".split()
+)
+_PINYIN_RE = re.compile(r"^[a-z]+$")
+_QUOTES = str.maketrans({"“": '"', "”": '"', "「": '"', "」": '"', "『": '"', "』": '"'})
+_UNIT_RE = re.compile(r'"([^"]*)"|(\S+)')
+# Caps how many synonym combinations one query expands to.
+MAX_VARIANTS = 12
+MAX_PINYIN_LEN = 40
+
+
+@dataclass
+class Synonyms:
+    """Synonym groups (each a set of words meaning the same), with look-ups by pinyin."""
+
+    groups: list[tuple[str, ...]] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.by_term: dict[str, tuple[str, ...]] = {}
+        self.by_pinyin: dict[str, list[tuple[str, ...]]] = {}
+        cleaned = []
+        for group in self.groups:
+            terms = tuple(dict.fromkeys(normalize(t).strip() for t in group if t and t.strip()))
+            if len(terms) < 2:
+                continue
+            cleaned.append(terms)
+            for term in terms:
+                self.by_term.setdefault(term, terms)
+                if is_han_word(term):
+                    for key in {pinyin_full(term), pinyin_initials(term)}:
+                        if len(key) >= 2:
+                            self.by_pinyin.setdefault(key, []).append(terms)
+        self.groups = cleaned
+        self.longest = max((len(t) for t in self.by_term), default=0)
+
+    def variants(self, text: str) -> list[str]:
+        """``text`` and its rewrites with each synonym replaced by the others of its group
+        (longest match first, left to right)."""
+        if not self.by_term:
+            return [text]
+        pieces: list[list[str]] = []
+        plain = []
+        i = 0
+        while i < len(text):
+            for n in range(min(self.longest, len(text) - i), 0, -1):
+                group = self.by_term.get(text[i : i + n])
+                if group:
+                    if plain:
+                        pieces.append(["".join(plain)])
+                        plain = []
+                    word = text[i : i + n]
+                    pieces.append([word, *[t for t in group if t != word]])
+                    i += n
+                    break
+            else:
+                plain.append(text[i])
+                i += 1
+        if plain:
+            pieces.append(["".join(plain)])
+        out = []
+        for combo in product(*pieces):
+            out.append("".join(combo))
+            if len(out) >= MAX_VARIANTS:
+                break
+        return out
+
+
+def _field_or(word: str) -> Or:
+    return Or([Term(f, word, boost=w) for f, w in TEXT_WEIGHTS.items()])
+
+
+def _words_query(text: str, drop_stopwords: bool):
+    words = query_words(text)
+    if drop_stopwords:
+        kept = [w for w in words if w not in QUERY_STOPWORDS]
+        words = kept or words
+    if not words:
+        return None
+    if len(words) == 1:
+        return _field_or(words[0])
+    return And([_field_or(w) for w in words])
+
+
+def _phrase_query(text: str):
+    words = query_words(text)
+    if not words:
+        return None
+    if len(words) == 1:
+        return _field_or(words[0])
+    return Or([Phrase(f, words, boost=w) for f, w in TEXT_WEIGHTS.items()])
+
+
+def _segment_by_lexicon(reader, text: str, fields) -> list[str] | None:
+    """Split run-together pinyin into words the index knows, fewest words first
+    (``dianshangpeixun`` → dianshang, peixun)."""
+    n = len(text)
+    best: list[list[str] | None] = [None] * (n + 1)
+    best[0] = []
+    known: dict[str, bool] = {}
+    for i in range(1, n + 1):
+        for j in range(max(0, i - 24), i):
+            prev = best[j]
+            if prev is None:
+                continue
+            piece = text[j:i]
+            if piece not in known:
+                known[piece] = any((f, piece) in reader for f in fields)
+            if known[piece] and (best[i] is None or len(prev) + 1 < len(best[i])):
+                best[i] = prev + [piece]
+    return best[n]
+
+
+def _pinyin_query(reader, text: str, synonyms: Synonyms):
+    """Clauses for a chunk of latin letters read as pinyin: full spelling, initials,
+    one-edit typos, and synonym groups whose words are spelled so."""
+    clauses = []
+    for weights in (PINYIN_FULL_WEIGHTS, PINYIN_INITIALS_WEIGHTS):
+        words = _segment_by_lexicon(reader, text, tuple(weights))
+        if words:
+            clauses.append(And([
+                Or([Term(f, w, boost=b) for f, b in weights.items()]) for w in words
+            ]) if len(words) > 1 else Or([Term(f, words[0], boost=b) for f, b in weights.items()]))
+    swaps = {text[:i] + text[i + 1] + text[i] + text[i + 2:] for i in range(len(text) - 1)}
+    swaps = [w for w in swaps - {text} if any((f, w) in reader for f in PINYIN_FULL_WEIGHTS)]
+    if swaps:
+        # Two letters swapped (jiazhneg): whoosh's FuzzyTerm counts a swap as two edits.
+        clauses.append(Or([Term(f, w, boost=b * 0.5) for w in swaps
+                           for f, b in PINYIN_FULL_WEIGHTS.items()]))
+    if len(text) >= 4:
+        # One edit (insert, delete, substitute or swap): yangzi → yangzhi. The first
+        # letter must match, which keeps the expansion small.
+        clauses.append(Or([
+            FuzzyTerm(f, text, boost=b * 0.5, maxdist=1, prefixlength=1)
+            for f, b in PINYIN_FULL_WEIGHTS.items()
+        ]))
+    for group in synonyms.by_pinyin.get(text, []):
+        for term in group:
+            q = _words_query(term, drop_stopwords=False)
+            if q is not None:
+                clauses.append(q)
+    return Or(clauses) if clauses else None
+
+
+def parse_units(text: str) -> list[tuple[str, str]]:
+    """Normalised query → [("phrase"|"chunk", text)]; quotes may be ASCII, full-width or Chinese."""
+    norm = normalize(text.translate(_QUOTES))
+    units = []
+    for m in _UNIT_RE.finditer(norm):
+        if m.group(1) is not None:
+            if m.group(1).strip():
+                units.append(("phrase", m.group(1).strip()))
+        else:
+            units.append(("chunk", m.group(2)))
+    return units
+
+
+def build_query(reader, text: str, synonyms: Synonyms | None = None):
+    """The whoosh query for what a learner typed, or None when nothing is searchable."""
+    synonyms = synonyms or Synonyms()
+    units = parse_units(text)
+    parts = []
+    for kind, unit in units:
+        alternatives = []
+        for variant in synonyms.variants(unit):
+            q = _phrase_query(variant) if kind == "phrase" else _words_query(variant, True)
+            if q is not None:
+                alternatives.append(q)
+        if kind == "chunk" and _PINYIN_RE.match(unit) and len(unit) <= MAX_PINYIN_LEN:
+            q = _pinyin_query(reader, unit, synonyms)
+            if q is not None:
+                alternatives.append(q)
+        if alternatives:
+            parts.append(alternatives[0] if len(alternatives) == 1 else Or(alternatives))
+    if not parts:
+        return None
+    query = parts[0] if len(parts) == 1 else And(parts)
+    # "dian shang": several latin chunks may be one word's pinyin typed with spaces.
+    if len(units) > 1 and all(k == "chunk" and _PINYIN_RE.match(u) for k, u in units):
+        joined = "".join(u for _, u in units)
+        if len(joined) <= MAX_PINYIN_LEN:
+            pq = _pinyin_query(reader, joined, synonyms)
+            if pq is not None:
+                query = Or([query, pq])
+    return query
+
+
+def region_filter(region_code: str | None):
+    """Courses offered everywhere, or in a region whose code prefixes ``region_code``.
+
+    ``region_code`` None means the caller is not restricted (staff); "" means only
+    courses offered everywhere (a visitor without a region).
+    """
+    if region_code is None:
+        return None
+    terms = [Term("regions", EVERYWHERE)]
+    terms += [Term("regions", region_code[:n]) for n in range(1, len(region_code) + 1)]
+    return Or(terms)
+
+
+def _filters(region_code, skill, programme):
+    clauses = []
+    rf = region_filter(region_code)
+    if rf is not None:
+        clauses.append(rf)
+    if skill:
+        clauses.append(Or([Term("skill_code", skill), Term("skill_category", skill)]))
+    if programme:
+        clauses.append(Term("programme", programme))
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else And(clauses)
+
+
+_HIGHLIGHT_TOKENIZER = ChineseTokenizer(unigrams=True)
+
+
+def _matched_terms(query, reader) -> tuple[set[str], set[str], set[str]]:
+    # Not query.existing_terms(): in whoosh 2.7 it reuses its ``fieldname`` argument as a
+    # loop variable and skips every leaf on another field than the first.
+    text, full, initials = set(), set(), set()
+    seen = set()
+    for leaf in query.leaves():
+        for term in leaf.expanded_terms(reader):
+            seen.add(term)
+    for fieldname, word in seen:
+        word = word.decode("utf-8") if isinstance(word, bytes) else word
+        if fieldname in TEXT_WEIGHTS:
+            text.add(word)
+        elif fieldname in PINYIN_FULL_WEIGHTS:
+            full.add(word)
+        elif fieldname in PINYIN_INITIALS_WEIGHTS:
+            initials.add(word)
+    return text, full, initials
+
+
+def highlight(value: str, terms: tuple[set[str], set[str], set[str]],
+              window: int | None = None) -> Markup | None:
+    """``value`` with matched words wrapped in <mark>, everything HTML-escaped; None if
+    nothing matched. With ``window``, only that many characters around the first match."""
+    if not value:
+        return None
+    text_terms, full, initials = terms
+    spans = []
+    for tok in _HIGHLIGHT_TOKENIZER(value, chars=True, mode="index"):
+        word = tok.text
+        hit = word in text_terms
+        if not hit and is_han_word(word) and (full or initials):
+            hit = pinyin_full(word) in full or pinyin_initials(word) in initials
+        if hit:
+            spans.append((tok.startchar, tok.endchar))
+    if not spans:
+        return None
+    spans.sort()
+    merged = [list(spans[0])]
+    for s, e in spans[1:]:
+        if s <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    start, end = 0, len(value)
+    if window and len(value) > window:
+        start = max(0, merged[0][0] - window // 3)
+        end = min(len(value), start + window)
+    out = [Markup("…")] if start > 0 else []
+    pos = start
+    for s, e in merged:
+        if e <= start or s >= end:
+            continue
+        s, e = max(s, start), min(e, end)
+        out.append(escape(value[pos:s]))
+        out.append(Markup("<mark>%s</mark>") % value[s:e])
+        pos = e
+    out.append(escape(value[pos:end]))
+    if end < len(value):
+        out.append(Markup("…"))
+    return Markup("").join(out)
+
+
+@dataclass
+class SearchResult:
+    total: int = 0
+    hits: list[dict] = field(default_factory=list)
+    facets: dict = field(default_factory=lambda: {name: {} for name in FACETS})
+    page: int = 1
+    pagelen: int = PAGE_SIZE
+    fallback: bool = False
+
+    def as_json(self) -> dict:
+        return {"total": self.total, "hits": self.hits, "facets": self.facets}
+
+
+class _Searchers(threading.local):
+    def __init__(self):
+        self.open: dict[str, tuple[str, object]] = {}
+
+
+_local = _Searchers()
+
+
+def get_searcher(root: Path):
+    """This thread's searcher on the live generation, reopened if it changed."""
+    key = str(root)
+    name = storage.read_pointer(Path(root))
+    cached = _local.open.get(key)
+    if cached is not None:
+        cached_name, searcher = cached
+        # Not searcher.refresh(): whoosh-reloaded 2.7.5 reuses the old segment readers
+        # there and keeps serving documents the worker has deleted.
+        if cached_name == name and searcher.up_to_date():
+            return searcher
+        forget_searcher(root)
+    name, ix = storage.open_current(Path(root))
+    try:
+        searcher = ix.searcher()
+    except Exception as exc:
+        raise storage.IndexUnavailable("corrupt", repr(exc)) from exc
+    _local.open[key] = (name, searcher)
+    return searcher
+
+
+def forget_searcher(root: Path) -> None:
+    cached = _local.open.pop(str(root), None)
+    if cached is not None:
+        try:
+            cached[1].close()
+        except Exception:
+            log.debug("closing a stale searcher failed", exc_info=True)
+
+
+def search_index(root: Path, text: str, *, region_code: str | None = None,
+                 skill: str | None = None, programme: str | None = None, page: int = 1,
+                 pagelen: int = PAGE_SIZE, synonyms: Synonyms | None = None) -> SearchResult:
+    """Search the live index. Raises IndexUnavailable when it cannot answer."""
+    args = (text, region_code, skill, programme, page, pagelen, synonyms)
+    failure = None
+    # A searcher opened just before a swap or a merge may have lost its files: one retry
+    # on a fresh searcher before calling the index corrupt.
+    for _attempt in range(2):
+        try:
+            return _search_once(get_searcher(root), *args)
+        except storage.IndexUnavailable as exc:
+            forget_searcher(root)
+            failure = (exc.status, exc.detail)
+            break
+        except Exception as exc:  # whoosh on damaged files raises anything
+            forget_searcher(root)
+            failure = ("corrupt", repr(exc))
+            log.warning("search index failed: %r", exc)
+            storage.discard_failure(exc)
+    raise storage.IndexUnavailable(*failure)
+
+
+def _search_once(searcher, text, region_code, skill, programme, page, pagelen, synonyms):
+    page = max(1, int(page or 1))
+    reader = searcher.reader()
+    query = build_query(reader, text or "", synonyms)
+    result = SearchResult(page=page, pagelen=pagelen)
+    if query is None:
+        if not (skill or programme):
+            return result
+        query = Every()
+    filt = _filters(region_code, skill, programme)
+    groupedby = {name: sorting.FieldFacet(name, maptype=sorting.Count) for name in FACETS}
+    results = searcher.search(query, limit=page * pagelen, filter=filt, groupedby=groupedby,
+                              terms=False)
+    result.total = len(results)
+    for name in FACETS:
+        result.facets[name] = {k: v for k, v in sorted(results.groups(name).items(),
+                                                        key=lambda kv: (-kv[1], str(kv[0])))
+                               if k}
+    empty: tuple[set[str], set[str], set[str]] = (set(), set(), set())
+    terms = empty if isinstance(query, Every) else _matched_terms(query, reader)
+    for hit in results[(page - 1) * pagelen : page * pagelen]:
+        stored = hit.fields()
+        highlights = []
+        for name, window in (("title", None), ("skill", None), ("summary", 60)):
+            h = highlight(stored.get(name) or "", terms, window)
+            if h is not None:
+                highlights.append(str(h))
+        result.hits.append({
+            "course": int(stored["id"]),
+            "title": stored.get("title") or "",
+            "highlights": highlights,
+            "score": round(float(hit.score or 0.0), 4),
+        })
+    return result

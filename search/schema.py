@@ -1,0 +1,81 @@
+"""The whoosh schema of the course index: one document per published course."""
+from __future__ import annotations
+
+from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+
+from search.analysis import chinese_analyzer, pinyin_analyzer
+
+# Bump when the fields or the analysis change: an index built with another version is
+# stale and is rebuilt.
+SCHEMA_VERSION = 1
+
+# Query-time boosts: title > skill > summary > lesson titles > trainers/programme > lesson text.
+TEXT_WEIGHTS = {
+    "title": 8.0,
+    "skill": 4.0,
+    "summary": 2.0,
+    "lessons": 1.5,
+    "people": 1.2,
+    "body": 1.0,
+}
+TEXT_FIELDS = tuple(TEXT_WEIGHTS)
+PINYIN_FULL_WEIGHTS = {"title_py": 6.0, "skill_py": 3.0}
+PINYIN_INITIALS_WEIGHTS = {"title_in": 3.0, "skill_in": 1.5}
+FACETS = ("skill_category", "programme")
+
+# Marks a course offered in every region (a course with no regions).
+EVERYWHERE = "*"
+
+
+def make_schema() -> Schema:
+    return Schema(
+        id=ID(stored=True, unique=True),
+        title=TEXT(analyzer=chinese_analyzer(unigrams=True), stored=True),
+        title_py=TEXT(analyzer=pinyin_analyzer()),
+        title_in=TEXT(analyzer=pinyin_analyzer(initials=True)),
+        skill=TEXT(analyzer=chinese_analyzer(unigrams=True), stored=True),
+        skill_py=TEXT(analyzer=pinyin_analyzer()),
+        skill_in=TEXT(analyzer=pinyin_analyzer(initials=True)),
+        summary=TEXT(analyzer=chinese_analyzer(), stored=True),
+        lessons=TEXT(analyzer=chinese_analyzer()),
+        people=TEXT(analyzer=chinese_analyzer()),
+        body=TEXT(analyzer=chinese_analyzer()),
+        skill_code=ID(stored=True),
+        skill_category=ID(stored=True, sortable=True),
+        programme=ID(stored=True, sortable=True),
+        regions=KEYWORD(scorable=False),
+        updated=STORED(),
+    )
+
+
+def document_fields(doc: dict) -> dict:
+    """Whoosh fields for one course document.
+
+    ``doc`` is the plain dict the indexer works with (see ``search.documents``):
+    id, title, summary, skill, skill_code, skill_category, programme, programme_name,
+    trainers [names], lessons [{title, body, captions}], regions [codes], updated (str).
+    """
+    lessons = doc.get("lessons") or []
+    skill = doc.get("skill") or ""
+    regions = [r for r in (doc.get("regions") or []) if r]
+    return {
+        "id": str(doc["id"]),
+        "title": doc.get("title") or "",
+        "title_py": doc.get("title") or "",
+        "title_in": doc.get("title") or "",
+        "skill": skill,
+        "skill_py": skill,
+        "skill_in": skill,
+        "summary": doc.get("summary") or "",
+        "lessons": "\n".join(lesson.get("title") or "" for lesson in lessons),
+        "people": "\n".join([doc.get("programme_name") or "", *(doc.get("trainers") or [])]),
+        "body": "\n".join(
+            part for lesson in lessons
+            for part in (lesson.get("body") or "", lesson.get("captions") or "") if part
+        ),
+        "skill_code": doc.get("skill_code") or "",
+        "skill_category": doc.get("skill_category") or "",
+        "programme": doc.get("programme") or "",
+        "regions": " ".join(regions) if regions else EVERYWHERE,
+        "updated": doc.get("updated") or "",
+    }
