@@ -42,7 +42,7 @@ def index_root(app=None) -> Path:
         from flask import current_app
 
         app = current_app
-    return Path(app.config["LMS_SEARCH_INDEX"])
+    return Path(app.config["SEARCH_INDEX"])
 
 
 def read_pointer(root: Path) -> str | None:
