@@ -1,0 +1,77 @@
+# Xiangxue: `make run` serves the app with its worker; `make test` runs the whole suite on SQLite and
+# on a throwaway PostgreSQL. Every target is idempotent; a second run only redoes what changed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+PORT ?= 5000
+DOMAINS := lms households media courses learning stats search
+CATALOG_DIR := lms/translations/zh_Hans_CN/LC_MESSAGES
+SYSTEM_TOOLS := ffmpeg ffprobe chromium nginx
+VENDOR := lms/static/vendor
+
+.PHONY: setup run test test-fast test-sqlite test-postgres bench system-deps assets catalogs db seed extract clean
+
+setup: $(VENV)/.installed system-deps assets catalogs
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+# Debian's ffmpeg (transcoding), chromium (browser tests), nginx (media benchmark behind X-Accel).
+system-deps:
+	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian packages for:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg chromium nginx-light >/dev/null; \
+	  else \
+	    echo "Missing:$$missing. Install Debian's ffmpeg, chromium and nginx-light (or your system's equivalents)."; \
+	    command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || exit 1; \
+	  fi; \
+	fi
+
+# Front-end packages pinned in package.json/package-lock.json, copied into the static folder.
+assets: $(VENDOR)/.stamp
+$(VENDOR)/.stamp: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --silent --no-audit --no-fund && mkdir -p $(VENDOR) && \
+	  cp node_modules/hls.js/dist/hls.light.min.js $(VENDOR)/hls.light.min.js && touch $@; \
+	else echo "npm not found: the player falls back to native HLS and MP4 without hls.js"; fi
+
+catalogs: $(VENV)/.installed
+	@for d in $(DOMAINS); do \
+	  if [ -f $(CATALOG_DIR)/$$d.po ] && [ $(CATALOG_DIR)/$$d.po -nt $(CATALOG_DIR)/$$d.mo ]; then \
+	    $(BIN)/pybabel compile -d lms/translations -D $$d -l zh_Hans_CN >/dev/null || exit 1; fi; done
+
+# For developers: refresh one area's catalog after changing strings (make extract DOMAIN=media).
+extract: $(VENV)/.installed
+	$(BIN)/python -m lms.i18n_catalog extract $(DOMAIN)
+
+db: setup
+	$(FLASK) db upgrade
+
+seed: db
+	$(FLASK) demo seed
+
+run: seed
+	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl-C stops the web server and the worker)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(FLASK) worker & \
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile - wsgi:app & \
+	wait
+
+test: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+	bash tests/with_postgres.sh $(BIN)/python -m pytest -q -p no:cacheprovider
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider -x
+
+bench: setup
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) instance

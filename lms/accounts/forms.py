@@ -1,0 +1,29 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+
+class StaffSigninForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired()])
+
+
+class LearnerSigninForm(FlaskForm):
+    identifier = StringField(_l("ID number or phone"), validators=[DataRequired(), Length(max=32)])
+    pin = PasswordField(_l("6-digit PIN"), validators=[
+        DataRequired(), Regexp(r"^\d{6}$", message=_l("A PIN is exactly 6 digits."))])
+
+
+class UserCreateForm(FlaskForm):
+    username = StringField(_l("Username (for a learner: phone or ID number)"), validators=[DataRequired()])
+    display_name = StringField(_l("Name"), validators=[Optional(), Length(max=64)])
+    role = SelectField(_l("Role"), choices=[("learner", _l("Learner")), ("trainer", _l("Trainer")),
+                                             ("official", _l("Official")), ("admin", _l("Admin"))])
+    region_code = StringField(_l("Region code (12 digits)"), validators=[Optional(), Regexp(
+        r"^\d{12}$", message=_l("A region code has exactly 12 digits."))])
+    password = PasswordField(_l("Password (for a learner: 6-digit PIN)"), validators=[DataRequired()])
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField(_l("New password or PIN"), validators=[DataRequired()])

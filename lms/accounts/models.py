@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from lms.db import UTCDateTime, utcnow
+from lms.extensions import db
+
+
+class Role(enum.Enum):
+    learner = "learner"
+    trainer = "trainer"
+    official = "official"
+    admin = "admin"
+
+    @property
+    def is_staff(self) -> bool:
+        return self is not Role.learner
+
+
+class User(UserMixin, db.Model):
+    """Anyone who signs in. Staff use username + password; learners an ID number or phone + PIN.
+
+    A learner's identifier is never stored in the clear: ``login_key`` is its keyed hash and
+    ``login_hint`` its masked form for display.
+    """
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str | None] = mapped_column(String(64), unique=True)
+    login_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    login_hint: Mapped[str | None] = mapped_column(String(32))
+    role: Mapped[Role] = mapped_column(Enum(Role, name="user_role", native_enum=False, length=16))
+    display_name: Mapped[str] = mapped_column(String(64), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    is_active_account: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_signin_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.is_active_account
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method="scrypt")
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role.value in roles
+
+    @property
+    def shown_name(self) -> str:
+        return self.display_name or self.username or self.login_hint or f"#{self.id}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role.value}>"

@@ -1,0 +1,1 @@
+"""Administrative divisions (统计用区划代码) and region scoping."""

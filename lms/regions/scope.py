@@ -1,0 +1,58 @@
+"""The one helper every official-facing query goes through.
+
+An official is bound to one region and sees it and everything under it; trainers and admins see
+everything; a learner sees nothing through these helpers. Objects outside scope are a 404, so a
+probing official cannot even learn that they exist.
+"""
+from __future__ import annotations
+
+from flask import abort
+from sqlalchemy import false, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from lms.regions.models import LEVEL_DIGITS, Region
+
+
+def region_prefix(user) -> str | None:
+    """The code prefix the user may see: '' for everything, None for nothing."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    role = user.role.value
+    if role in ("admin", "trainer"):
+        return ""
+    if role == "official" and user.region_code:
+        region = _region(user.region_code)
+        return region.prefix if region else user.region_code
+    return None
+
+
+def _region(code: str) -> Region | None:
+    from lms.extensions import db
+
+    return db.session.get(Region, code)
+
+
+def in_scope(user, code_column) -> ColumnElement[bool]:
+    """A SQL condition on a 12-digit region-code column: true where the user may see the row."""
+    prefix = region_prefix(user)
+    if prefix is None:
+        return false()
+    if prefix == "":
+        return true()
+    return code_column.startswith(prefix, autoescape=True)
+
+
+def code_in_scope(user, code: str | None) -> bool:
+    prefix = region_prefix(user)
+    if prefix is None or code is None:
+        return prefix == ""
+    return code.startswith(prefix)
+
+
+def ensure_in_scope(user, code: str | None) -> None:
+    if not code_in_scope(user, code):
+        abort(404)
+
+
+def prefix_of(code: str, level: int) -> str:
+    return code[: LEVEL_DIGITS[level]]

@@ -1,0 +1,55 @@
+"""Settings an admin changes at run time, stored in the ``settings`` table.
+
+Each area registers its defaults (``register_default``) at import; ``get_setting`` returns the
+stored value or the default. Values are JSON so numbers and lists keep their types.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import JSON, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lms.extensions import db
+
+
+class Setting(db.Model):
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+@dataclass(frozen=True)
+class SettingDefault:
+    key: str
+    value: Any
+    description: Any  # a lazy string, shown on the admin page
+    kind: type
+
+
+DEFAULTS: dict[str, SettingDefault] = {}
+
+
+def register_default(key: str, value: Any, description, kind: type | None = None) -> None:
+    DEFAULTS[key] = SettingDefault(key, value, description, kind or type(value))
+
+
+def get_setting(key: str) -> Any:
+    row = db.session.get(Setting, key)
+    if row is not None:
+        return row.value
+    return DEFAULTS[key].value
+
+
+def set_setting(key: str, value: Any) -> None:
+    """Store a value (caller audits and commits). Unknown keys are refused."""
+    default = DEFAULTS[key]
+    value = default.kind(value)
+    row = db.session.get(Setting, key)
+    if row is None:
+        db.session.add(Setting(key=key, value=value))
+    else:
+        row.value = value
+    db.session.flush()

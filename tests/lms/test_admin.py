@@ -1,0 +1,51 @@
+from lms.accounts.models import User
+from lms.audit.models import AuditEntry
+from lms.settings import get_setting
+
+
+def test_only_admins_reach_admin_pages(client, make_user, login, regions):
+    login(client, make_user("official", region_code="621123000000"))
+    for path in ("/admin/users", "/admin/settings", "/admin/audit", "/admin/jobs"):
+        assert client.get(path).status_code == 403
+
+
+def test_admin_creates_an_account_and_it_is_audited(client, db, make_user, login, regions):
+    admin = make_user("admin")
+    login(client, admin)
+    response = client.post_form("/admin/users", {"username": "trainer7", "role": "trainer",
+                                                 "password": "long-enough", "display_name": "张老师"})
+    assert response.status_code == 302
+    user = db.session.scalar(db.select(User).where(User.username == "trainer7"))
+    entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "user.create"))
+    assert entry.actor_id == admin.id and entry.target == f"User:{user.id}"
+    listing = client.get("/admin/audit?action=user.create").get_data(as_text=True)
+    assert f"User:{user.id}" in listing
+
+
+def test_admin_form_error_changes_nothing(client, db, make_user, login):
+    login(client, make_user("admin"))
+    before = db.session.scalar(db.select(db.func.count(User.id)))
+    response = client.post_form("/admin/users", {"username": "o1", "role": "official",
+                                                 "password": "long-enough", "region_code": "12345"})
+    assert response.status_code == 400
+    assert "区划代码必须是12位数字" in response.get_data(as_text=True)
+    assert db.session.scalar(db.select(db.func.count(User.id))) == before
+
+
+def test_admin_changes_a_setting_and_bad_values_are_refused(client, db, make_user, login):
+    login(client, make_user("admin"))
+    assert client.post_form("/admin/settings", {"learner_idle_minutes": "abc"}).status_code == 400
+    assert get_setting("learner_idle_minutes") == 10
+    assert client.post_form("/admin/settings", {"learner_idle_minutes": "15"}).status_code == 302
+    db.session.expire_all()
+    assert get_setting("learner_idle_minutes") == 15
+    entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "setting.change"))
+    assert entry.details == {"old": 10, "new": 15}
+
+
+def test_admin_disables_an_account(client, db, make_user, login):
+    login(client, make_user("admin"))
+    trainer = make_user("trainer")
+    assert client.post_form(f"/admin/users/{trainer.id}/active").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, trainer.id).is_active_account is False
