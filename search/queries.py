@@ -14,7 +14,6 @@ from itertools import product
 from pathlib import Path
 
 from markupsafe import Markup, escape
-from whoosh import sorting
 from whoosh.query import And, Every, FuzzyTerm, Or, Phrase, Term
 
 from search import storage
@@ -226,31 +225,23 @@ def build_query(reader, text: str, synonyms: Synonyms | None = None):
     return query
 
 
-def region_filter(region_code: str | None):
-    """Courses offered everywhere, or in a region whose code prefixes ``region_code``.
+def _filter_docs(searcher, region_code, skill, programme) -> set | None:
+    """Allowed documents as a set: filters are built from cached per-term sets instead of
+    running the filter query on every search (it cost as much as the search itself)."""
+    allowed = None
 
-    ``region_code`` None means the caller is not restricted (staff); "" means only
-    courses offered everywhere (a visitor without a region).
-    """
-    if region_code is None:
-        return None
-    terms = [Term("regions", EVERYWHERE)]
-    terms += [Term("regions", region_code[:n]) for n in range(1, len(region_code) + 1)]
-    return Or(terms)
+    def narrow(docs):
+        nonlocal allowed
+        allowed = set(docs) if allowed is None else allowed & docs
 
-
-def _filters(region_code, skill, programme):
-    clauses = []
-    rf = region_filter(region_code)
-    if rf is not None:
-        clauses.append(rf)
+    if region_code is not None:
+        terms = [EVERYWHERE] + [region_code[:n] for n in range(1, len(region_code) + 1)]
+        narrow(frozenset().union(*(_term_docs(searcher, "regions", t) for t in terms)))
     if skill:
-        clauses.append(Or([Term("skill_code", skill), Term("skill_category", skill)]))
+        narrow(_term_docs(searcher, "skill_code", skill) | _term_docs(searcher, "skill_category", skill))
     if programme:
-        clauses.append(Term("programme", programme))
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else And(clauses)
+        narrow(_term_docs(searcher, "programme", programme))
+    return allowed
 
 
 _HIGHLIGHT_TOKENIZER = ChineseTokenizer(unigrams=True)
@@ -392,6 +383,91 @@ def search_index(root: Path, text: str, *, region_code: str | None = None,
     raise storage.IndexUnavailable(*failure)
 
 
+_TITLE = ("title", "title_py", "title_in")
+_SKILL = ("skill", "skill_py", "skill_in")
+RANK_TIERS = (frozenset(_TITLE), frozenset(_TITLE + _SKILL), frozenset(_TITLE + _SKILL + ("summary",)), None)
+# Bounds the cached document sets of one searcher (elements, about 50 bytes each).
+DOCSET_CACHE_ELEMENTS = 400_000
+
+
+def _cached_docs(searcher, key, compute) -> frozenset:
+    cache = searcher.__dict__.setdefault("_lms_docsets", {})
+    docs = cache.get(key)
+    if docs is None:
+        docs = frozenset(compute())
+        size = searcher.__dict__.get("_lms_docsets_size", 0) + len(docs)
+        if size > DOCSET_CACHE_ELEMENTS:
+            cache.clear()
+            size = len(docs)
+        cache[key] = docs
+        searcher.__dict__["_lms_docsets_size"] = size
+    return docs
+
+
+def _term_docs(searcher, fieldname: str, text: str) -> frozenset:
+    """The documents holding one term, cached on the searcher (a new searcher, after any
+    change to the index, starts with an empty cache)."""
+    return _cached_docs(searcher, ("term", fieldname, text),
+                        lambda: searcher.docs_for_query(Term(fieldname, text)))
+
+
+def matching_docs(searcher, query) -> frozenset:
+    """The documents matching ``query``, from cached per-term sets joined in C (set
+    union and intersection) instead of whoosh's per-document matchers: the count and
+    the facets need every match, and walking ten thousand matches through whoosh's
+    Python matchers cost more than the rest of a search."""
+    if isinstance(query, Term):
+        return _term_docs(searcher, query.fieldname, query.text)
+    if isinstance(query, Or):
+        return frozenset().union(*(matching_docs(searcher, q) for q in query.subqueries))
+    if isinstance(query, And):
+        sets = sorted((matching_docs(searcher, q) for q in query.subqueries), key=len)
+        out = sets[0]
+        for other in sets[1:]:
+            if not out:
+                break
+            out = out & other
+        return out
+    if isinstance(query, FuzzyTerm):
+        reader = searcher.reader()
+        words = [w for _f, w in query.expanded_terms(reader)]
+        return frozenset().union(*(_term_docs(searcher, query.fieldname, w) for w in words))
+    if isinstance(query, Phrase):
+        # Only documents holding every word can hold the phrase: check positions there.
+        candidates = matching_docs(searcher, And([Term(query.fieldname, w) for w in query.words]))
+        if not candidates:
+            return frozenset()
+        return _cached_docs(searcher, ("phrase", query.fieldname, tuple(query.words)),
+                            lambda: searcher.docs_for_query(query))
+    return frozenset(searcher.docs_for_query(query))
+
+
+def _restrict(query, fields):
+    """``query`` with every leaf outside ``fields`` removed (None if nothing is left)."""
+    if isinstance(query, (Or, And)):
+        kept = [_restrict(q, fields) for q in query.subqueries]
+        if isinstance(query, And):
+            if any(k is None for k in kept):
+                return None
+            return And(kept)
+        kept = [k for k in kept if k is not None]
+        return Or(kept) if kept else None
+    if isinstance(query, (Term, Phrase, FuzzyTerm)):
+        return query if query.fieldname in fields else None
+    return query
+
+
+def _facet_counts(searcher, name: str, docs: frozenset) -> dict:
+    counts = {}
+    for value in searcher.reader().field_terms(name):
+        if not value:
+            continue
+        n = len(docs & _term_docs(searcher, name, value))
+        if n:
+            counts[value] = n
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
 def _search_once(searcher, text, region_code, skill, programme, page, pagelen, synonyms):
     page = max(1, int(page or 1))
     reader = searcher.reader()
@@ -401,19 +477,40 @@ def _search_once(searcher, text, region_code, skill, programme, page, pagelen, s
         if not (skill or programme):
             return result
         query = Every()
-    filt = _filters(region_code, skill, programme)
-    groupedby = {name: sorting.FieldFacet(name, maptype=sorting.Count) for name in FACETS}
-    results = searcher.search(query, limit=page * pagelen, filter=filt, groupedby=groupedby,
-                              terms=False)
-    result.total = len(results)
+    docs = matching_docs(searcher, query)
+    allowed = _filter_docs(searcher, region_code, skill, programme)
+    if allowed is not None:
+        docs = docs & allowed
+    result.total = len(docs)
+    if not docs:
+        return result
     for name in FACETS:
-        result.facets[name] = {k: v for k, v in sorted(results.groups(name).items(),
-                                                        key=lambda kv: (-kv[1], str(kv[0])))
-                               if k}
+        result.facets[name] = _facet_counts(searcher, name, docs)
+
+    # Rank in tiers: courses matched in the title first, then in title or skill, then in
+    # title, skill or summary, then anywhere (lessons, trainers); within a tier by the score
+    # on that tier's fields. Scoring only the tiers a page needs keeps a common word from
+    # scoring every course in pure Python.
+    start, end = (page - 1) * pagelen, page * pagelen
+    ranked: list[tuple[float, int]] = []
+    placed: frozenset = frozenset()
+    for fields in RANK_TIERS:
+        if len(ranked) >= end or len(placed) == len(docs):
+            break
+        tier_query = query if fields is None else _restrict(query, fields)
+        if tier_query is None:
+            continue
+        tier_docs = (docs if fields is None else matching_docs(searcher, tier_query) & docs) - placed
+        if not tier_docs:
+            continue
+        hits = searcher.search(tier_query, limit=end - len(ranked), filter=set(tier_docs), terms=False)
+        ranked += [(hit.score or 0.0, hit.docnum) for hit in hits]
+        placed = placed | tier_docs
+
     empty: tuple[set[str], set[str], set[str]] = (set(), set(), set())
     terms = empty if isinstance(query, Every) else _matched_terms(query, reader)
-    for hit in results[(page - 1) * pagelen : page * pagelen]:
-        stored = hit.fields()
+    for score, docnum in ranked[start:end]:
+        stored = searcher.stored_fields(docnum)
         highlights = []
         for name, window in (("title", None), ("skill", None), ("summary", 60)):
             h = highlight(stored.get(name) or "", terms, window)
@@ -423,6 +520,6 @@ def _search_once(searcher, text, region_code, skill, programme, page, pagelen, s
             "course": int(stored["id"]),
             "title": stored.get("title") or "",
             "highlights": highlights,
-            "score": round(float(hit.score or 0.0), 4),
+            "score": round(float(score), 4),
         })
     return result

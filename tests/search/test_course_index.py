@@ -10,6 +10,7 @@ from search.schema import SCHEMA_VERSION
 def test_single_word_finds_title_and_lesson_text(root, ids):
     assert ids(root, "电工") == [5]
     assert ids(root, "打光") == [4]  # only in captions
+    assert ids(root, "农村 打光") == [4]  # one word in the title, the other in captions
 
 
 def test_quoted_phrase_needs_the_words_in_order(root, ids):

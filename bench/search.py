@@ -1,0 +1,245 @@
+"""Search benchmark: 10,000 courses and 100,000 lessons of generated Chinese text.
+
+Prints and writes bench/results/search.json:
+- indexing throughput of a full rebuild (courses/s and lessons/s);
+- p50/p95 query latency over a mix (single word, phrase, pinyin, initials, synonym,
+  zero-result), each query through the same code as the web search;
+- with ``--publish``: the time from publishing a course to finding it, with the worker
+  (``flask worker``) running as a separate process, as in production.
+
+Usage: python bench/search.py [--courses 10000] [--lessons-per-course 10] [--queries 600]
+       [--publish 5] [--keep DIR]
+The text is generated from a fixed vocabulary with a fixed seed, so runs are comparable.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+SKILLS = [
+    ("种植", "agriculture"), ("蔬菜种植", "agriculture"), ("果树栽培", "agriculture"),
+    ("食用菌栽培", "agriculture"), ("茶叶种植", "agriculture"), ("中药材种植", "agriculture"),
+    ("养殖", "agriculture"), ("生猪养殖", "agriculture"), ("肉牛养殖", "agriculture"),
+    ("家禽养殖", "agriculture"), ("水产养殖", "agriculture"), ("农产品加工", "processing"),
+    ("家政服务", "service"), ("养老护理", "service"), ("母婴护理", "service"), ("烹饪", "service"),
+    ("中式面点", "service"), ("电工", "construction"), ("焊工", "construction"),
+    ("建筑", "construction"), ("砌筑", "construction"), ("电子商务", "service"),
+    ("驾驶", "transport"), ("民族手工艺", "craft"), ("刺绣", "craft"), ("乡村旅游", "service"),
+    ("农机维修", "construction"), ("美容美发", "service"),
+]
+PROGRAMMES = ["yulu-short", "yulu-vocational", "tongxin", "one-village-one-student"]
+TOPICS = [
+    "基础", "入门", "实用技术", "技能提升", "安全操作", "标准化", "管理", "实训", "创业指导",
+    "常见问题", "新技术", "质量控制", "市场营销", "直播带货", "网店运营", "病虫害防治",
+    "疫病防治", "饲料配方", "设备使用", "成本核算",
+]
+# Lesson text draws mostly on its skill's own words, as real courses do (a pig-farming
+# lesson does not talk about welding rods), and partly on words every course uses.
+VOCAB = {
+    "agriculture": {
+        "nouns": ["大棚", "温室", "土壤", "肥料", "农药", "种子", "猪舍", "牛棚", "鸡舍", "鱼塘",
+                  "饲料", "疫苗", "幼苗", "果树", "菌棒", "茶园", "药材", "水质", "粪污", "仔猪"],
+        "verbs": ["播种", "施肥", "浇水", "修剪", "嫁接", "喂养", "接种", "采摘", "育苗", "消毒"],
+    },
+    "processing": {
+        "nouns": ["原料", "烘干机", "包装袋", "真空机", "辣椒酱", "腊肉", "粉条", "杂粮", "保质期", "标签"],
+        "verbs": ["分拣", "烘干", "腌制", "封装", "灭菌", "称重", "贴标", "储藏"],
+    },
+    "service": {
+        "nouns": ["老人", "婴儿", "产妇", "房间", "卫生", "锅灶", "面粉", "食材", "刀工", "调料",
+                  "手机", "直播间", "快递", "商品", "客户", "订单", "民宿", "游客", "景点", "染发剂"],
+        "verbs": ["照护", "喂奶", "清洁", "收纳", "烹调", "揉面", "拍摄", "上架", "打包", "接待"],
+    },
+    "construction": {
+        "nouns": ["电线", "开关", "电表", "焊条", "钢筋", "水泥", "砖块", "脚手架", "配电箱",
+                  "拖拉机", "收割机", "发动机", "焊机", "墙体", "图纸"],
+        "verbs": ["接线", "焊接", "砌墙", "绑扎", "浇筑", "测电", "拆卸", "安装", "调试", "检修"],
+    },
+    "transport": {
+        "nouns": ["方向盘", "刹车", "轮胎", "后视镜", "货车", "路口", "驾驶证", "安全带"],
+        "verbs": ["起步", "倒车", "转弯", "停车", "超车", "装货"],
+    },
+    "craft": {
+        "nouns": ["绣线", "布料", "银饰", "竹篾", "蜡染", "花纹", "绣绷", "针脚"],
+        "verbs": ["刺绣", "编织", "描样", "配色", "錾刻", "缝制"],
+    },
+}
+COMMON_NOUNS = ["工具", "材料", "成本", "质量", "时间", "安全", "技术", "设备", "市场", "记录"]
+COMMON_VERBS = ["检查", "准备", "测量", "记录", "观察", "处理", "讲解", "练习", "注意", "控制"]
+ADVERBS = ["每天", "定期", "仔细", "及时", "按时", "认真", "科学地", "安全地", "正确地"]
+CONNECT = ["然后", "同时", "注意", "最后", "首先", "如果发现问题，", "为了提高效益，", "在操作前"]
+TRAINERS = ["王芳", "李强", "张伟", "刘洋", "陈静", "杨勇", "赵敏", "黄磊", "周杰", "吴霞"]
+REGIONS = ["", "", "", "62", "6211", "621123", "621123100", "621123100201", "52", "5201"]
+
+SYNONYMS = [("电商", "电子商务", "网店"), ("养猪", "生猪养殖"), ("家政", "家政服务"),
+            ("月嫂", "母婴护理"), ("开车", "驾驶")]
+
+
+def sentence(rng: random.Random, category: str) -> str:
+    vocab = VOCAB[category]
+
+    def noun():
+        return rng.choice(vocab["nouns"] if rng.random() < 0.8 else COMMON_NOUNS)
+
+    def verb():
+        return rng.choice(vocab["verbs"] if rng.random() < 0.7 else COMMON_VERBS)
+
+    return (rng.choice(CONNECT) + rng.choice(ADVERBS) + verb() + noun() + "和" + noun() + "，"
+            + verb() + noun() + "。")
+
+
+def generate(courses: int, lessons_per_course: int, seed: int = 20261128):
+    """Deterministic course documents (the dicts ``search.indexer`` takes)."""
+    rng = random.Random(seed)
+    for cid in range(1, courses + 1):
+        skill, category = rng.choice(SKILLS)
+        topic = rng.choice(TOPICS)
+        title = f"{skill}{topic}" + rng.choice(["", "培训", "课程", "（第二期）", "实操"])
+        yield {
+            "id": cid,
+            "title": title,
+            "summary": "本课程讲解" + skill + topic + "。" + sentence(rng, category) + sentence(rng, category),
+            "skill": skill,
+            "skill_code": f"s{SKILLS.index((skill, category))}",
+            "skill_category": category,
+            "programme": rng.choice(PROGRAMMES),
+            "programme_name": "雨露计划",
+            "trainers": [rng.choice(TRAINERS)],
+            "regions": [r for r in [rng.choice(REGIONS)] if r],
+            "lessons": [
+                {"title": f"第{n}课 {rng.choice(VOCAB[category]['verbs'])}"
+                          f"{rng.choice(VOCAB[category]['nouns'])}",
+                 "body": "".join(sentence(rng, category) for _ in range(4))}
+                for n in range(1, lessons_per_course + 1)
+            ],
+            "updated": "2026-11-28T00:00:00+00:00",
+        }
+
+
+QUERY_MIX = {
+    "single word": ["养殖", "电工", "直播", "饲料", "消毒", "刺绣", "民宿", "焊条", "面点", "护理"],
+    "common word": ["技术", "安全", "检查"],
+    "phrase": ['"病虫害防治"', '"直播带货"', '"安全操作"', '"饲料配方"', '"网店运营"'],
+    "pinyin": ["yangzhi", "diangong", "dianzishangwu", "pengren", "hangong", "shuichanyangzhi"],
+    "initials": ["yz", "dg", "jz", "pr", "ly"],
+    "synonym": ["电商", "养猪", "家政", "月嫂", "开车"],
+    "typo": ["yangzi", "diangogn", "jiazhneg"],
+    "traditional": ["電子商務", "養殖技術"],
+    "zero-result": ["火箭发射", "量子计算", "zzzqqq", '"养殖焊工"'],
+}
+
+
+def percentile(values, p):
+    values = sorted(values)
+    k = max(0, min(len(values) - 1, round(p / 100 * (len(values) - 1))))
+    return values[k]
+
+
+def bench_index(root: Path, courses: int, lessons_per_course: int) -> dict:
+    from search import indexer
+
+    docs = list(generate(courses, lessons_per_course))
+    started = time.perf_counter()
+    meta = indexer.rebuild(root, docs)
+    seconds = time.perf_counter() - started
+    return {
+        "courses": meta["documents"],
+        "lessons": courses * lessons_per_course,
+        "seconds": round(seconds, 2),
+        "courses_per_s": round(courses / seconds, 1),
+        "lessons_per_s": round(courses * lessons_per_course / seconds, 1),
+        "index_mb": round(sum(f.stat().st_size for f in (root / meta["generation"]).iterdir()) / 2**20, 1),
+    }
+
+
+def bench_queries(root: Path, rounds: int) -> dict:
+    from search.queries import Synonyms, search_index
+
+    synonyms = Synonyms(SYNONYMS)
+    flat = [(kind, q) for kind, qs in QUERY_MIX.items() for q in qs]
+    for _kind, q in flat:  # warm the searcher and the caches, as a running server is
+        search_index(root, q, synonyms=synonyms)
+    rng = random.Random(7)
+    timings: dict[str, list[float]] = {kind: [] for kind in QUERY_MIX}
+    totals: dict[str, int] = {}
+    village = "621123100201"
+    for i in range(rounds):
+        kind, q = rng.choice(flat)
+        region = village if i % 2 else None
+        started = time.perf_counter()
+        result = search_index(root, q, synonyms=synonyms, region_code=region)
+        timings[kind].append((time.perf_counter() - started) * 1000)
+        totals[q] = result.total
+    every = [t for ts in timings.values() for t in ts]
+    # Cold: a new searcher for every query, as right after the worker changed the index.
+    from search.queries import forget_searcher
+
+    cold = []
+    for _kind, q in flat:
+        forget_searcher(root)
+        started = time.perf_counter()
+        search_index(root, q, synonyms=synonyms, region_code=village)
+        cold.append((time.perf_counter() - started) * 1000)
+    return {
+        "queries": len(every),
+        "p50_ms": round(percentile(every, 50), 2),
+        "p95_ms": round(percentile(every, 95), 2),
+        "max_ms": round(max(every), 2),
+        "cold_p50_ms": round(percentile(cold, 50), 2),
+        "cold_p95_ms": round(percentile(cold, 95), 2),
+        "by_kind": {k: {"n": len(v), "p50_ms": round(percentile(v, 50), 2),
+                        "p95_ms": round(percentile(v, 95), 2)} for k, v in timings.items() if v},
+        "hits": totals,
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--courses", type=int, default=10_000)
+    parser.add_argument("--lessons-per-course", type=int, default=10)
+    parser.add_argument("--queries", type=int, default=600)
+    parser.add_argument("--publish", type=int, default=5, help="publish→searchable samples (0: skip)")
+    parser.add_argument("--keep", help="build the index here and keep it")
+    args = parser.parse_args(argv)
+
+    from search.analysis import load_dictionary
+
+    load_dictionary()
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-search-"))
+    results: dict = {"courses": args.courses, "lessons": args.courses * args.lessons_per_course}
+    try:
+        results["index"] = bench_index(work / "index", args.courses, args.lessons_per_course)
+        ix = results["index"]
+        print(f"index: {ix['courses']} courses, {ix['lessons']} lessons in {ix['seconds']} s "
+              f"→ {ix['courses_per_s']} courses/s, {ix['lessons_per_s']} lessons/s, {ix['index_mb']} MB")
+        results["query"] = bench_query = bench_queries(work / "index", args.queries)
+        print(f"query: n={bench_query['queries']} p50 {bench_query['p50_ms']} ms, "
+              f"p95 {bench_query['p95_ms']} ms, max {bench_query['max_ms']} ms (target p95 < 50 ms); "
+              f"cold searcher p50 {bench_query['cold_p50_ms']} ms, p95 {bench_query['cold_p95_ms']} ms")
+        for kind, figures in bench_query["by_kind"].items():
+            print(f"  {kind:12s} n={figures['n']:4d} p50 {figures['p50_ms']:7.2f} ms  p95 {figures['p95_ms']:7.2f} ms")
+        if args.publish:
+            from bench_search_publish import bench_publish  # noqa: F401  (defined below)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    out = REPO / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "search.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"wrote {out / 'search.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
