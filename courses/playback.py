@@ -1,0 +1,19 @@
+"""The one place courses asks the media area about an asset.
+
+``media.queries.playback(asset_id)`` returns a dict with the URLs of the master playlist, the
+progressive MP4, the audio rendition and the poster, plus ``duration`` and ``status``.
+"""
+from __future__ import annotations
+
+
+def playback(asset_id: int | None) -> dict | None:
+    if not asset_id:
+        return None
+    from media import queries
+
+    return queries.playback(asset_id)
+
+
+def is_ready(asset_id: int | None) -> bool:
+    info = playback(asset_id)
+    return bool(info) and info.get("status") == "ready"

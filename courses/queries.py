@@ -1,0 +1,77 @@
+"""Reads for the learner catalogue and trainer pages."""
+from __future__ import annotations
+
+from sqlalchemy import and_, exists, func, literal, or_, select
+
+from courses.models import Course, CourseRegion, Enrolment, Lesson, Skill
+from lms.extensions import db
+
+
+def offered_to(region_code: str | None):
+    """SQL condition: the course is offered where the learner lives (or everywhere)."""
+    everywhere = ~exists().where(CourseRegion.course_id == Course.id)
+    if not region_code:
+        return everywhere
+    here = exists().where(and_(CourseRegion.course_id == Course.id,
+                               literal(region_code).startswith(CourseRegion.prefix)))
+    return or_(everywhere, here)
+
+
+def available_courses(user, skill_ids=None) -> list[Course]:
+    stmt = select(Course).where(Course.published.is_(True), offered_to(getattr(user, "region_code", None)))
+    if skill_ids is not None:
+        stmt = stmt.where(Course.skill_id.in_(skill_ids))
+    return list(db.session.scalars(stmt.order_by(Course.published_at.desc(), Course.id.desc())))
+
+
+def is_available(user, course: Course) -> bool:
+    if not course.published:
+        return False
+    return db.session.scalar(select(Course.id).where(
+        Course.id == course.id, offered_to(getattr(user, "region_code", None)))) is not None
+
+
+def top_skills() -> list[Skill]:
+    return list(db.session.scalars(select(Skill).where(Skill.parent_id.is_(None)).order_by(Skill.position)))
+
+
+def skill_family(skill: Skill) -> list[int]:
+    ids = [skill.id]
+    ids += db.session.scalars(select(Skill.id).where(Skill.parent_id == skill.id))
+    return ids
+
+
+def courses_by_top_skill(user) -> list[tuple[Skill, list[Course]]]:
+    courses = available_courses(user)
+    groups: dict[int, list[Course]] = {}
+    for course in courses:
+        groups.setdefault(course.skill.top.id, []).append(course)
+    return [(s, groups[s.id]) for s in top_skills() if s.id in groups]
+
+
+def continue_where_stopped(user_id: int, limit: int = 3) -> list[tuple[Course, Lesson]]:
+    rows = db.session.execute(
+        select(Course, Lesson).join(Enrolment, Enrolment.course_id == Course.id)
+        .join(Lesson, Lesson.id == Enrolment.last_lesson_id)
+        .where(Enrolment.user_id == user_id, Enrolment.completed_at.is_(None))
+        .order_by(Enrolment.last_active_at.desc()).limit(limit))
+    return [(c, ls) for c, ls in rows]
+
+
+def trainer_courses(user) -> list[Course]:
+    stmt = select(Course).order_by(Course.updated_at.desc())
+    if not user.has_role("admin"):
+        from courses.models import course_trainers
+
+        stmt = stmt.where(or_(Course.created_by_id == user.id, exists().where(and_(
+            course_trainers.c.course_id == Course.id, course_trainers.c.user_id == user.id))))
+    return list(db.session.scalars(stmt))
+
+
+def enrolment_counts(course_ids) -> dict[int, tuple[int, int]]:
+    if not course_ids:
+        return {}
+    rows = db.session.execute(select(
+        Enrolment.course_id, func.count(), func.count(Enrolment.completed_at))
+        .where(Enrolment.course_id.in_(course_ids)).group_by(Enrolment.course_id))
+    return {cid: (n, done) for cid, n, done in rows}

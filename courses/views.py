@@ -1,0 +1,370 @@
+"""Learner catalogue and lesson pages; trainer authoring."""
+from __future__ import annotations
+
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
+                   send_file, url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import event, select
+
+from courses import queries, services
+from courses.models import Course, Lesson, LessonKind, Programme, Skill
+from courses.playback import playback
+from lms.accounts.access import role_required
+from lms.extensions import db
+
+bp = Blueprint("courses", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static/courses")
+
+
+@bp.record_once
+def _setup(state):
+    from lms.ui import register_nav
+
+    register_nav("courses.learner_home", _l("My learning"), ("learner",), order=10)
+    register_nav("courses.catalogue", _l("All courses"), ("learner",), order=11)
+    register_nav("courses.trainer_courses", _l("My courses"), ("trainer", "admin"), order=20)
+    event.listen(db.session, "after_commit", services.run_search_hooks)
+    event.listen(db.session, "after_soft_rollback",
+                 lambda session, previous: services.drop_search_hooks(session))
+    _register_media_checker()
+
+
+def _register_media_checker():
+    """Media refuses to delete an asset a lesson, cover or quiz prompt uses."""
+    try:
+        from media import services as media_services
+    except ImportError:
+        return
+    register = getattr(media_services, "register_in_use_checker", None)
+    if register is not None:
+        register(services.assets_in_use)
+
+
+def learner_required(view):
+    return role_required("learner", "trainer", "admin")(view)
+
+
+# ---------------------------------------------------------------- learner pages
+
+@bp.route("/learn")
+@learner_required
+def learner_home():
+    from lms.learning import queries as learning_queries
+
+    groups = queries.courses_by_top_skill(current_user)
+    return render_template(
+        "courses/home.html", resume=queries.continue_where_stopped(current_user.id),
+        skills=[(s, len(cs)) for s, cs in groups],
+        certificates=learning_queries.certificates_of(current_user.id))
+
+
+@bp.route("/learn/courses")
+@learner_required
+def catalogue():
+    skill = None
+    code = request.args.get("skill")
+    if code:
+        skill = db.session.scalar(select(Skill).where(Skill.code == code))
+        if skill is None:
+            abort(404)
+        courses = queries.available_courses(current_user, queries.skill_family(skill))
+        groups = [(skill, courses)] if courses else []
+    else:
+        groups = queries.courses_by_top_skill(current_user)
+    from lms.learning import queries as learning_queries
+
+    status = learning_queries.course_status(current_user.id, [c.id for _s, cs in groups for c in cs])
+    return render_template("courses/catalogue.html", skill=skill, groups=groups, status=status)
+
+
+def _visible_course(course_id: int) -> Course:
+    course = db.get_or_404(Course, course_id)
+    if queries.is_available(current_user, course) or (
+            current_user.has_role("trainer", "admin") and services.may_edit(current_user, course)):
+        return course
+    abort(404)
+
+
+@bp.route("/learn/courses/<int:course_id>")
+@learner_required
+def course(course_id):
+    from lms.learning import queries as learning_queries
+    from lms.learning import services as learning
+
+    course = _visible_course(course_id)
+    done = learning.completed_lesson_ids(current_user.id, course)
+    enrolment = learning_queries.enrolment(current_user.id, course.id)
+    return render_template(
+        "courses/course.html", course=course, done=done, enrolment=enrolment,
+        quiz_passed=learning.quiz_passed(current_user.id, course.quiz),
+        certificate=learning_queries.certificate_for(current_user.id, course.id),
+        preview=not course.published)
+
+
+@bp.route("/learn/courses/<int:course_id>/enrol", methods=["POST"])
+@learner_required
+def enrol(course_id):
+    from lms.learning import services as learning
+
+    course = _visible_course(course_id)
+    learning.ensure_enrolment(current_user.id, course.id)
+    first = course.lessons[0] if course.lessons else None
+    return redirect(url_for("courses.lesson", lesson_id=first.id) if first
+                    else url_for("courses.course", course_id=course.id))
+
+
+@bp.route("/learn/lessons/<int:lesson_id>")
+@learner_required
+def lesson(lesson_id):
+    from lms.learning import services as learning
+
+    lesson = db.get_or_404(Lesson, lesson_id)
+    course = _visible_course(lesson.course_id)
+    progress = learning.note_opened(current_user.id, lesson)
+    if lesson.kind is LessonKind.text:
+        learning.check_lesson_complete(progress, lesson)
+    lessons = course.lessons
+    i = lessons.index(lesson)
+    media = playback(lesson.asset_id) if lesson.is_media else None
+    from lms.learning.terminals import current_terminal
+
+    terminal = current_terminal()
+    return render_template(
+        "courses/lesson.html", course=course, lesson=lesson, media=media, progress=progress,
+        prev=lessons[i - 1] if i > 0 else None, next=lessons[i + 1] if i + 1 < len(lessons) else None,
+        default_quality="144p" if terminal is not None and terminal.data_saver else "auto",
+        document_seconds=learning.document_seconds())
+
+
+@bp.route("/learn/lessons/<int:lesson_id>/done", methods=["POST"])
+@learner_required
+def lesson_done(lesson_id):
+    from lms.learning import services as learning
+
+    lesson = db.get_or_404(Lesson, lesson_id)
+    _visible_course(lesson.course_id)
+    if lesson.is_media:
+        abort(400)
+    if learning.complete_reading(current_user.id, lesson):
+        flash(_("Lesson complete."), "success")
+    else:
+        flash(_("Please read the document for at least %(n)d seconds first.",
+                n=learning.document_seconds()), "info")
+    return redirect(url_for("courses.lesson", lesson_id=lesson.id))
+
+
+@bp.route("/learn/lessons/<int:lesson_id>/captions.vtt")
+@login_required
+def captions(lesson_id):
+    lesson = db.get_or_404(Lesson, lesson_id)
+    _visible_course(lesson.course_id)
+    if not lesson.captions:
+        abort(404)
+    return Response(lesson.captions, mimetype="text/vtt",
+                    headers={"Cache-Control": "private, max-age=3600"})
+
+
+@bp.route("/learn/lessons/<int:lesson_id>/document.pdf")
+@login_required
+def document(lesson_id):
+    lesson = db.get_or_404(Lesson, lesson_id)
+    _visible_course(lesson.course_id)
+    if not lesson.document_path:
+        abort(404)
+    from pathlib import Path
+
+    path = Path(current_app.config["MEDIA_ROOT"]) / lesson.document_path
+    if not path.is_file():
+        abort(404)
+    return send_file(path, mimetype="application/pdf", conditional=True, max_age=86400)
+
+
+@bp.route("/learn/courses/<int:course_id>/quiz", methods=["GET", "POST"])
+@learner_required
+def quiz(course_id):
+    from lms.learning import services as learning
+
+    course = _visible_course(course_id)
+    if course.quiz is None or not course.quiz.questions:
+        abort(404)
+    attempt = None
+    if request.method == "POST":
+        answers = [[int(v) for v in request.form.getlist(f"q{q.id}") if v.isdigit()]
+                   for q in course.quiz.questions]
+        attempt = learning.submit_quiz(current_user.id, course.quiz, answers)
+        if attempt.passed:
+            flash(_("You passed the quiz."), "success")
+            return redirect(url_for("courses.course", course_id=course.id))
+    return render_template("courses/quiz.html", course=course, quiz=course.quiz, attempt=attempt,
+                           playback=playback)
+
+
+@bp.route("/learn/questions/<int:question_id>/image")
+@login_required
+def question_image(question_id):
+    from pathlib import Path
+
+    from courses.models import Question
+
+    question = db.get_or_404(Question, question_id)
+    _visible_course(question.quiz.course_id)
+    if not question.image_path:
+        abort(404)
+    return send_file(Path(current_app.config["MEDIA_ROOT"]) / question.image_path, max_age=86400)
+
+
+# ---------------------------------------------------------------- trainer authoring
+
+def _editable(course_id: int) -> Course:
+    course = db.get_or_404(Course, course_id)
+    if not services.may_edit(current_user, course):
+        abort(404)
+    return course
+
+
+@bp.route("/teach")
+@role_required("trainer", "admin")
+def trainer_courses():
+    courses = queries.trainer_courses(current_user)
+    return render_template("courses/teach_list.html", courses=courses,
+                           counts=queries.enrolment_counts([c.id for c in courses]))
+
+
+def _form_lists():
+    programmes = list(db.session.scalars(select(Programme).where(Programme.active.is_(True)).order_by(Programme.id)))
+    skills = list(db.session.scalars(select(Skill).order_by(Skill.parent_id.is_not(None), Skill.position)))
+    return programmes, skills
+
+
+@bp.route("/teach/courses/new", methods=["GET", "POST"])
+@bp.route("/teach/courses/<int:course_id>/edit", methods=["GET", "POST"])
+@role_required("trainer", "admin")
+def edit(course_id=None):
+    course = _editable(course_id) if course_id else None
+    error = None
+    if request.method == "POST":
+        f = request.form
+        try:
+            course = services.save_course(
+                current_user, course, title=f.get("title", ""), summary=f.get("summary", ""),
+                programme_id=int(f.get("programme") or 0), skill_id=int(f.get("skill") or 0),
+                regions=f.get("regions", "").replace(",", " ").split())
+        except (services.CourseError, ValueError) as exc:
+            error = str(exc)
+        else:
+            flash(_("Course saved."), "success")
+            return redirect(url_for("courses.manage", course_id=course.id))
+    programmes, skills = _form_lists()
+    return render_template("courses/teach_edit.html", course=course, programmes=programmes, skills=skills,
+                           error=error, form=request.form), (400 if error else 200)
+
+
+def _ready_assets():
+    try:
+        from media import queries as media_queries
+    except ImportError:
+        return []
+    lister = getattr(media_queries, "ready_assets", None)
+    return list(lister(current_user)) if lister else []
+
+
+@bp.route("/teach/courses/<int:course_id>")
+@role_required("trainer", "admin")
+def manage(course_id):
+    course = _editable(course_id)
+    return render_template("courses/teach_manage.html", course=course, assets=_ready_assets(),
+                           kinds=[k.value for k in LessonKind])
+
+
+@bp.route("/teach/courses/<int:course_id>/lessons", methods=["POST"])
+@role_required("trainer", "admin")
+def add_lesson(course_id):
+    course = _editable(course_id)
+    f = request.form
+    upload = request.files.get("document")
+    captions = request.files.get("captions")
+    try:
+        asset_id = int(f.get("asset") or 0) or None
+        services.add_lesson(current_user, course, title=f.get("title", ""), kind=f.get("kind", ""),
+                            body=f.get("body", ""), asset_id=asset_id,
+                            document=upload.read() if upload else None,
+                            captions=captions.read().decode("utf-8", "replace") if captions and captions.filename else None,
+                            required=f.get("required") == "1")
+    except (services.CourseError, ValueError) as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("courses.manage", course_id=course_id), 303)
+    flash(_("Lesson added."), "success")
+    return redirect(url_for("courses.manage", course_id=course.id))
+
+
+@bp.route("/teach/lessons/<int:lesson_id>/move", methods=["POST"])
+@role_required("trainer", "admin")
+def move_lesson(lesson_id):
+    lesson = db.get_or_404(Lesson, lesson_id)
+    _editable(lesson.course_id)
+    services.move_lesson(current_user, lesson, -1 if request.form.get("dir") == "up" else 1)
+    return redirect(url_for("courses.manage", course_id=lesson.course_id))
+
+
+@bp.route("/teach/lessons/<int:lesson_id>/delete", methods=["POST"])
+@role_required("trainer", "admin")
+def delete_lesson(lesson_id):
+    lesson = db.get_or_404(Lesson, lesson_id)
+    course = _editable(lesson.course_id)
+    services.delete_lesson(current_user, lesson)
+    flash(_("Lesson removed."), "success")
+    return redirect(url_for("courses.manage", course_id=course.id))
+
+
+@bp.route("/teach/courses/<int:course_id>/quiz", methods=["GET", "POST"])
+@role_required("trainer", "admin")
+def edit_quiz(course_id):
+    course = _editable(course_id)
+    error = None
+    if request.method == "POST":
+        f = request.form
+        questions = []
+        for n in range(int(f.get("count") or 0)):
+            text = f.get(f"text{n}", "").strip()
+            if not text:
+                continue
+            choices = [f.get(f"choice{n}_{i}", "") for i in range(4)]
+            questions.append({"text": text, "choices": choices,
+                              "answer": [int(a) for a in f.getlist(f"answer{n}") if a.isdigit()]})
+        try:
+            mark = float(f.get("pass_mark") or 60) / 100
+            services.set_quiz(current_user, course, mark, questions)
+        except (services.CourseError, ValueError) as exc:
+            error = str(exc)
+        else:
+            flash(_("Quiz saved."), "success")
+            return redirect(url_for("courses.manage", course_id=course.id))
+    return render_template("courses/teach_quiz.html", course=course, error=error), (400 if error else 200)
+
+
+@bp.route("/teach/courses/<int:course_id>/publish", methods=["POST"])
+@role_required("trainer", "admin")
+def publish(course_id):
+    course = _editable(course_id)
+    want = request.form.get("published") == "1"
+    try:
+        services.publish(current_user, course, want)
+    except services.CourseError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("courses.manage", course_id=course_id), 303)
+    flash(_("The course is published.") if want else _("The course is no longer published."), "success")
+    return redirect(url_for("courses.manage", course_id=course.id))
+
+
+@bp.route("/teach/courses/<int:course_id>/progress")
+@role_required("trainer", "admin")
+def learners(course_id):
+    from lms.learning import queries as learning_queries
+
+    course = _editable(course_id)
+    return render_template("courses/teach_progress.html", course=course,
+                           rows=learning_queries.course_progress_table(course))

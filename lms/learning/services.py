@@ -1,0 +1,271 @@
+"""Recording progress, completing lessons and courses, quiz attempts, certificates.
+
+Services flush and never commit.
+"""
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from courses.models import Course, Enrolment, Lesson, LessonKind, Quiz
+from lms.db import utcnow
+from lms.extensions import db
+from lms.learning import completion, intervals as iv
+from lms.learning.models import Certificate, Heartbeat, Progress, QuizAttempt
+from lms.learning.signals import course_completed
+from lms.settings import get_setting, register_default
+
+register_default("learning.completion_threshold", 0.9,
+                 _l("Share of a video or audio lesson that must be watched to complete it (0-1)"), float)
+register_default("learning.document_seconds", completion.DEFAULT_DOCUMENT_SECONDS,
+                 _l("Seconds a document lesson must be open before it counts as read"), int)
+
+
+class ProgressError(ValueError):
+    def __init__(self, code: str, message: str, status: int = 400):
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+@dataclass
+class ProgressResult:
+    watched_seconds: float
+    coverage: float
+    completed: bool
+    duplicate: bool = False
+
+    def as_json(self) -> dict:
+        return {"watched_seconds": round(self.watched_seconds, 2),
+                "coverage": round(self.coverage, 4), "completed": self.completed}
+
+
+def get_progress(user_id: int, lesson_id: int, create: bool = False) -> Progress | None:
+    row = db.session.scalar(select(Progress).where(Progress.user_id == user_id,
+                                                   Progress.lesson_id == lesson_id))
+    if row is None and create:
+        row = Progress(user_id=user_id, lesson_id=lesson_id, intervals=[], watched_seconds=0.0,
+                       coverage=0.0, position=0.0, updated_at=utcnow())
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def note_opened(user_id: int, lesson: Lesson) -> Progress:
+    """The learner opened the lesson page: the start of document reading time and of
+    the first heartbeat's pacing allowance."""
+    row = get_progress(user_id, lesson.id, create=True)
+    row.opened_at = utcnow()
+    enrolment = ensure_enrolment(user_id, lesson.course_id)
+    enrolment.last_lesson_id = lesson.id
+    enrolment.last_active_at = utcnow()
+    db.session.flush()
+    return row
+
+
+def ensure_enrolment(user_id: int, course_id: int) -> Enrolment:
+    row = db.session.scalar(select(Enrolment).where(Enrolment.user_id == user_id,
+                                                    Enrolment.course_id == course_id))
+    if row is None:
+        row = Enrolment(user_id=user_id, course_id=course_id, created_at=utcnow())
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def _result(row: Progress, duplicate=False) -> ProgressResult:
+    return ProgressResult(row.watched_seconds, row.coverage, row.completed_at is not None, duplicate)
+
+
+def parse_heartbeat(body) -> tuple[int, list, float, str, int]:
+    if not isinstance(body, dict):
+        raise ProgressError("body", "the body must be a JSON object")
+    lesson, position, client_id, seq = (body.get("lesson"), body.get("position", 0),
+                                        body.get("client_id"), body.get("seq"))
+    if not isinstance(lesson, int) or isinstance(lesson, bool):
+        raise ProgressError("lesson", "lesson must be a lesson id")
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
+        raise ProgressError("client_id", "client_id must be a text of 1 to 64 characters")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 2**31:
+        raise ProgressError("seq", "seq must be a non-negative integer")
+    if not isinstance(position, (int, float)) or isinstance(position, bool) or position != position:
+        raise ProgressError("position", "position must be a number of seconds")
+    return lesson, body.get("intervals", []), float(position), client_id, seq
+
+
+def record_heartbeat(user_id: int, body, now: float | None = None) -> ProgressResult:
+    """Apply one heartbeat: idempotent per (client_id, seq), never goes backwards."""
+    lesson_id, raw_intervals, position, client_id, seq = parse_heartbeat(body)
+    now = time.time() if now is None else now
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None or not lesson.course.published and not _may_preview(user_id, lesson.course):
+        raise ProgressError("lesson", "no such lesson", 404)
+    seen = db.session.scalar(select(Heartbeat.id).where(
+        Heartbeat.user_id == user_id, Heartbeat.client_id == client_id, Heartbeat.seq == seq))
+    row = get_progress(user_id, lesson_id, create=True)
+    if seen is not None:
+        return _result(row, duplicate=True)
+    duration = lesson_duration(lesson)
+    if lesson.is_media:
+        if not duration:
+            raise ProgressError("duration", "this lesson's media is not ready")
+        try:
+            claimed = iv.parse(raw_intervals, duration)
+            clock = iv.ClaimClock(row.paid_until, row.last_heartbeat_at)
+            clock.charge(iv.total(claimed), now,
+                         row.opened_at.timestamp() if row.opened_at else None)
+        except iv.IntervalError as exc:
+            raise ProgressError(exc.code, exc.message) from None
+        row.paid_until, row.last_heartbeat_at = clock.paid_until, clock.last_at
+        merged = iv.merge([tuple(x) for x in row.intervals or []], claimed)
+        row.intervals = [[round(s, 2), round(e, 2)] for s, e in merged]
+        row.watched_seconds = max(row.watched_seconds or 0.0, iv.total(merged))
+        row.coverage = max(row.coverage or 0.0, min(1.0, row.watched_seconds / duration))
+        if 0 <= position <= duration and (row.last_client_id != client_id or (row.last_seq or -1) < seq):
+            row.position = position
+        claimed_total = iv.total(claimed)
+    else:
+        claimed_total = 0.0
+    row.last_client_id, row.last_seq = client_id, seq
+    row.updated_at = utcnow()
+    db.session.add(Heartbeat(user_id=user_id, client_id=client_id, seq=seq, lesson_id=lesson_id,
+                             claimed_seconds=claimed_total, received_at=utcnow()))
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        # The same heartbeat raced in on another worker: it was applied there.
+        db.session.refresh(row)
+        return _result(row, duplicate=True)
+    check_lesson_complete(row, lesson, now)
+    return _result(row)
+
+
+def _may_preview(user_id: int, course: Course) -> bool:
+    from lms.accounts.models import User
+
+    user = db.session.get(User, user_id)
+    return user is not None and (user.has_role("admin") or user in course.trainers
+                                 or course.created_by_id == user_id)
+
+
+def lesson_duration(lesson: Lesson) -> float | None:
+    if lesson.duration:
+        return lesson.duration
+    if lesson.is_media and lesson.asset_id:
+        from courses.playback import playback
+
+        info = playback(lesson.asset_id)
+        if info and info.get("duration"):
+            lesson.duration = float(info["duration"])
+            return lesson.duration
+    return None
+
+
+def check_lesson_complete(row: Progress, lesson: Lesson, now: float | None = None) -> bool:
+    """Record the lesson's completion once, then see whether the course is complete."""
+    if row.completed_at is not None:
+        return True
+    done = False
+    if lesson.is_media:
+        duration = lesson_duration(lesson) or 0
+        done = completion.media_lesson_complete(
+            row.watched_seconds, duration, float(get_setting("learning.completion_threshold")))
+    elif lesson.kind is LessonKind.document and row.opened_at is not None:
+        now = time.time() if now is None else now
+        done = completion.document_complete(now - row.opened_at.timestamp(),
+                                            int(get_setting("learning.document_seconds")))
+    elif lesson.kind is LessonKind.text:
+        done = row.opened_at is not None
+    if done:
+        row.completed_at = utcnow()
+        db.session.flush()
+        check_course_complete(row.user_id, lesson.course)
+    return done
+
+
+def complete_reading(user_id: int, lesson: Lesson) -> bool:
+    """The learner says they have read a document or text lesson (works without JS)."""
+    row = get_progress(user_id, lesson.id, create=True)
+    return check_lesson_complete(row, lesson)
+
+
+def completed_lesson_ids(user_id: int, course: Course) -> set[int]:
+    ids = [ls.id for ls in course.lessons]
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(Progress.lesson_id).where(
+        Progress.user_id == user_id, Progress.lesson_id.in_(ids), Progress.completed_at.is_not(None))))
+
+
+def quiz_passed(user_id: int, quiz: Quiz | None) -> bool:
+    if quiz is None:
+        return False
+    return db.session.scalar(select(QuizAttempt.id).where(
+        QuizAttempt.user_id == user_id, QuizAttempt.quiz_id == quiz.id,
+        QuizAttempt.passed.is_(True)).limit(1)) is not None
+
+
+def check_course_complete(user_id: int, course: Course) -> bool:
+    enrolment = ensure_enrolment(user_id, course.id)
+    if enrolment.completed_at is not None:
+        return True
+    done_ids = completed_lesson_ids(user_id, course)
+    has_quiz = course.quiz is not None and bool(course.quiz.questions)
+    if not completion.course_complete([ls.id in done_ids for ls in course.lessons if ls.required],
+                                      has_quiz, has_quiz and quiz_passed(user_id, course.quiz)):
+        return False
+    enrolment.completed_at = utcnow()
+    db.session.flush()
+    issue_certificate(user_id, course)
+    course_completed.send(course, course_id=course.id, user_id=user_id)
+    return True
+
+
+def submit_quiz(user_id: int, quiz: Quiz, answers: list[list[int]]) -> QuizAttempt:
+    keys = [q.answer for q in quiz.questions]
+    score = completion.score_quiz(keys, answers)
+    attempt = QuizAttempt(quiz_id=quiz.id, user_id=user_id, answers=answers, score=score,
+                          passed=completion.quiz_passed(score, quiz.pass_mark), created_at=utcnow())
+    db.session.add(attempt)
+    db.session.flush()
+    if attempt.passed:
+        check_course_complete(user_id, quiz.course)
+    return attempt
+
+
+# Crockford-style alphabet: no 0/O, 1/I/L, so a code read aloud or typed from paper survives.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
+
+
+def issue_certificate(user_id: int, course: Course) -> Certificate:
+    existing = db.session.scalar(select(Certificate).where(
+        Certificate.user_id == user_id, Certificate.course_id == course.id))
+    if existing is not None:
+        return existing
+    from lms.accounts.models import User
+
+    user = db.session.get(User, user_id)
+    issued = utcnow()
+    cert = Certificate(
+        number="", code=_new_code(), user_id=user_id, course_id=course.id, issued_at=issued,
+        learner_name=user.display_name or user.shown_name, masked_id=user.login_hint or "",
+        course_title=course.title, skill_name=course.skill.name, programme_name=course.programme.name,
+        trainer_name=", ".join(t.shown_name for t in course.trainers)[:64])
+    db.session.add(cert)
+    db.session.flush()
+    cert.number = f"XX{issued:%Y}{cert.id:07d}"
+    db.session.flush()
+    return cert
+
+
+def document_seconds() -> int:
+    return int(get_setting("learning.document_seconds"))

@@ -1,0 +1,189 @@
+"""The progress API, certificates, public verification and village-terminal sign-in."""
+from __future__ import annotations
+
+from flask import (Blueprint, abort, flash, jsonify, make_response, redirect, render_template, request,
+                   session, url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+from markupsafe import Markup
+from sqlalchemy import select
+from wtforms.validators import ValidationError
+
+from lms.accounts.access import role_required
+from lms.extensions import csrf, db, limiter
+from lms.learning import services, terminals
+from lms.learning.models import Certificate, Terminal
+
+bp = Blueprint("learning", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/static/learning")
+
+
+@bp.record_once
+def _setup(state):
+    from lms.ui import register_nav, register_signin_link
+
+    register_nav("learning.terminals", _l("Terminals"), ("admin",), order=80)
+    register_signin_link("learning.terminal_signin", _l("Pick your name (village terminal)"), order=5)
+
+
+@bp.before_app_request
+def _terminal_front_door():
+    # On a registered village terminal the sign-in page is the pick-your-name grid.
+    if (request.endpoint == "accounts.signin" and request.method == "GET" and not request.args.get("manual")
+            and request.cookies.get(terminals.COOKIE) and terminals.current_terminal() is not None):
+        return redirect(url_for("learning.terminal_signin", next=request.args.get("next") or None))
+    return None
+
+
+# ---------------------------------------------------------------- progress API
+
+@bp.route("/api/v1/progress", methods=["POST"])
+@csrf.exempt
+def progress():
+    """A player heartbeat. CSRF comes in the X-CSRFToken header or, from sendBeacon (which cannot
+    set headers), in the body's ``csrf_token``."""
+    if not current_user.is_authenticated:
+        return jsonify({"error": "not_signed_in"}), 401
+    body = request.get_json(silent=True, force=True)
+    token = request.headers.get("X-CSRFToken") or (body.get("csrf_token") if isinstance(body, dict) else None)
+    try:
+        validate_csrf(token)
+    except (ValidationError, CSRFError):
+        return jsonify({"error": "csrf", "message": _("The page has expired; reload it.")}), 403
+    try:
+        result = services.record_heartbeat(current_user.id, body)
+    except services.ProgressError as exc:
+        return jsonify({"error": exc.code, "message": exc.message}), exc.status
+    return jsonify(result.as_json())
+
+
+# ---------------------------------------------------------------- certificates
+
+def _qr_svg(url: str) -> Markup:
+    import qrcode
+    import qrcode.image.svg
+
+    img = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    return Markup(img.to_string(encoding="unicode"))
+
+
+@bp.route("/certificates/<int:cert_id>")
+@role_required("learner", "trainer", "official", "admin")
+def certificate(cert_id):
+    cert = db.get_or_404(Certificate, cert_id)
+    if cert.user_id != current_user.id and not current_user.has_role("trainer", "admin", "official"):
+        abort(404)
+    if current_user.has_role("official"):
+        from lms.accounts.models import User
+        from lms.regions.scope import ensure_in_scope
+
+        ensure_in_scope(current_user, db.session.get(User, cert.user_id).region_code)
+    verify_url = url_for("learning.verify", code=cert.code, _external=True)
+    return render_template("learning/certificate.html", cert=cert, verify_url=verify_url,
+                           qr=_qr_svg(verify_url))
+
+
+@bp.route("/verify/<code>")
+@limiter.limit("60 per minute")
+def verify(code):
+    """Public: anyone holding the paper can check it. Only non-sensitive fields are shown."""
+    cert = db.session.scalar(select(Certificate).where(Certificate.code == code.strip().upper()))
+    return render_template("learning/verify.html", cert=cert, code=code), (200 if cert else 404)
+
+
+# ---------------------------------------------------------------- village terminals
+
+@bp.route("/terminals", methods=["GET", "POST"])
+@role_required("admin")
+def terminals_page():
+    from lms.regions.models import Region
+
+    error = None
+    if request.method == "POST":
+        name = request.form.get("name", "").strip()
+        code = request.form.get("region", "").strip()
+        region = db.session.get(Region, code) if code else None
+        if not name:
+            error = _("Give the terminal a name.")
+        elif region is None or region.level != 5:
+            error = _("Enter the 12-digit code of the village where the terminal stands.")
+        else:
+            terminal, token = terminals.register_terminal(current_user, name, code,
+                                                          request.form.get("data_saver") == "1")
+            flash(_("This browser is now the terminal “%(name)s”.", name=terminal.name), "success")
+            response = make_response(redirect(url_for("learning.terminals_page")))
+            response.set_cookie(terminals.COOKIE, token, max_age=terminals.COOKIE_AGE, httponly=True,
+                                samesite="Lax", secure=request.is_secure)
+            return response
+    rows = list(db.session.scalars(select(Terminal).order_by(Terminal.id.desc())))
+    return render_template("learning/terminals.html", rows=rows, error=error,
+                           here=terminals.current_terminal()), (400 if error else 200)
+
+
+@bp.route("/terminals/<int:terminal_id>/retire", methods=["POST"])
+@role_required("admin")
+def retire_terminal(terminal_id):
+    from lms.audit import record
+
+    terminal = db.get_or_404(Terminal, terminal_id)
+    terminal.active = False
+    record(current_user, "terminal.retire", f"terminal:{terminal.id}")
+    flash(_("Terminal retired."), "success")
+    return redirect(url_for("learning.terminals_page"))
+
+
+def _terminal_or_signin():
+    terminal = terminals.current_terminal()
+    if terminal is None:
+        return None, redirect(url_for("accounts.signin", manual=1))
+    return terminal, None
+
+
+@bp.route("/terminal")
+def terminal_signin():
+    terminal, away = _terminal_or_signin()
+    if away:
+        return away
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    return render_template("learning/terminal_grid.html", terminal=terminal,
+                           learners=terminals.village_learners(terminal), last4=terminals.last4)
+
+
+def _pin_key() -> str:
+    return f"terminal-pin:{request.view_args.get('user_id')}"
+
+
+@bp.route("/terminal/<int:user_id>", methods=["GET", "POST"])
+@limiter.limit("5 per 15 minutes", methods=["POST"], key_func=_pin_key,
+               deduct_when=lambda r: r.status_code == 401)
+def terminal_pin(user_id):
+    from lms.accounts.models import Role, User
+
+    terminal, away = _terminal_or_signin()
+    if away:
+        return away
+    user = db.session.get(User, user_id)
+    if (user is None or user.role is not Role.learner or user.region_code != terminal.region_code
+            or not user.is_active):
+        abort(404)
+    error = None
+    if request.method == "POST":
+        if user.check_password(request.form.get("pin", "")):
+            session.clear()
+            login_user(user)
+            from lms.accounts import services as account_services
+
+            note = getattr(account_services, "note_signin", None)
+            if note:
+                note(user)
+            flash(_("Signed in as %(name)s.", name=user.shown_name), "success")
+            target = request.args.get("next") or ""
+            if not target.startswith("/") or target.startswith("//"):
+                target = url_for("main.index")
+            return redirect(target)
+        error = _("The PIN is wrong.")
+    return render_template("learning/terminal_pin.html", terminal=terminal, user=user, error=error,
+                           last4=terminals.last4), (401 if error else 200)
