@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from courses.models import Course, Enrolment, Lesson, LessonKind, Quiz
 from lms.db import utcnow
@@ -97,52 +96,128 @@ def parse_heartbeat(body) -> tuple[int, list, float, str, int]:
     return lesson, body.get("intervals", []), float(position), client_id, seq
 
 
+# Lesson facts the hot path needs, cached per process for a short while: a heartbeat should
+# not load the course, its trainers and regions (1,000 heartbeats/s on two workers).
+_LESSON_CACHE: dict[int, tuple[float, tuple]] = {}
+LESSON_CACHE_SECONDS = 30.0
+
+
+def _lesson_facts(lesson_id: int, now: float):
+    hit = _LESSON_CACHE.get(lesson_id)
+    if hit is not None and now - hit[0] < LESSON_CACHE_SECONDS:
+        return hit[1]
+    row = db.session.execute(select(Lesson.kind, Lesson.duration, Lesson.asset_id, Course.published, Course.id)
+                             .join(Course, Course.id == Lesson.course_id).where(Lesson.id == lesson_id)).first()
+    facts = None
+    if row is not None:
+        duration = row.duration
+        if not duration and row.kind in (LessonKind.video, LessonKind.audio):
+            duration = lesson_duration(db.session.get(Lesson, lesson_id))
+        facts = (row.kind, duration, row.published, row.id)
+    if facts is not None and facts[1]:
+        _LESSON_CACHE[lesson_id] = (now, facts)
+    return facts
+
+
+def _insert_heartbeat(values: dict) -> bool:
+    """Insert unless (user, client_id, seq) exists; True when this call inserted it."""
+    table = Heartbeat.__table__
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(table).values(**values).on_conflict_do_nothing(
+        index_elements=["user_id", "client_id", "seq"])
+    return db.session.execute(stmt).rowcount == 1
+
+
 def record_heartbeat(user_id: int, body, now: float | None = None) -> ProgressResult:
-    """Apply one heartbeat: idempotent per (client_id, seq), never goes backwards."""
+    """Apply one heartbeat: idempotent per (client_id, seq), never goes backwards.
+
+    The hot path uses Core statements: a cached lesson look-up, an insert-or-ignore of the
+    heartbeat (the idempotency key, and on SQLite the statement that takes the write lock, so
+    the progress row read next cannot change under us), the progress read (FOR UPDATE on
+    PostgreSQL) and one update. A refused heartbeat raises; the request then rolls back,
+    insert included.
+    """
     lesson_id, raw_intervals, position, client_id, seq = parse_heartbeat(body)
     now = time.time() if now is None else now
-    lesson = db.session.get(Lesson, lesson_id)
-    if lesson is None or not lesson.course.published and not _may_preview(user_id, lesson.course):
+    facts = _lesson_facts(lesson_id, now)
+    if facts is None:
         raise ProgressError("lesson", "no such lesson", 404)
-    seen = db.session.scalar(select(Heartbeat.id).where(
-        Heartbeat.user_id == user_id, Heartbeat.client_id == client_id, Heartbeat.seq == seq))
-    row = get_progress(user_id, lesson_id, create=True)
-    if seen is not None:
-        return _result(row, duplicate=True)
-    duration = lesson_duration(lesson)
-    if lesson.is_media:
-        if not duration:
-            raise ProgressError("duration", "this lesson's media is not ready")
+    kind, duration, published, course_id = facts
+    if not published and not _may_preview(user_id, db.session.get(Course, course_id)):
+        raise ProgressError("lesson", "no such lesson", 404)
+    is_media = kind in (LessonKind.video, LessonKind.audio)
+    if is_media and not duration:
+        raise ProgressError("duration", "this lesson's media is not ready")
+    try:
+        claimed = iv.parse(raw_intervals, duration) if is_media else []
+    except iv.IntervalError as exc:
+        raise ProgressError(exc.code, exc.message) from None
+    claimed_total = iv.total(claimed)
+    inserted = _insert_heartbeat({"user_id": user_id, "client_id": client_id, "seq": seq, "lesson_id": lesson_id,
+                                  "claimed_seconds": claimed_total, "received_at": utcnow()})
+    p = Progress.__table__
+    query = select(p).where(p.c.user_id == user_id, p.c.lesson_id == lesson_id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = db.session.execute(query).first()
+    if row is None:
+        get_progress(user_id, lesson_id, create=True)
+        row = db.session.execute(query).first()
+    if not inserted:
+        return _result_row(row, duplicate=True)
+    values: dict = {"last_client_id": client_id, "last_seq": seq, "updated_at": utcnow()}
+    if is_media:
+        clock = iv.ClaimClock(row.paid_until, row.last_heartbeat_at)
         try:
-            claimed = iv.parse(raw_intervals, duration)
-            clock = iv.ClaimClock(row.paid_until, row.last_heartbeat_at)
-            clock.charge(iv.total(claimed), now,
-                         row.opened_at.timestamp() if row.opened_at else None)
+            clock.charge(claimed_total, now, row.opened_at.timestamp() if row.opened_at else None)
         except iv.IntervalError as exc:
             raise ProgressError(exc.code, exc.message) from None
-        row.paid_until, row.last_heartbeat_at = clock.paid_until, clock.last_at
         merged = iv.merge([tuple(x) for x in row.intervals or []], claimed)
-        row.intervals = [[round(s, 2), round(e, 2)] for s, e in merged]
-        row.watched_seconds = max(row.watched_seconds or 0.0, iv.total(merged))
-        row.coverage = max(row.coverage or 0.0, min(1.0, row.watched_seconds / duration))
+        watched = max(row.watched_seconds or 0.0, iv.total(merged))
+        values.update(intervals=[[round(a, 2), round(b, 2)] for a, b in merged], watched_seconds=watched,
+                      coverage=max(row.coverage or 0.0, min(1.0, watched / duration)),
+                      paid_until=clock.paid_until, last_heartbeat_at=clock.last_at)
         if 0 <= position <= duration and (row.last_client_id != client_id or (row.last_seq or -1) < seq):
-            row.position = position
-        claimed_total = iv.total(claimed)
-    else:
-        claimed_total = 0.0
-    row.last_client_id, row.last_seq = client_id, seq
-    row.updated_at = utcnow()
-    db.session.add(Heartbeat(user_id=user_id, client_id=client_id, seq=seq, lesson_id=lesson_id,
-                             claimed_seconds=claimed_total, received_at=utcnow()))
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        # The same heartbeat raced in on another worker: it was applied there.
-        db.session.refresh(row)
-        return _result(row, duplicate=True)
-    check_lesson_complete(row, lesson, now)
-    return _result(row)
+            values["position"] = position
+    db.session.execute(p.update().where(p.c.id == row.id).values(**values))
+    watched = values.get("watched_seconds", row.watched_seconds)
+    coverage = values.get("coverage", row.coverage)
+    completed = row.completed_at is not None
+    if not completed and _may_complete(kind, watched, duration, row.opened_at, now):
+        progress = db.session.get(Progress, row.id)
+        db.session.refresh(progress)
+        completed = check_lesson_complete(progress, db.session.get(Lesson, lesson_id), now)
+    return ProgressResult(watched, coverage, completed)
+
+
+def _heartbeat_seen(user_id, client_id, seq) -> bool:
+    return db.session.scalar(select(Heartbeat.id).where(
+        Heartbeat.user_id == user_id, Heartbeat.client_id == client_id, Heartbeat.seq == seq)) is not None
+
+
+def _result_row(row, duplicate=False) -> ProgressResult:
+    return ProgressResult(row.watched_seconds, row.coverage, row.completed_at is not None, duplicate)
+
+
+_THRESHOLD_CACHE: list = [0.0, None]
+
+
+def _threshold(now: float) -> float:
+    # Read at most every 10 s per process: an admin's change applies within seconds, and the
+    # heartbeat hot path saves a query.
+    if _THRESHOLD_CACHE[1] is None or now - _THRESHOLD_CACHE[0] > 10 or now < _THRESHOLD_CACHE[0]:
+        _THRESHOLD_CACHE[:] = [now, float(get_setting("learning.completion_threshold"))]
+    return _THRESHOLD_CACHE[1]
+
+
+def _may_complete(kind, watched, duration, opened_at, now) -> bool:
+    if kind in (LessonKind.video, LessonKind.audio):
+        return completion.media_lesson_complete(watched, duration or 0, _threshold(time.time()))
+    return opened_at is not None
 
 
 def _may_preview(user_id: int, course: Course) -> bool:
