@@ -12,6 +12,8 @@ BLUEPRINTS = (
     "lms.main.views",
     "lms.accounts.views",
     "lms.admin.views",
+    "courses.views",
+    "lms.learning.views",
 )
 # Modules defining huey tasks: imported by every process so web requests can enqueue and the
 # worker can run them.
@@ -21,6 +23,7 @@ CLI_GROUPS = (
     "lms.accounts.cli",
     "lms.demo.cli",
     "lms.worker.cli",
+    "courses.cli",
 )
 
 

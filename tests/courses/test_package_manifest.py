@@ -24,15 +24,15 @@ def test_good_manifest():
 
 
 @pytest.mark.parametrize("change,fragment", [
-    ({"format": "other/2"}, "format"),
+    ({"format": "other/2"}, "格式"),
     ({"title": ""}, "title"),
-    ({"lessons": []}, "no lessons"),
+    ({"lessons": []}, "没有课时"),
     ({"regions": ["abc"]}, "regions"),
     ({"published": "yes"}, "published"),
     ({"quiz": {"pass_mark": 1.5, "questions": [{"text": "q", "choices": ["a", "b"], "answer": [0]}]}},
-     "pass mark"),
+     "及格线"),
     ({"quiz": {"pass_mark": 0.5, "questions": [{"text": "q", "choices": ["a", "b"], "answer": [2]}]}},
-     "answer"),
+     "答案"),
 ])
 def test_bad_manifest_fields(change, fragment):
     with pytest.raises(PackageError) as err:
@@ -62,9 +62,9 @@ def _zip(files):
 
 
 def test_read_package_rejects_non_zip_and_missing_manifest_and_bad_json():
-    for data, fragment in ((io.BytesIO(b"not a zip"), "not a zip"),
-                           (_zip({"a.txt": "x"}), "no manifest"),
-                           (_zip({"manifest.json": "{nope"}), "not valid JSON")):
+    for data, fragment in ((io.BytesIO(b"not a zip"), "不是 zip"),
+                           (_zip({"a.txt": "x"}), "没有 manifest.json"),
+                           (_zip({"manifest.json": "{nope"}), "不是有效的 JSON")):
         with pytest.raises(PackageError) as err:
             read_package(data)
         assert fragment in str(err.value)
