@@ -14,16 +14,20 @@ BLUEPRINTS = (
     "lms.admin.views",
     "courses.views",
     "lms.learning.views",
+    "search.views",
 )
 # Modules defining huey tasks: imported by every process so web requests can enqueue and the
 # worker can run them.
-TASK_MODULES: tuple[str, ...] = ()
+TASK_MODULES: tuple[str, ...] = (
+    "search.tasks",
+)
 CLI_GROUPS = (
     "lms.regions.cli",
     "lms.accounts.cli",
     "lms.demo.cli",
     "lms.worker.cli",
     "courses.cli",
+    "search.cli",
 )
 
 

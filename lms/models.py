@@ -6,3 +6,4 @@ from lms.regions.models import Region  # noqa: F401
 from lms.settings import Setting  # noqa: F401
 from courses.models import Course, CourseRegion, Enrolment, Lesson, Programme, Question, Quiz, Skill  # noqa: F401
 from lms.learning.models import Certificate, Heartbeat, Progress, QuizAttempt, Terminal  # noqa: F401
+from search.models import SynonymGroup  # noqa: F401

@@ -40,7 +40,7 @@ def make_schema() -> Schema:
         lessons=TEXT(analyzer=chinese_analyzer()),
         people=TEXT(analyzer=chinese_analyzer()),
         body=TEXT(analyzer=chinese_analyzer()),
-        skill_code=ID(stored=True),
+        skill_code=KEYWORD(stored=True),
         skill_category=ID(stored=True, sortable=True),
         programme=ID(stored=True, sortable=True),
         regions=KEYWORD(scorable=False),
@@ -51,13 +51,17 @@ def make_schema() -> Schema:
 def document_fields(doc: dict) -> dict:
     """Whoosh fields for one course document.
 
-    ``doc`` is the plain dict the indexer works with (see ``search.documents``):
-    id, title, summary, skill, skill_code, skill_category, programme, programme_name,
+    ``doc`` is the plain dict the indexer works with (built from a course by ``search.documents``):
+    id, title, summary, skill, skill_code (one code or a list: the skill and its parent),
+    skill_category, programme, programme_name,
     trainers [names], lessons [{title, body, captions}], regions [codes], updated (str).
     """
     lessons = doc.get("lessons") or []
     skill = doc.get("skill") or ""
     regions = [r for r in (doc.get("regions") or []) if r]
+    codes = doc.get("skill_code") or []
+    if isinstance(codes, str):
+        codes = [codes]
     return {
         "id": str(doc["id"]),
         "title": doc.get("title") or "",
@@ -73,7 +77,7 @@ def document_fields(doc: dict) -> dict:
             part for lesson in lessons
             for part in (lesson.get("body") or "", lesson.get("captions") or "") if part
         ),
-        "skill_code": doc.get("skill_code") or "",
+        "skill_code": " ".join(c for c in codes if c),
         "skill_category": doc.get("skill_category") or "",
         "programme": doc.get("programme") or "",
         "regions": " ".join(regions) if regions else EVERYWHERE,

@@ -1,0 +1,84 @@
+"""Index jobs: the worker is the only writer of the search index.
+
+The courses area queues ``index_course`` on publish and edit and ``remove_course`` on
+unpublish, after its transaction commits. Both bring the index in line with what the
+database says now, so a late or repeated job cannot undo a newer change.
+"""
+from __future__ import annotations
+
+import logging
+
+from huey import crontab
+
+from lms.queue import app_periodic_task, app_task
+
+log = logging.getLogger(__name__)
+
+
+def _sync(course_id: int) -> str:
+    from search import documents, indexer
+    from search.storage import index_root
+
+    doc = documents.published_document(course_id)
+    if doc is None:
+        return indexer.apply(index_root(), removals=[course_id],
+                             rebuild_source=documents.published_documents)
+    return indexer.apply(index_root(), upserts=[doc], rebuild_source=documents.published_documents)
+
+
+@app_task(retries=2, retry_delay=10)
+def index_course(course_id: int) -> str:
+    """Add or refresh a course in the index (or drop it if it is no longer published)."""
+    return _sync(course_id)
+
+
+@app_task(retries=2, retry_delay=10)
+def remove_course(course_id: int) -> str:
+    """Take an unpublished course out of the index (kept if it was published again since)."""
+    return _sync(course_id)
+
+
+@app_task(retries=1, retry_delay=60)
+def rebuild_index() -> dict:
+    """Build a new index generation from the database and swap it in."""
+    from search import documents, indexer
+    from search.storage import index_root
+
+    meta = indexer.rebuild(index_root(), documents.published_documents())
+    log.info("search index rebuilt: %s documents in %s s", meta["documents"], meta["seconds"])
+    return meta
+
+
+def verify(repair: bool = True) -> dict:
+    """Compare the index with the database: rebuild a missing, stale or corrupt index;
+    re-index courses whose index copy is missing or older, drop ones no longer published."""
+    from search import documents, indexer, storage
+    from search.storage import index_root
+
+    root = index_root()
+    try:
+        indexed = indexer.indexed_versions(root)
+    except storage.IndexUnavailable as exc:
+        report = {"status": exc.status, "detail": exc.detail}
+        if repair:
+            report["rebuilt"] = indexer.rebuild(root, documents.published_documents())["documents"]
+        return report
+    wanted = documents.published_versions()
+    outdated = sorted(int(i) for i, stamp in wanted.items() if indexed.get(i) != stamp)
+    extra = sorted(int(i) for i in indexed.keys() - wanted.keys())
+    report = {"status": "ok" if not (outdated or extra) else "stale",
+              "documents": len(indexed), "outdated": len(outdated), "extra": len(extra)}
+    if repair and (outdated or extra):
+        upserts = [d for d in (documents.published_document(i) for i in outdated) if d]
+        indexer.apply(root, upserts=upserts, removals=extra,
+                      rebuild_source=documents.published_documents)
+    return report
+
+
+@app_periodic_task(crontab(minute="*/15"))
+def verify_index() -> dict:
+    """Every 15 minutes: catch changes whose index job was lost."""
+    report = verify(repair=True)
+    if report.get("status") != "ok":
+        log.warning("search index was %s: %s", report.get("status"), report)
+    return report
