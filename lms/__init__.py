@@ -12,6 +12,7 @@ BLUEPRINTS = (
     "lms.main.views",
     "lms.accounts.views",
     "lms.admin.views",
+    "media.views",
     "courses.views",
     "lms.learning.views",
     "search.views",
@@ -19,6 +20,7 @@ BLUEPRINTS = (
 # Modules defining huey tasks: imported by every process so web requests can enqueue and the
 # worker can run them.
 TASK_MODULES: tuple[str, ...] = (
+    "media.tasks",
     "search.tasks",
 )
 CLI_GROUPS = (
@@ -26,6 +28,7 @@ CLI_GROUPS = (
     "lms.accounts.cli",
     "lms.demo.cli",
     "lms.worker.cli",
+    "media.cli",
     "courses.cli",
     "search.cli",
 )

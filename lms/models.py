@@ -4,6 +4,7 @@ from lms.audit.models import AuditEntry  # noqa: F401
 from lms.queue import TaskFailure  # noqa: F401
 from lms.regions.models import Region  # noqa: F401
 from lms.settings import Setting  # noqa: F401
+from media.models import Asset, Rendition  # noqa: F401
 from courses.models import Course, CourseRegion, Enrolment, Lesson, Programme, Question, Quiz, Skill  # noqa: F401
 from lms.learning.models import Certificate, Heartbeat, Progress, QuizAttempt, Terminal  # noqa: F401
 from search.models import SynonymGroup  # noqa: F401

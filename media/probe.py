@@ -181,10 +181,10 @@ def probe_file(path: str, *, max_duration: float | None = None,
 def detect_screen_content(path: str, duration: float, ffmpeg: str = "ffmpeg") -> bool:
     """True for slides or screen capture: most sampled frames repeat the previous one.
 
-    Samples 4 frames/s of up to 40 s from the middle at 160 px; mpdecimate drops the
+    Samples 4 frames/s of up to 20 s from the middle at 160 px; mpdecimate drops the
     near-duplicates. Slides change every few seconds, camera footage every frame.
     """
-    window = min(40.0, duration)
+    window = min(20.0, duration)
     start = max(0.0, duration / 2 - window / 2)
     proc = subprocess.run(
         [ffmpeg, "-nostdin", "-v", "error", "-ss", f"{start:.2f}", "-t", f"{window:.2f}", "-i", path,

@@ -24,3 +24,13 @@ def short_clip(clip_dir):
 @pytest.fixture(scope="session")
 def audio_clip(clip_dir):
     return clips.make_audio(os.path.join(clip_dir, "audio.m4a"), seconds=3)
+
+
+@pytest.fixture(autouse=True)
+def _empty_media_root(request):
+    """Tables are emptied after each test (tests/conftest.py); so is the media folder."""
+    yield
+    if "app" in request.fixturenames:
+        import shutil
+
+        shutil.rmtree(str(request.getfixturevalue("app").config["MEDIA_ROOT"]), ignore_errors=True)

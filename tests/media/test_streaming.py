@@ -1,0 +1,101 @@
+"""Streaming routes: Range, ETag, Last-Modified, immutable versioned URLs, access, X-Accel."""
+import os
+
+import pytest
+
+from media.queries import playback
+
+
+@pytest.fixture
+def learner_client(client, make_user, login):
+    login(client, make_user("learner"))
+    return client
+
+
+def fetch(client, url, **kwargs):
+    """GET and read the whole body (closing the file the response streams from)."""
+    response = client.get(url, **kwargs)
+    response.get_data()
+    response.close()
+    return response
+
+
+def test_playback_for_other_areas(make_ready_asset):
+    asset = make_ready_asset()
+    info = playback(asset.id)
+    assert info["status"] == "ready" and info["kind"] == "video" and abs(info["duration"] - 4) < 0.1
+    assert info["master"] == f"/media/files/{asset.id}/v1/master.m3u8"
+    assert [(v["name"], v["kind"]) for v in info["variants"]] == [("144p", "video"), ("audio", "audio")]
+    assert info["variants"][0]["bandwidth"] == 142000 and info["variants"][0]["width"] == 256
+    assert info["audio"].endswith("/audio/index.m3u8")
+    assert info["mp4"].endswith("/video.mp4") and info["poster"].endswith("/poster.jpg")
+    audio = playback(make_ready_asset(kind="audio").id)
+    assert audio["kind"] == "audio" and audio["mp4"] is None and audio["poster"] is None
+    assert playback(10 ** 6) is None
+
+
+def test_every_url_serves_with_immutable_caching(learner_client, make_ready_asset):
+    info = playback(make_ready_asset().id)
+    urls = [info["master"], info["mp4"], info["poster"], info["audio"]] + [v["url"] for v in info["variants"]]
+    for url in urls:
+        response = fetch(learner_client, url)
+        assert response.status_code == 200, url
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert response.headers["ETag"] and response.headers["Last-Modified"]
+        assert "Cookie" not in response.headers.get("Vary", "") and "Set-Cookie" not in response.headers
+    assert fetch(learner_client, info["master"]).mimetype == "application/vnd.apple.mpegurl"
+    assert fetch(learner_client, info["mp4"]).mimetype == "video/mp4"
+
+
+def test_range_requests_return_the_exact_bytes(app, learner_client, make_ready_asset):
+    asset = make_ready_asset()
+    url = playback(asset.id)["mp4"]
+    path = os.path.join(str(app.config["MEDIA_ROOT"]), f"assets/{asset.id}/v1/video.mp4")
+    with open(path, "rb") as fh:
+        data = fh.read()
+    part = fetch(learner_client, url, headers={"Range": "bytes=100-1099"})
+    assert part.status_code == 206 and part.data == data[100:1100]
+    assert part.headers["Content-Range"] == f"bytes 100-1099/{len(data)}"
+    tail = fetch(learner_client, url, headers={"Range": "bytes=-500"})
+    assert tail.status_code == 206 and tail.data == data[-500:]
+    bad = fetch(learner_client, url, headers={"Range": f"bytes={len(data) + 10}-"})
+    assert bad.status_code == 416
+
+
+def test_etag_and_last_modified_revalidate(learner_client, make_ready_asset):
+    url = playback(make_ready_asset().id)["variants"][0]["url"]
+    first = fetch(learner_client, url)
+    assert fetch(learner_client, url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    assert fetch(learner_client, url, headers={"If-Modified-Since": first.headers["Last-Modified"]}).status_code == 304
+
+
+def test_signed_in_users_only(client, make_ready_asset):
+    url = playback(make_ready_asset().id)["master"]
+    response = fetch(client, url, headers={"Accept": "application/json"})
+    assert response.status_code == 401
+    assert fetch(client, url).status_code == 302
+
+
+@pytest.mark.parametrize("path", [
+    "/media/files/{id}/v1/../../../secret_key", "/media/files/{id}/v1/%2e%2e/%2e%2e/source.mp4",
+    "/media/files/{id}/v1/..%2fsource.mp4", "/media/files/{id}/v1//etc/passwd",
+    "/media/files/{id}/v2/master.m3u8", "/media/files/{id}/v1/nothing.m4s",
+    "/media/files/{id}/v1/144p", "/media/files/{id}/v1/%00.m3u8",
+])
+def test_path_traversal_and_unknown_files_are_404(learner_client, make_ready_asset, path):
+    asset = make_ready_asset()
+    assert fetch(learner_client, path.format(id=asset.id), follow_redirects=True).status_code == 404
+
+
+def test_x_accel_redirect_behind_nginx(app, learner_client, make_ready_asset):
+    asset = make_ready_asset()
+    url = playback(asset.id)["variants"][0]["url"]
+    app.config["MEDIA_ACCEL"] = "/_media/"
+    try:
+        response = fetch(learner_client, url)
+    finally:
+        app.config["MEDIA_ACCEL"] = None
+    assert response.status_code == 200 and response.data == b""
+    assert response.headers["X-Accel-Redirect"] == f"/_media/assets/{asset.id}/v1/144p/index.m3u8"
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert response.mimetype == "application/vnd.apple.mpegurl"
