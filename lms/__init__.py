@@ -16,17 +16,20 @@ BLUEPRINTS = (
     "courses.views",
     "lms.learning.views",
     "search.views",
+    "lms.households.views",
 )
 # Modules defining huey tasks: imported by every process so web requests can enqueue and the
 # worker can run them.
 TASK_MODULES: tuple[str, ...] = (
     "media.tasks",
     "search.tasks",
+    "lms.households.tasks",
 )
 CLI_GROUPS = (
     "lms.regions.cli",
     "lms.accounts.cli",
     "lms.demo.cli",
+    "lms.households.cli",
     "lms.worker.cli",
     "media.cli",
     "courses.cli",

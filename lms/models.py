@@ -8,3 +8,4 @@ from media.models import Asset, Rendition  # noqa: F401
 from courses.models import Course, CourseRegion, Enrolment, Lesson, Programme, Question, Quiz, Skill  # noqa: F401
 from lms.learning.models import Certificate, Heartbeat, Progress, QuizAttempt, Terminal  # noqa: F401
 from search.models import SynonymGroup  # noqa: F401
+from lms.households.models import Household, HouseholdImport, Member, MemberChange  # noqa: F401

@@ -40,6 +40,8 @@ class User(UserMixin, db.Model):
     display_name: Mapped[str] = mapped_column(String(64), default="")
     password_hash: Mapped[str] = mapped_column(String(256))
     region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    # The registry member (建档立卡 person) this learner is; one account per member at most.
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), unique=True)
     locale: Mapped[str | None] = mapped_column(String(16))
     is_active_account: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -141,3 +141,36 @@ def imports_for(user, limit: int = 20) -> list[HouseholdImport]:
     if not user.has_role("admin"):
         stmt = stmt.where(HouseholdImport.user_id == user.id)
     return list(db.session.scalars(stmt))
+
+
+def heads_of(household_ids: list[int]) -> dict[int, Member]:
+    """The 户主 of each household."""
+    if not household_ids:
+        return {}
+    rows = db.session.scalars(select(Member).where(Member.household_id.in_(household_ids),
+                                                   Member.relation == cat.Relation.HEAD))
+    return {m.household_id: m for m in rows}
+
+
+def member_counts(household_ids: list[int]) -> dict[int, int]:
+    if not household_ids:
+        return {}
+    rows = db.session.execute(
+        select(Member.household_id, func.count(Member.id))
+        .where(Member.household_id.in_(household_ids), Member.removed_at.is_(None))
+        .group_by(Member.household_id))
+    return dict(rows.all())
+
+
+def laborer_member_ids(household_id: int) -> set[int]:
+    return set(db.session.scalars(select(Member.id).join(Member.household)
+                                  .where(Member.household_id == household_id, laborer_condition())))
+
+
+def accounts_of(member_ids: list[int]) -> dict[int, object]:
+    from lms.accounts.models import User
+
+    if not member_ids:
+        return {}
+    return {u.member_id: u for u in db.session.scalars(select(User).where(
+        User.member_id.in_(member_ids)))}

@@ -332,10 +332,13 @@ def _batched(items, n):
 
 def import_households(path: str | os.PathLike, *, filename: str | None = None,
                       user=None, record: HouseholdImport | None = None, dry_run: bool = False,
-                      strict: bool = False, create_regions: bool = False,
+                      strict: bool = False, create_regions: bool = False, scope: str = "",
                       progress: Callable[[int], None] | None = None) -> ImportReport:
     """Import a member export (CSV or XLSX).  Writes through the session; the
-    caller commits when ``report.changes_kept`` and rolls back otherwise."""
+    caller commits when ``report.changes_kept`` and rolls back otherwise.
+
+    ``scope`` is the importing official's region prefix: rows of villages
+    outside it are rejected."""
     from lms.regions.models import Region
 
     report = ImportReport(dry_run=dry_run, strict=strict)
@@ -350,7 +353,8 @@ def import_households(path: str | os.PathLike, *, filename: str | None = None,
     regions = RegionIndex(db.session.execute(
         select(Region.code, Region.name, Region.level, Region.parent_code)))
     validator = RowValidator(sheet.mapping, sheet.headers, regions,
-                             default_year=utcnow().year, create_regions=create_regions)
+                             default_year=utcnow().year, create_regions=create_regions,
+                             scope=scope)
     writer = _Writer(report, record.id if record else None, getattr(user, "id", None), regions,
                      validator.column)
     hno_col = sheet.mapping["household_no"]
@@ -394,3 +398,106 @@ def _whole_households(rows, size: int, hno_col: int):
             continue
         carry = block[cut:]
         yield block[:cut]
+
+
+class LinkError(ValueError):
+    """Why a person cannot link to or register an account; ``str()`` is for them."""
+
+
+def find_member_to_link(id_number: str, name: str) -> Member:
+    """The registered member a person at a village terminal says they are."""
+    from lms.accounts.models import User
+
+    from .queries import member_by_id_number
+    from .text import normalize
+
+    member = member_by_id_number(id_number)
+    if member is None or member.removed_at is not None:
+        raise LinkError(_("No registered household member has this ID number. Check the number, "
+                          "or register as a learner outside the registry."))
+    if normalize(name) != normalize(member.name):
+        raise LinkError(_("The name does not match the registry record for this ID number. "
+                          "Enter the name exactly as on the ID card."))
+    if db.session.scalar(select(User.id).where(User.member_id == member.id)):
+        raise LinkError(_("This ID number already has a learner account. Sign in with your PIN, "
+                          "or ask the village official to reset it."))
+    return member
+
+
+def create_member_account(member: Member, pin: str):
+    """A learner account for a registered member, signed in by ID number + PIN."""
+    from lms.accounts.services import AccountError, create_user
+
+    from .idnumbers import parse_id
+
+    person_id = parse_id(cipher().decrypt(member.id_enc)).person_id
+    try:
+        user = create_user(username=person_id, role="learner", password=pin,
+                           region_code=member.household.village_code, display_name=member.name)
+    except AccountError as exc:
+        raise LinkError(str(exc)) from exc
+    user.member_id = member.id
+    db.session.flush()
+    return user
+
+
+def register_learner(identifier: str, name: str, village_code: str, pin: str):
+    """A non-registry learner (not in a registered household)."""
+    from lms.accounts.services import AccountError, create_user
+    from lms.regions.models import Region
+
+    from .queries import member_by_id_number
+
+    if member_by_id_number(identifier) is not None:
+        raise LinkError(_("This ID number is in the household registry: use “Find my household "
+                          "record” instead."))
+    region = db.session.get(Region, village_code)
+    if region is None or region.level != 5:
+        raise LinkError(_("Choose your village."))
+    try:
+        return create_user(username=identifier, role="learner", password=pin,
+                           region_code=village_code, display_name=name.strip())
+    except AccountError as exc:
+        raise LinkError(str(exc)) from exc
+
+
+def member_account(member: Member):
+    from lms.accounts.models import User
+
+    return db.session.scalar(select(User).where(User.member_id == member.id))
+
+
+def set_member_account(member: Member, pin: str, actor):
+    """An official creates a member's learner account, or resets its PIN. Audited."""
+    from lms.accounts.services import set_password
+    from lms.audit import record
+
+    user = member_account(member)
+    if user is None:
+        user = create_member_account(member, pin)
+        record(actor, "households.account_create", user, {"member": member.id})
+    else:
+        set_password(user, pin)
+        record(actor, "households.account_reset", user, {"member": member.id})
+    return user
+
+
+def reveal_id(member: Member, actor) -> str:
+    """The unmasked ID number, for an official who asked to see it. Audited."""
+    from lms.audit import record
+
+    record(actor, "households.show_id", member, {"household": member.household.household_no})
+    return cipher().decrypt(member.id_enc)
+
+
+def remove_member(member: Member, reason: str, actor) -> None:
+    """Mark a member as removed from the registry (never deleted). Audited."""
+    from lms.audit import record
+
+    now = utcnow()
+    member.removed_at, member.removed_reason = now, reason.strip()[:200]
+    db.session.add(MemberChange(household_id=member.household_id, member_id=member.id,
+                                field="removed", old=None, new=member.removed_reason,
+                                changed_at=now, user_id=getattr(actor, "id", None)))
+    record(actor, "households.remove_member", member, {"reason": member.removed_reason})
+    db.session.flush()

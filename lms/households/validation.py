@@ -222,7 +222,8 @@ class RowValidator:
     and looked up for every row, which keeps a million-row import fast."""
 
     def __init__(self, mapping: dict[str, int], headers: list[str], regions: RegionIndex,
-                 *, default_year: int, create_regions: bool = False):
+                 *, default_year: int, create_regions: bool = False, scope: str = ""):
+        self.scope = scope  # region-code prefix every row's village must have ("" = all)
         self.mapping = mapping
         self.headers = headers
         self.regions = regions
@@ -444,6 +445,13 @@ class RowValidator:
         return villages, new
 
     def _resolve(self, code: str, names: tuple) -> str | Issue:
+        found = self._resolve_code(code, names)
+        if not isinstance(found, Issue) and not found.startswith(self.scope):
+            column = self.column("village_code" if code else "village")
+            return Issue(0, column, "out_of_scope", {"value": found})
+        return found
+
+    def _resolve_code(self, code: str, names: tuple) -> str | Issue:
         if code:
             code = normalize(code)
             if not (len(code) == 12 and code.isdigit()):

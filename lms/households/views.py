@@ -1,0 +1,330 @@
+"""Officials' registry pages (import, list, detail, export) and the village-terminal
+pages where learners link to their registry record or register."""
+from __future__ import annotations
+
+import io
+import os
+import uuid
+
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
+                   request, send_file, session, url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_user
+from sqlalchemy import select
+
+from lms.accounts.access import role_required
+from lms.crypto import mask_id
+from lms.extensions import db, limiter
+from lms.regions.models import Region
+from lms.regions.scope import ensure_in_scope, region_prefix
+from lms.ui import register_nav, register_signin_link
+
+from . import categories as cat
+from . import queries, services
+from .display import FIELD_LABELS, value_label
+from .forms import AccountForm, ConfirmForm, LinkForm, PinForm, RegisterForm, RemoveForm, UploadForm
+from .models import Household, HouseholdImport, Member
+from .spreadsheet import HEADERS, SheetError, open_sheet
+
+bp = Blueprint("households", __name__, url_prefix="/households", template_folder="templates",
+               static_folder="static")
+
+register_nav("households.index", _l("Households"), ("official", "admin"), order=20)
+register_nav("households.upload", _l("Import households"), ("official", "admin"), order=21)
+register_signin_link("households.link", _l("First time? Find my household record"), order=10)
+register_signin_link("households.register", _l("Not in a registered household? Register"),
+                     order=11)
+
+STAFF = ("official", "admin")
+# Linking checks a name against an ID number: limit guessing per terminal address.
+LINK_LIMIT = "20 per 15 minutes"
+
+
+def _filters() -> queries.HouseholdFilters:
+    args = request.args
+    f = queries.HouseholdFilters(
+        region=(args.get("village") or args.get("region") or "").strip(),
+        poverty_status=args.get("poverty_status", ""), household_type=args.get("household_type", ""),
+        main_cause=args.get("main_cause", ""), has_laborers=args.get("has_laborers", ""),
+        household_no=args.get("household_no", "").strip())
+    for value, enum in ((f.poverty_status, cat.PovertyStatus), (f.household_type, cat.HouseholdType),
+                        (f.main_cause, cat.Cause)):
+        if value and enum.parse(value) is None:
+            abort(400)
+    return f
+
+
+def _region_choices():
+    prefix = region_prefix(current_user) or ""
+    stmt = (select(Region).where(Region.code.startswith(prefix, autoescape=True),
+                                 Region.level.between(3, 4)).order_by(Region.code).limit(2000))
+    return list(db.session.scalars(stmt))
+
+
+@bp.get("/")
+@role_required(*STAFF)
+def index():
+    filters = _filters()
+    page = db.paginate(queries.households_query(current_user, filters), per_page=50,
+                       error_out=False)
+    ids = [h.id for h in page.items]
+    heads = queries.heads_of(ids)
+    sizes = queries.member_counts(ids)
+    laborers = queries.laborer_counts(ids)
+    return render_template("households/list.html", page=page, filters=filters, heads=heads,
+                           sizes=sizes, laborers=laborers, regions=_region_choices(), cat=cat,
+                           args={k: v for k, v in request.args.items() if k != "page"})
+
+
+@bp.get("/export.xlsx")
+@role_required(*STAFF)
+def export():
+    """The filtered list as XLSX with Chinese headers."""
+    from .exports import write_households
+
+    path = write_households(current_user, _filters())
+    try:
+        with open(path, "rb") as fh:
+            data = io.BytesIO(fh.read())
+    finally:
+        os.remove(path)
+    return send_file(data, as_attachment=True, download_name="households.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _household_or_404(household_id: int) -> Household:
+    household = db.get_or_404(Household, household_id)
+    ensure_in_scope(current_user, household.village_code)
+    return household
+
+
+def _member_or_404(member_id: int) -> Member:
+    member = db.get_or_404(Member, member_id)
+    ensure_in_scope(current_user, member.household.village_code)
+    return member
+
+
+def _detail(household: Household, revealed: dict[int, str] | None = None, status: int = 200):
+    accounts = queries.accounts_of([m.id for m in household.members])
+    laborer_ids = queries.laborer_member_ids(household.id)
+    decrypt = services.cipher().decrypt
+    masked = {m.id: mask_id(decrypt(m.id_enc)) for m in household.members}
+    return render_template(
+        "households/detail.html", household=household, members=household.members, masked=masked,
+        history=queries.household_history(household.id), accounts=accounts,
+        laborer_ids=laborer_ids, revealed=revealed or {}, field_labels=FIELD_LABELS,
+        value_label=value_label, remove_form=RemoveForm(), account_form=AccountForm(),
+        cat=cat), status
+
+
+@bp.get("/<int:household_id>")
+@role_required(*STAFF)
+def detail(household_id: int):
+    return _detail(_household_or_404(household_id))
+
+
+@bp.post("/members/<int:member_id>/show-id")
+@role_required(*STAFF)
+def show_id(member_id: int):
+    """The explicit, audited action that shows an unmasked ID number."""
+    member = _member_or_404(member_id)
+    number = services.reveal_id(member, current_user)
+    return _detail(member.household, {member.id: number})
+
+
+@bp.post("/members/<int:member_id>/remove")
+@role_required(*STAFF)
+def remove(member_id: int):
+    member = _member_or_404(member_id)
+    form = RemoveForm()
+    if form.validate_on_submit():
+        services.remove_member(member, form.reason.data, current_user)
+        flash(_("%(name)s is marked as removed from the registry.", name=member.name), "success")
+    else:
+        flash(_("Give a reason for the removal."), "error")
+    return redirect(url_for(".detail", household_id=member.household_id))
+
+
+@bp.post("/members/<int:member_id>/account")
+@role_required(*STAFF)
+def account(member_id: int):
+    """Create the member's learner account, or reset its PIN."""
+    member = _member_or_404(member_id)
+    form = AccountForm()
+    if not form.validate_on_submit():
+        flash(_("A PIN is exactly 6 digits."), "error")
+    elif member.removed_at is not None:
+        flash(_("%(name)s has been removed from the registry.", name=member.name), "error")
+    else:
+        try:
+            services.set_member_account(member, form.pin.data, current_user)
+            flash(_("The learner account of %(name)s is ready: they sign in with their ID number "
+                    "and this PIN.", name=member.name), "success")
+        except services.LinkError as exc:
+            flash(str(exc), "error")
+    return redirect(url_for(".detail", household_id=member.household_id))
+
+
+def _upload_dir() -> str:
+    path = os.path.join(current_app.config["INSTANCE_PATH"], "uploads", "households")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@role_required(*STAFF)
+def upload():
+    """Step 1: upload; then the detected encoding, header row, mapping and first rows."""
+    form = UploadForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        name = os.path.basename(upload.filename or "export.csv")[:200]
+        ext = ".xlsx" if name.lower().endswith(".xlsx") else ".csv"
+        stored = os.path.join(_upload_dir(), uuid.uuid4().hex + ext)
+        upload.save(stored)
+        try:
+            sheet = open_sheet(stored, name)
+            preview = sheet.preview(5)
+        except SheetError as exc:
+            os.remove(stored)
+            from .messages import message
+            form.file.errors.append(message(exc.code, exc.params))
+            return render_template("households/upload.html", form=form,
+                                   imports=queries.imports_for(current_user)), 422
+        rec = HouseholdImport(user_id=current_user.id, filename=name, stored_path=stored,
+                              status="uploaded")
+        db.session.add(rec)
+        db.session.flush()
+        columns = sorted((i, f) for f, i in sheet.mapping.items())
+        mapping = [(sheet.headers[i], HEADERS[f][0]) for i, f in columns]
+        rows = [(number, [_preview_cell(f, cells[i] if i < len(cells) else "")
+                          for i, f in columns]) for number, cells in preview]
+        return render_template("households/preview.html", rec=rec, sheet=sheet, rows=rows,
+                               mapping=mapping, form=ConfirmForm())
+    return render_template("households/upload.html", form=form,
+                           imports=queries.imports_for(current_user))
+
+
+def _preview_cell(field: str, value) -> str:
+    value = str(value).strip()
+    return mask_id(value) if field in ("id_number", "head_id_number") else value
+
+
+def _import_or_404(import_id: int) -> HouseholdImport:
+    rec = db.get_or_404(HouseholdImport, import_id)
+    if rec.user_id != current_user.id and not current_user.has_role("admin"):
+        abort(404)
+    return rec
+
+
+@bp.post("/import/<int:import_id>/confirm")
+@role_required(*STAFF)
+def confirm(import_id: int):
+    """Step 2: the official confirms; the import runs as a job."""
+    from .tasks import run_import
+
+    rec = _import_or_404(import_id)
+    form = ConfirmForm()
+    if rec.status != "uploaded" or not form.validate_on_submit():
+        abort(409)
+    rec.status, rec.strict = "queued", form.strict.data
+    rec.create_regions, rec.dry_run = form.create_regions.data, form.dry_run.data
+    db.session.commit()  # the job reads the record in its own session
+    run_import(rec.id)
+    return redirect(url_for(".import_status", import_id=rec.id))
+
+
+@bp.get("/import/<int:import_id>")
+@role_required(*STAFF)
+def import_status(import_id: int):
+    rec = _import_or_404(import_id)
+    return render_template("households/import.html", rec=rec, progress=_progress(rec))
+
+
+@bp.get("/import/<int:import_id>/progress.json")
+@role_required(*STAFF)
+def import_progress(import_id: int):
+    rec = _import_or_404(import_id)
+    return jsonify(status=rec.status, progress=_progress(rec), rows_total=rec.rows_total)
+
+
+def _progress(rec: HouseholdImport) -> dict:
+    from .tasks import read_progress
+
+    done = rec.rows_done if rec.status == "done" else (read_progress(rec.stored_path) or 0)
+    total = rec.rows_total or 0
+    return {"done": done, "total": total,
+            "percent": 100 if rec.status == "done" else (min(99, done * 100 // total) if total else 0)}
+
+
+# The village terminal: link to the registry, or register outside it.
+
+def _sign_in(user) -> None:
+    from lms.accounts.services import note_signin
+
+    session.clear()  # a shared terminal: nothing of the previous person stays
+    login_user(user)
+    note_signin(user)
+
+
+@bp.route("/link", methods=["GET", "POST"])
+@limiter.limit(LINK_LIMIT, methods=["POST"])
+def link():
+    """Step 1 at a village terminal: ID number + name → the registry record."""
+    form = LinkForm()
+    if form.validate_on_submit():
+        try:
+            member = services.find_member_to_link(form.id_number.data, form.name.data)
+        except services.LinkError as exc:
+            form.id_number.errors.append(str(exc))
+            return render_template("households/link.html", form=form), 422
+        session["link_member"] = member.id
+        return redirect(url_for(".link_pin"))
+    return render_template("households/link.html", form=form)
+
+
+@bp.route("/link/pin", methods=["GET", "POST"])
+def link_pin():
+    """Step 2: choose a 6-digit PIN; the account is created and signed in."""
+    member_id = session.get("link_member")
+    member = db.session.get(Member, member_id) if member_id else None
+    if member is None:
+        return redirect(url_for(".link"))
+    form = PinForm()
+    if form.validate_on_submit():
+        try:
+            if services.member_account(member) is not None:
+                raise services.LinkError(_("This ID number already has a learner account. Sign "
+                                           "in with your PIN, or ask the village official to "
+                                           "reset it."))
+            user = services.create_member_account(member, form.pin.data)
+        except services.LinkError as exc:
+            form.pin.errors.append(str(exc))
+            return render_template("households/link_pin.html", form=form, member=member), 422
+        _sign_in(user)
+        flash(_("Welcome, %(name)s. Next time sign in with your ID number and PIN.",
+                name=member.name), "success")
+        return redirect(url_for("main.index"))
+    return render_template("households/link_pin.html", form=form, member=member)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(LINK_LIMIT, methods=["POST"])
+def register():
+    """A learner who is not in a registered household."""
+    form = RegisterForm()
+    villages = list(db.session.scalars(select(Region).where(Region.level == 5)
+                                       .order_by(Region.code).limit(5000)))
+    form.village.choices = [("", "—")] + [(v.code, f"{v.name} ({v.code})") for v in villages]
+    if form.validate_on_submit():
+        try:
+            user = services.register_learner(form.identifier.data, form.name.data,
+                                             form.village.data, form.pin.data)
+        except services.LinkError as exc:
+            form.identifier.errors.append(str(exc))
+            return render_template("households/register.html", form=form), 422
+        _sign_in(user)
+        flash(_("Welcome, %(name)s.", name=user.display_name), "success")
+        return redirect(url_for("main.index"))
+    return render_template("households/register.html", form=form)
