@@ -1,7 +1,7 @@
 """households: the 建档立卡 registry (households, members, history, imports) and users.member_id
 
 Revision ID: c142b3aef99a
-Revises: search_0001
+Revises: media_0001
 Create Date: 2026-11-28 18:30:04.094571
 
 """
@@ -13,7 +13,7 @@ import lms.db
 
 # revision identifiers, used by Alembic.
 revision = 'c142b3aef99a'
-down_revision = 'search_0001'
+down_revision = 'media_0001'
 branch_labels = None
 depends_on = None
 
