@@ -122,7 +122,7 @@ def _facet_labels(facets) -> dict:
     labels = {"skill_category": {k: CATEGORY_LABELS.get(k, k) for k in facets.get("skill_category", {})}}
     codes = list(facets.get("programme", {}))
     names = dict(db.session.execute(db.select(Programme.code, Programme.name)
-                                    .where(Programme.code.in_(codes)))) if codes else {}
+                                    .where(Programme.code.in_(codes))).all()) if codes else {}
     labels["programme"] = {c: names.get(c, c) for c in codes}
     return labels
 

@@ -6,6 +6,7 @@ import pytest
 
 from search import indexer
 from search.queries import Synonyms, search_index
+from tests.courses.fixtures import catalogue, fake_media, make_course  # noqa: F401
 
 DOCS = [
     dict(id=1, title="电子商务运营入门", summary="学习开网店，把农产品卖出去", skill="电子商务",
