@@ -128,8 +128,8 @@ def _insert_heartbeat(values: dict) -> bool:
     else:
         from sqlalchemy.dialects.sqlite import insert
     stmt = insert(table).values(**values).on_conflict_do_nothing(
-        index_elements=["user_id", "client_id", "seq"])
-    return db.session.execute(stmt).rowcount == 1
+        index_elements=["user_id", "client_id", "seq"]).returning(table.c.id)
+    return db.session.execute(stmt).first() is not None
 
 
 def record_heartbeat(user_id: int, body, now: float | None = None) -> ProgressResult:
@@ -203,20 +203,10 @@ def _result_row(row, duplicate=False) -> ProgressResult:
     return ProgressResult(row.watched_seconds, row.coverage, row.completed_at is not None, duplicate)
 
 
-_THRESHOLD_CACHE: list = [0.0, None]
-
-
-def _threshold(now: float) -> float:
-    # Read at most every 10 s per process: an admin's change applies within seconds, and the
-    # heartbeat hot path saves a query.
-    if _THRESHOLD_CACHE[1] is None or now - _THRESHOLD_CACHE[0] > 10 or now < _THRESHOLD_CACHE[0]:
-        _THRESHOLD_CACHE[:] = [now, float(get_setting("learning.completion_threshold"))]
-    return _THRESHOLD_CACHE[1]
-
-
 def _may_complete(kind, watched, duration, opened_at, now) -> bool:
     if kind in (LessonKind.video, LessonKind.audio):
-        return completion.media_lesson_complete(watched, duration or 0, _threshold(time.time()))
+        return completion.media_lesson_complete(watched, duration or 0,
+                                                float(get_setting("learning.completion_threshold")))
     return opened_at is not None
 
 

@@ -62,3 +62,13 @@ def make_course(app, catalogue, fake_media, make_user):
         return course
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_lesson_cache():
+    """SQLite reuses ids after each test empties the tables: forget cached lesson facts."""
+    from lms.learning import services
+
+    services._LESSON_CACHE.clear()
+    yield
+    services._LESSON_CACHE.clear()
