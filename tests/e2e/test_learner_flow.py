@@ -86,23 +86,23 @@ def test_learner_watches_goes_offline_passes_quiz_and_gets_certificate(
     page.goto(f"{live_server}/signin")
     page.fill("input[name=identifier]", learner.plain_identifier)
     page.fill("input[name=pin]", learner.plain_password)
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_url(f"{live_server}/learn")
     assert "李梅" in page.inner_text("header")
 
     # Play: hls.js over MSE, currentTime advances.
     page.goto(f"{live_server}/learn/lessons/{watch.id}")
     page.evaluate("document.getElementById('player').play()")
-    page.wait_for_function("document.getElementById('player').currentTime > 1", timeout=20000)
+    page.wait_for_function("() => document.getElementById('player').currentTime > 1", timeout=20000)
     assert page.evaluate("!!window.Hls")
     # The link drops while playing: the rest plays from the buffer, heartbeats queue up.
     browser_context.set_offline(True)
-    page.wait_for_function("document.getElementById('player').ended", timeout=20000)
-    page.wait_for_function("window.XXQueue.pending() > 0")
+    page.wait_for_function("() => document.getElementById('player').ended", timeout=20000)
+    page.wait_for_function("() => window.XXQueue.pending() > 0")
     offline = _progress(learner.id, watch.id)
     assert offline.watched_seconds < duration * 0.9  # the end was watched offline, not yet known
     browser_context.set_offline(False)
-    page.wait_for_function("window.XXQueue.pending() === 0", timeout=30000)
+    page.wait_for_function("() => window.XXQueue.pending() === 0", timeout=30000)
     done = _progress(learner.id, watch.id)
     played = page.evaluate("document.getElementById('player').played.end(0)")
     assert done.watched_seconds >= played - 0.6  # nothing watched offline was lost
@@ -110,21 +110,21 @@ def test_learner_watches_goes_offline_passes_quiz_and_gets_certificate(
 
     # Seeking straight to the end does not complete a lesson.
     page.goto(f"{live_server}/learn/lessons/{skip.id}")
-    page.wait_for_function("document.getElementById('player').readyState >= 1 || window.Hls", timeout=20000)
+    page.wait_for_function("() => document.getElementById('player').readyState >= 1 || window.Hls", timeout=20000)
     page.evaluate("""() => new Promise((resolve) => {
         const v = document.getElementById('player');
         const go = () => { v.currentTime = v.duration - 0.5; v.play(); };
         if (v.readyState >= 1) { go(); } else { v.addEventListener('loadedmetadata', go, {once: true}); v.play(); }
         v.addEventListener('ended', () => resolve(), {once: true});
     })""")
-    page.wait_for_function("window.XXQueue.pending() === 0", timeout=20000)
+    page.wait_for_function("() => window.XXQueue.pending() === 0", timeout=20000)
     skipped = _progress(learner.id, skip.id)
     assert skipped.completed_at is None and skipped.coverage < 0.5
 
     # The quiz, then the certificate.
     page.goto(f"{live_server}/learn/courses/{course.id}/quiz")
     page.check("input[type=radio][value='1']")
-    page.click("form button[type=submit]")
+    page.click("main form button[type=submit]")
     page.wait_for_url(f"{live_server}/learn/courses/{course.id}")
     page.click("a[href^='/certificates/']")
     assert "培训合格证书" in page.inner_text("main") and "牛肉拉面" in page.inner_text("main")
