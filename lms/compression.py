@@ -24,6 +24,8 @@ def _compress(response):
     static = bool(request.endpoint and request.endpoint.endswith("static"))
     cache_key = (request.path, response.headers.get("ETag", ""))
     body = _STATIC_CACHE.get(cache_key) if static else None
+    if body is not None and hasattr(response.response, "close"):
+        response.response.close()  # the file send_file opened: served from the cache instead
     if body is None:
         original = response.response
         response.direct_passthrough = False
