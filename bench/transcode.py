@@ -34,16 +34,23 @@ def ffmpeg(*args):
 
 
 def make_camera(path, seconds):
-    """Camera-like 720p30: continuous motion and fine detail (a slow Mandelbrot zoom under
-    drifting colour gradients), sensor grain, and a voice-band tone with varying level;
-    encoded as a phone would (H.264 ~ 8 Mb/s)."""
-    ffmpeg("-f", "lavfi", "-i", f"mandelbrot=size=1280x720:rate=30:maxiter=256:start_scale=2:end_scale=0.05:end_pts={seconds * 30}",
+    """Camera-like 720p30: continuous motion and fine detail (a Mandelbrot zoom under drifting
+    colour gradients), sensor grain, and a tone with varying level; encoded as a phone would
+    (H.264 ~ 8 Mb/s). The zoom is rendered for 10 s and looped (rendering 60 s of it takes
+    minutes); the gradients and the grain keep every frame different."""
+    zoom = path + ".zoom.mp4"
+    ffmpeg("-f", "lavfi", "-i", "mandelbrot=size=1280x720:rate=30:maxiter=96:start_scale=1.5:"
+           "end_scale=0.3:end_pts=300", "-t", "10", "-c:v", "libx264", "-preset", "ultrafast",
+           "-crf", "12", zoom)
+    ffmpeg("-stream_loop", "-1", "-i", zoom,
            "-f", "lavfi", "-i", f"gradients=size=1280x720:rate=30:speed=0.01:duration={seconds}",
            "-f", "lavfi", "-i", f"sine=frequency=220:duration={seconds}:sample_rate=48000",
-           "-filter_complex", "[0:v][1:v]blend=all_mode=overlay:all_opacity=0.5,noise=alls=8:allf=t,"
-                              "format=yuv420p[v];[2:a]volume='0.3+0.25*sin(2*PI*t/3)':eval=frame[a]",
+           "-filter_complex", "[0:v]format=rgba[z];[z][1:v]blend=all_mode=overlay:all_opacity=0.5,"
+                              "noise=alls=8:allf=t,format=yuv420p[v];"
+                              "[2:a]volume='0.3+0.25*sin(2*PI*t/3)':eval=frame[a]",
            "-map", "[v]", "-map", "[a]", "-t", str(seconds), "-c:v", "libx264", "-preset", "fast",
            "-b:v", "8M", "-maxrate", "10M", "-bufsize", "10M", "-c:a", "aac", "-b:a", "128k", path)
+    os.remove(zoom)
 
 
 def make_slides(path, seconds):
