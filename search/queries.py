@@ -10,6 +10,7 @@ import logging
 import re
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import product
 from pathlib import Path
 
@@ -18,12 +19,13 @@ from whoosh.query import And, Every, FuzzyTerm, Or, Phrase, Term
 
 from search import storage
 from search.analysis import (
-    ChineseTokenizer,
     is_han_word,
     normalize,
     pinyin_full,
     pinyin_initials,
     query_words,
+    segment,
+    subwords,
 )
 from search.schema import (
     EVERYWHERE,
@@ -244,7 +246,16 @@ def _filter_docs(searcher, region_code, skill, programme) -> set | None:
     return allowed
 
 
-_HIGHLIGHT_TOKENIZER = ChineseTokenizer(unigrams=True)
+@lru_cache(maxsize=8192)
+def _pinyin_spans(value: str) -> tuple[tuple[str, str, int, int], ...]:
+    """(full pinyin, initials, start, end) of the Chinese words in ``value`` and of the
+    words inside them; cached, since the same titles come back query after query."""
+    spans = []
+    for word, start, end in segment(value):
+        if is_han_word(word):
+            for part in (word, *subwords(word)):
+                spans.append((pinyin_full(part), pinyin_initials(part), start, end))
+    return tuple(spans)
 
 
 def _matched_terms(query, reader) -> tuple[set[str], set[str], set[str]]:
@@ -273,14 +284,17 @@ def highlight(value: str, terms: tuple[set[str], set[str], set[str]],
     if not value:
         return None
     text_terms, full, initials = terms
+    norm = normalize(value)
     spans = []
-    for tok in _HIGHLIGHT_TOKENIZER(value, chars=True, mode="index"):
-        word = tok.text
-        hit = word in text_terms
-        if not hit and is_han_word(word) and (full or initials):
-            hit = pinyin_full(word) in full or pinyin_initials(word) in initials
-        if hit:
-            spans.append((tok.startchar, tok.endchar))
+    for term in text_terms:
+        at = norm.find(term)
+        while term and at >= 0:
+            spans.append((at, at + len(term)))
+            at = norm.find(term, at + len(term))
+    if full or initials:
+        for py, first, start, end in _pinyin_spans(value):
+            if py in full or first in initials:
+                spans.append((start, end))
     if not spans:
         return None
     spans.sort()
