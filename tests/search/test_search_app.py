@@ -132,12 +132,10 @@ def test_results_page_shows_skill_and_duration_and_zero_results_suggest_skills(c
     assert "search?skill=breeding" in html and "养殖" in html
 
 
-def test_search_box_partial_renders_for_the_learner_home(app):
-    from flask import render_template_string
-
-    with app.test_request_context("/"):
-        html = render_template_string('{% include "search/_box.html" %}')
-    assert 'action="/search"' in html and 'name="q"' in html
+def test_learner_home_has_the_search_box(courses, client, make_user, login):
+    login(client, make_user("learner", region_code=VILLAGE))
+    html = client.get("/", follow_redirects=True).get_data(as_text=True)
+    assert 'role="search"' in html and 'action="/search"' in html and 'name="q"' in html
 
 
 def test_api_needs_a_signed_in_user(courses, client):
