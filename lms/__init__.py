@@ -17,6 +17,8 @@ BLUEPRINTS = (
     "lms.learning.views",
     "search.views",
     "lms.households.views",
+    "lms.stats.views",
+    "lms.skills.views",
 )
 # Modules defining huey tasks: imported by every process so web requests can enqueue and the
 # worker can run them.
@@ -24,6 +26,7 @@ TASK_MODULES: tuple[str, ...] = (
     "media.tasks",
     "search.tasks",
     "lms.households.tasks",
+    "lms.stats.tasks",
 )
 CLI_GROUPS = (
     "lms.regions.cli",
@@ -34,6 +37,8 @@ CLI_GROUPS = (
     "media.cli",
     "courses.cli",
     "search.cli",
+    "lms.stats.cli",
+    "lms.skills.cli",
 )
 
 

@@ -9,3 +9,5 @@ from courses.models import Course, CourseRegion, Enrolment, Lesson, Programme, Q
 from lms.learning.models import Certificate, Heartbeat, Progress, QuizAttempt, Terminal  # noqa: F401
 from search.models import SynonymGroup  # noqa: F401
 from lms.households.models import Household, HouseholdImport, Member, MemberChange  # noqa: F401
+from lms.skills.models import Attendance, ClassSession, OfflineClass, SkillAward, Trainee  # noqa: F401
+from lms.stats.models import DirtyVillage, SkillRollup, SkillRollupBreakdown, SkillRollupMonth  # noqa: F401

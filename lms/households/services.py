@@ -358,6 +358,7 @@ def import_households(path: str | os.PathLike, *, filename: str | None = None,
     writer = _Writer(report, record.id if record else None, getattr(user, "id", None), regions,
                      validator.column)
     hno_col = sheet.mapping["household_no"]
+    changed_villages: set[str] = set()
     try:
         for block in _whole_households(sheet.rows(), CHUNK_ROWS, hno_col):
             chunk = validator.validate([b[0] for b in block], [b[1] for b in block])
@@ -365,6 +366,7 @@ def import_households(path: str | os.PathLike, *, filename: str | None = None,
             report.add_errors(chunk.errors)
             report.add_warnings(chunk.warnings)
             writer.write(chunk)
+            changed_villages.update(h.values[0] for h in chunk.households if not h.rejected)
             if progress is not None:
                 progress(report.rows)
     except SheetError as exc:  # e.g. undecodable bytes half-way through
@@ -373,6 +375,10 @@ def import_households(path: str | os.PathLike, *, filename: str | None = None,
         return report
     if record is not None:
         record.rows_total = report.rows
+    if changed_villages:
+        from .signals import registry_changed
+
+        registry_changed.send(None, village_codes=changed_villages)
     return report
 
 
@@ -501,3 +507,6 @@ def remove_member(member: Member, reason: str, actor) -> None:
                                 changed_at=now, user_id=getattr(actor, "id", None)))
     record(actor, "households.remove_member", member, {"reason": member.removed_reason})
     db.session.flush()
+    from .signals import registry_changed
+
+    registry_changed.send(None, village_codes={member.household.village_code})

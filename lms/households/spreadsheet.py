@@ -59,6 +59,28 @@ REQUIRED = ("household_no", "name", "id_number", "relation", "labour_skill")
 REGION_BY_NAME = ("county", "township", "village")
 
 _HEADER_LOOKUP = {normalize(h).rstrip("*"): f for f, names in HEADERS.items() for h in names}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which columns a kind of file has: field → accepted headers, the required fields, and whether
+    a village (code, or county + township + village names) is required. Other imports (skill
+    certificates) read their files with this same reader and their own layout."""
+
+    headers: dict[str, tuple[str, ...]]
+    required: tuple[str, ...]
+    needs_region: bool = False
+
+    @property
+    def lookup(self) -> dict[str, str]:
+        table = _LOOKUPS.get(id(self))
+        if table is None:
+            table = _LOOKUPS[id(self)] = {normalize(h).rstrip("*"): f for f, names in self.headers.items()
+                                          for h in names}
+        return table
+
+
+_LOOKUPS: dict[int, dict[str, str]] = {}
 # A title row above the header is common; look this far down for the header.
 HEADER_SCAN_ROWS = 30
 _SAMPLE = 256 * 1024
@@ -73,8 +95,9 @@ class SheetError(Exception):
         self.params = params
 
 
-def header_field(text: str) -> str | None:
-    return _HEADER_LOOKUP.get(normalize(clean_cell(text)).rstrip("*"))
+def header_field(text: str, layout: Layout | None = None) -> str | None:
+    lookup = _HEADER_LOOKUP if layout is None else layout.lookup
+    return lookup.get(normalize(clean_cell(text)).rstrip("*"))
 
 
 @dataclass
@@ -147,38 +170,40 @@ def detect_encoding(sample: bytes) -> str:
     return encoding
 
 
-def _find_header(rows: Iterator[list]) -> tuple[int, list[str], list[list]]:
+def _find_header(rows: Iterator[list], layout: Layout | None = None) -> tuple[int, list[str], list[list]]:
     """(1-based header row, header cells, rows read before the data)."""
     seen = list(itertools.islice(rows, HEADER_SCAN_ROWS))
     best, best_hits = None, 0
     for i, cells in enumerate(seen):
-        hits = sum(1 for c in cells if isinstance(c, str) and c and header_field(c))
+        hits = sum(1 for c in cells if isinstance(c, str) and c and header_field(c, layout))
         if hits > best_hits:
             best, best_hits = i, hits
-    if best is None or best_hits < 3:
+    if best is None or best_hits < min(3, len((layout or HOUSEHOLD_LAYOUT).required)):
         raise SheetError("no_header")
     return best + 1, [clean_cell(c) for c in seen[best]], seen[best + 1:]
 
 
-def _map_columns(headers: list[str]) -> tuple[dict[str, int], list[str]]:
+def _map_columns(headers: list[str], layout: Layout | None = None) -> tuple[dict[str, int], list[str]]:
+    layout = layout or HOUSEHOLD_LAYOUT
     mapping, unknown = {}, []
     for i, text in enumerate(headers):
         if not text:
             continue
-        f = header_field(text)
+        f = header_field(text, layout)
         if f is None:
             unknown.append(text)
         elif f not in mapping:
             mapping[f] = i
-    missing = [f for f in REQUIRED if f not in mapping]
-    if "village_code" not in mapping and not all(f in mapping for f in REGION_BY_NAME):
+    missing = [f for f in layout.required if f not in mapping]
+    if layout.needs_region and "village_code" not in mapping and not all(f in mapping for f in REGION_BY_NAME):
         missing.append("village_code")
     if missing:
-        raise SheetError("missing_columns", columns="、".join(HEADERS[f][0] for f in missing))
+        raise SheetError("missing_columns", columns="、".join(layout.headers.get(f, HEADERS.get(f, (f,)))[0]
+                                                             for f in missing))
     return mapping, unknown
 
 
-def open_sheet(path: str | os.PathLike, filename: str | None = None) -> Sheet:
+def open_sheet(path: str | os.PathLike, filename: str | None = None, layout: Layout | None = None) -> Sheet:
     """Open a CSV or XLSX export; SheetError when it cannot be used."""
     path = os.fspath(path)
     name = (filename or path).lower()
@@ -188,11 +213,11 @@ def open_sheet(path: str | os.PathLike, filename: str | None = None) -> Sheet:
     except OSError as exc:
         raise SheetError("unreadable", reason=exc.strerror or str(exc)) from exc
     if head.startswith(b"PK\x03\x04") or name.endswith((".xlsx", ".xlsm", ".xls")):
-        return _open_xlsx(path)
-    return _open_csv(path, head)
+        return _open_xlsx(path, layout)
+    return _open_csv(path, head, layout)
 
 
-def _open_csv(path: str, head: bytes) -> Sheet:
+def _open_csv(path: str, head: bytes, layout: Layout | None = None) -> Sheet:
     if not head.strip():
         raise SheetError("empty")
     encoding = detect_encoding(head)
@@ -215,8 +240,8 @@ def _open_csv(path: str, head: bytes) -> Sheet:
 
     it = stream()
     try:
-        header_row, headers, buffered = _find_header(it)
-        mapping, unknown = _map_columns(headers)
+        header_row, headers, buffered = _find_header(it, layout)
+        mapping, unknown = _map_columns(headers, layout)
     except BaseException:
         it.close()
         raise
@@ -224,7 +249,7 @@ def _open_csv(path: str, head: bytes) -> Sheet:
                  itertools.chain(buffered, it))
 
 
-def _open_xlsx(path: str) -> Sheet:
+def _open_xlsx(path: str, layout: Layout | None = None) -> Sheet:
     from python_calamine import CalamineWorkbook
 
     try:
@@ -235,7 +260,10 @@ def _open_xlsx(path: str) -> Sheet:
         raise SheetError("unreadable", reason=str(exc)) from exc
     # calamine starts at the first used cell: count the blank rows above it.
     offset = sheet.start[0] if sheet.start else 0
-    header_row, headers, buffered = _find_header(rows)
-    mapping, unknown = _map_columns(headers)
+    header_row, headers, buffered = _find_header(rows, layout)
+    mapping, unknown = _map_columns(headers, layout)
     return Sheet(path, "xlsx", None, header_row + offset, headers, mapping, unknown,
                  itertools.chain(buffered, rows))
+
+
+HOUSEHOLD_LAYOUT = Layout(HEADERS, REQUIRED, needs_region=True)

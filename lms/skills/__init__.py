@@ -1,0 +1,1 @@
+"""Skill awards and offline training (``lms.skills``)."""

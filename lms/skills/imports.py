@@ -1,0 +1,249 @@
+"""``flask skills import-certificates``: skill certificates from a spreadsheet.
+
+The file is read by the registry's own reader (CSV in UTF-8/GBK/GB18030, or XLSX, header row
+found), rows are numbered as the official sees them, and the report and exit codes follow the
+household import: 0 every row imported, 1 some rows rejected (the rest imported), 2 the file is
+unusable and nothing was imported.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+
+from flask_babel import gettext
+from sqlalchemy import select
+
+from lms.extensions import db
+from lms.skills.models import EVIDENCE_LABELS, SKILL_LEVELS, Evidence, SkillAward, Source
+
+
+def N_(msgid: str) -> str:
+    return msgid
+
+
+HEADERS = {
+    "id_number": ("证件号码", "身份证号", "身份证号码", "公民身份号码", "身份证件号码"),
+    "name": ("姓名",),
+    "skill": ("技能", "技能名称", "技能代码", "职业(工种)", "职业（工种）", "工种"),
+    "certificate_type": ("证书类型", "证书种类"),
+    "level": ("等级", "证书等级", "技能等级"),
+    "certificate_number": ("证书编号", "证书号码", "证书号"),
+    "issued_on": ("发证日期", "发证时间", "取证日期"),
+    "issuer": ("发证机构", "发证单位", "颁发机构"),
+}
+REQUIRED = ("id_number", "skill", "certificate_type", "certificate_number", "issued_on")
+MESSAGES = {
+    "required": N_("This value is required."),
+    "unknown_person": N_("No registered member has this ID number."),
+    "unknown_skill": N_("“%(value)s” is not a skill of the catalogue (give its name or code)."),
+    "unknown_certificate_type": N_("“%(value)s” is not a certificate type: use 培训合格证书, 专项职业能力证书, "
+                                   "职业技能等级证书 or 职业资格证书."),
+    "unknown_level": N_("“%(value)s” is not a level: use 初级, 中级, 高级, 技师 or 高级技师."),
+    "bad_date": N_("“%(value)s” is not a date (write it as 2024-05-31)."),
+    "future_date": N_("The issue date %(value)s is in the future."),
+    "duplicate_certificate": N_("Certificate number %(value)s is already recorded for another person or skill."),
+    "duplicate_in_file": N_("Certificate number %(value)s appears more than once in the file (first in row %(row)s)."),
+    "too_long": N_("Too long: at most %(limit)s characters."),
+}
+CERTIFICATE_TYPES = {label: evidence for evidence, label in EVIDENCE_LABELS.items()
+                     if evidence in (Evidence.training_certificate, Evidence.special_ability,
+                                     Evidence.skill_level, Evidence.qualification)}
+CERTIFICATE_TYPES.update({"培训证书": Evidence.training_certificate, "结业证书": Evidence.training_certificate,
+                          "专项能力证书": Evidence.special_ability, "技能等级证书": Evidence.skill_level,
+                          "资格证书": Evidence.qualification})
+
+
+def message(code: str, params: dict) -> str:
+    msgid = MESSAGES.get(code)
+    if msgid:
+        return gettext(msgid, **params)
+    from lms.households.messages import message as registry_message
+
+    return registry_message(code, params)
+
+
+@dataclass(order=True)
+class Issue:
+    row: int
+    column: str
+    code: str
+    params: dict = field(default_factory=dict, compare=False)
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "column": self.column, "code": self.code, "message": message(self.code, self.params)}
+
+
+@dataclass
+class CertificateReport:
+    rows: int = 0
+    awards_created: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    unknown_columns: list[str] = field(default_factory=list)
+    format: str | None = None
+    encoding: str | None = None
+    header_row: int | None = None
+    dry_run: bool = False
+    unusable: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        if self.unusable:
+            return 2
+        return 1 if self.rejected else 0
+
+    def as_dict(self) -> dict:
+        return {"rows": self.rows, "awards_created": self.awards_created, "unchanged": self.unchanged,
+                "rejected": self.rejected, "warnings": [i.as_dict() for i in sorted(self.warnings)],
+                "errors": [i.as_dict() for i in sorted(self.errors)], "error_count": len(self.errors),
+                "warning_count": len(self.warnings), "unknown_columns": self.unknown_columns,
+                "format": self.format, "encoding": self.encoding, "header_row": self.header_row,
+                "dry_run": self.dry_run, "exit_code": self.exit_code}
+
+
+def _layout():
+    from lms.households.spreadsheet import Layout
+
+    global _LAYOUT
+    if _LAYOUT is None:
+        _LAYOUT = Layout(HEADERS, REQUIRED)
+    return _LAYOUT
+
+
+_LAYOUT = None
+
+
+def _parse_date(text: str) -> dt.date | None:
+    text = text.strip().replace("/", "-").replace(".", "-").replace("年", "-").replace("月", "-").rstrip("日")
+    if len(text) == 8 and text.isdigit():
+        text = f"{text[:4]}-{text[4:6]}-{text[6:]}"
+    try:
+        year, month, day = (int(p) for p in text.split("-"))
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _skill_index() -> dict[str, int]:
+    from courses.models import Skill
+    from lms.households.text import normalize
+
+    index = {}
+    for skill_id, code, name in db.session.execute(select(Skill.id, Skill.code, Skill.name)):
+        index[normalize(name)] = skill_id
+        index[normalize(code).lower()] = skill_id
+    return index
+
+
+def import_certificates(path: str | os.PathLike, *, filename: str | None = None, dry_run: bool = False,
+                        actor=None) -> CertificateReport:
+    """Validate and import every row; the caller commits unless it is a dry run (then rolls back)."""
+    from lms.households.queries import member_by_id_number
+    from lms.households.spreadsheet import SheetError, open_sheet
+    from lms.households.text import clean_cell, normalize
+    from lms.skills.services import _today, award_skill
+
+    report = CertificateReport(dry_run=dry_run)
+    try:
+        sheet = open_sheet(path, filename, layout=_layout())
+    except SheetError as exc:
+        report.unusable = True
+        report.errors.append(Issue(0, "", exc.code, exc.params))
+        return report
+    report.format, report.encoding, report.header_row = sheet.format, sheet.encoding, sheet.header_row
+    report.unknown_columns = sheet.unknown_columns
+    cols = sheet.mapping
+
+    def column(name: str) -> str:
+        return sheet.headers[cols[name]] if name in cols else HEADERS[name][0]
+
+    skills = _skill_index()
+    today = _today()
+    seen_numbers: dict[str, int] = {}
+    villages: set[str] = set()
+    try:
+        for number, cells in sheet.rows():
+            report.rows += 1
+
+            def cell(name: str) -> str:
+                i = cols.get(name)
+                return clean_cell(cells[i]) if i is not None and i < len(cells) else ""
+
+            errors: list[Issue] = []
+            for name in REQUIRED:
+                if not cell(name):
+                    errors.append(Issue(number, column(name), "required"))
+            member = skill_id = evidence = issued = None
+            level = None
+            if cell("id_number"):
+                from lms.households.idnumbers import IdError, parse_id
+
+                try:
+                    parse_id(cell("id_number"))
+                except IdError as exc:
+                    errors.append(Issue(number, column("id_number"), exc.code, exc.params))
+                else:
+                    member = member_by_id_number(cell("id_number"))
+                    if member is None or member.removed_at is not None:
+                        errors.append(Issue(number, column("id_number"), "unknown_person"))
+            if cell("skill"):
+                key = normalize(cell("skill"))
+                skill_id = skills.get(key) or skills.get(key.lower())
+                if skill_id is None:
+                    errors.append(Issue(number, column("skill"), "unknown_skill", {"value": cell("skill")}))
+            if cell("certificate_type"):
+                evidence = CERTIFICATE_TYPES.get(normalize(cell("certificate_type")))
+                if evidence is None:
+                    errors.append(Issue(number, column("certificate_type"), "unknown_certificate_type",
+                                        {"value": cell("certificate_type")}))
+            if cell("level"):
+                level = normalize(cell("level")).removesuffix("工")
+                if level not in SKILL_LEVELS:
+                    errors.append(Issue(number, column("level"), "unknown_level", {"value": cell("level")}))
+            if cell("issued_on"):
+                issued = _parse_date(cell("issued_on"))
+                if issued is None:
+                    errors.append(Issue(number, column("issued_on"), "bad_date", {"value": cell("issued_on")}))
+                elif issued > today:
+                    errors.append(Issue(number, column("issued_on"), "future_date", {"value": issued.isoformat()}))
+            cert_no = normalize(cell("certificate_number"))
+            if len(cert_no) > 64:
+                errors.append(Issue(number, column("certificate_number"), "too_long", {"limit": 64}))
+            if len(cell("issuer")) > 100:
+                errors.append(Issue(number, column("issuer"), "too_long", {"limit": 100}))
+            if cert_no and cert_no in seen_numbers:
+                errors.append(Issue(number, column("certificate_number"), "duplicate_in_file",
+                                    {"value": cert_no, "row": seen_numbers[cert_no]}))
+            elif cert_no:
+                seen_numbers[cert_no] = number
+            existing = None
+            if cert_no and not errors:
+                existing = db.session.execute(select(SkillAward.member_id, SkillAward.skill_id).where(
+                    SkillAward.certificate_number == cert_no)).first()
+                if existing is not None and tuple(existing) != (member.id, skill_id):
+                    errors.append(Issue(number, column("certificate_number"), "duplicate_certificate",
+                                        {"value": cert_no}))
+            if errors:
+                report.rejected += 1
+                report.errors.extend(errors)
+                continue
+            if existing is not None:
+                report.unchanged += 1
+                continue
+            award_skill(skill_id=skill_id, evidence=evidence, source=Source.certificate_import, member=member,
+                        awarded_on=issued, level=level, certificate_number=cert_no, issuer=cell("issuer"),
+                        actor=actor, refresh=False)
+            villages.add(member.household.village_code)
+            report.awards_created += 1
+    except SheetError as exc:
+        report.unusable = True
+        report.errors.append(Issue(0, "", exc.code, exc.params))
+        return report
+    if not dry_run and villages:
+        from lms.stats.rollups import refresh_villages
+
+        refresh_villages(villages)
+    return report

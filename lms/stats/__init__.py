@@ -1,0 +1,1 @@
+"""The skill goal: roll-ups, dashboard, exports (``lms.stats``)."""
