@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import Integer, and_, cast, exists, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from lms.extensions import db
@@ -42,7 +42,8 @@ def laborer_condition(rule: LaborerRule | None = None) -> ColumnElement[bool]:
     (as-of YYYYMMDD − birth YYYYMMDD) div 10000, so the age range becomes a range
     on ``birth_ymd`` that SQLite and PostgreSQL evaluate alike (and index)."""
     rule = rule or LaborerRule.current()
-    as_of = Household.year * 10000 + (rule.as_of[0] * 100 + rule.as_of[1])
+    # year is a SMALLINT: widen it, or PostgreSQL computes YYYYMMDD in 16 bits.
+    as_of = cast(Household.year, Integer) * 10000 + (rule.as_of[0] * 100 + rule.as_of[1])
     return and_(
         Member.removed_at.is_(None),
         Member.birth_ymd <= as_of - rule.min_age * 10000,

@@ -148,56 +148,67 @@ class _Writer:
                            f"VALUES ({', '.join([mark] * len(mcols))})")
         hcols = ("household_no",) + HOUSEHOLD_FIELDS + ("created_at", "updated_at")
         self.household_table = Household.__table__
+        self.mark = mark
+        self.household_lookup = (
+            f"SELECT household_no, id, created_at, {', '.join(HOUSEHOLD_FIELDS)} FROM households "
+            "WHERE household_no IN ({marks})")
+        self.member_lookup = (
+            "SELECT m.id_hash, m.id, m.household_id, h.household_no, m.id_enc, h.created_at, "
+            f"{', '.join('m.' + f for f in MEMBER_FIELDS)} FROM members m "
+            "JOIN households h ON h.id = m.household_id WHERE m.id_hash IN ({marks})")
+        # Raw rows come back as the driver gives them: convert as the ORM would, so a
+        # re-import compares like with like (booleans, times).
+        created = Household.__table__.c.created_at.type.dialect_impl(dialect)
+        self.created = created.result_processor(dialect, None) or (lambda x: x)
+        flags = {MEMBER_FIELDS.index(f) for f in ("dibao", "tekun", "mandarin")}
+        self._member_values = lambda row: (bool(x) if i in flags and x is not None else x
+                                           for i, x in enumerate(row))
         self.household_sql = (f"INSERT INTO households ({', '.join(hcols)}) "
                               f"VALUES ({', '.join([mark] * len(hcols))})")
-        self.seen_households: set[str] = set()
-        self.seen_ids: set[bytes] = set()
-        # An empty registry (the first load) needs no look-ups of existing records.
-        self.empty = db.session.scalar(select(Household.id).limit(1)) is None
 
-    def write(self, chunk) -> None:
+    def write(self, chunk, hashes: list, sealed: list) -> None:
+        """Write a validated chunk; ``hashes`` and ``sealed`` are the look-up hash
+        and the encrypted number of each row (None for a rejected row)."""
         report = self.report
-        digest = self.cipher.digest
-        person = chunk.person_ids
-        hashes = [digest(p) if p is not None else None for p in person]
-        errors: list[Issue] = []
         numbers = chunk.numbers
-        accepted = []
+        id_column = self.column("id_number")
+        existing_h, existing_m = self._existing(chunk.households, hashes)
+        errors: list[Issue] = []
+        keep = []
+        in_chunk: set[bytes] = set()
         for h in chunk.households:
-            if h.household_no in self.seen_households:
-                # Rows of a household must be consecutive; earlier rows were already written.
+            found = existing_h.get(h.household_no)
+            if found is not None and found[2] == self.now:
+                # Written earlier in this file: its rows are not consecutive.
                 errors.append(Issue(numbers[h.start], self.column("household_no"),
                                     "household_split", {"household": h.household_no}))
                 h = h._replace(rejected=True)
-            self.seen_households.add(h.household_no)
-            accepted.append(h)
-        existing_h, existing_m = self._existing(accepted, hashes)
-        seen = self.seen_ids
-        keep = []
-        for h in accepted:
             if h.rejected:
                 report.rejected += h.end - h.start
                 continue
             mine = hashes[h.start:h.end]
             bad = []
-            if len(set(mine)) != len(mine) or not seen.isdisjoint(mine):
+            if len(set(mine)) != len(mine) or not in_chunk.isdisjoint(mine):
                 local: set[bytes] = set()
                 for k in range(h.start, h.end):
-                    if hashes[k] in seen or hashes[k] in local:
-                        bad.append(Issue(numbers[k], self.column("id_number"), "id_duplicate", {}))
+                    if hashes[k] in in_chunk or hashes[k] in local:
+                        bad.append(Issue(numbers[k], id_column, "id_duplicate", {}))
                     local.add(hashes[k])
             if existing_m:
-                own = existing_h.get(h.household_no)
+                own = found[0] if found is not None else None
                 for k in range(h.start, h.end):
                     other = existing_m.get(hashes[k])
-                    if other is not None and (own is None or other[1] != own[0]):
-                        bad.append(Issue(numbers[k], self.column("id_number"), "id_registered",
-                                         {"household": other[2]}))
+                    if other is not None and other[1] != own:
+                        if other[5] == self.now:  # that household came from this file
+                            bad.append(Issue(numbers[k], id_column, "id_duplicate", {}))
+                        else:
+                            bad.append(Issue(numbers[k], id_column, "id_registered",
+                                             {"household": other[2]}))
             if bad:
                 errors.extend(bad)
                 report.rejected += h.end - h.start
                 continue
-            seen.update(mine)
+            in_chunk.update(mine)
             keep.append(h)
         if errors:
             report.add_errors(errors)
@@ -206,46 +217,43 @@ class _Writer:
         old_h = [h for h in keep if h.household_no in existing_h]
         ids = self._insert_households(new_h)
         new_members = []
-        encrypt = self.cipher.encrypt
         members = chunk.members
         stamp = self.stamp
         for h in new_h:
             hid = ids[h.household_no]
-            for k in range(h.start, h.end):
-                new_members.append((hid, encrypt(chunk.doc_numbers[k]), hashes[k], *members[k],
-                                    stamp, stamp))
+            new_members.extend((hid, sealed[k], hashes[k], *members[k], stamp, stamp)
+                               for k in range(h.start, h.end))
         for h in old_h:
-            self._update_household(h, existing_h[h.household_no], chunk, hashes, existing_m,
-                                   new_members)
+            self._update_household(h, existing_h[h.household_no], chunk, hashes, sealed,
+                                   existing_m, new_members)
         if new_members:
             self.conn.exec_driver_sql(self.member_sql, new_members)
         report.households_created += len(new_h)
         report.members_created += sum(h.end - h.start for h in new_h)
 
     def _existing(self, households, hashes):
-        """Existing households by number and members by ID hash, for this chunk."""
-        if self.empty:
-            return {}, {}
-        numbers = [h.household_no for h in households if not h.rejected]
-        hcols = [self.household_table.c[c] for c in HOUSEHOLD_FIELDS]
+        """Households (by number) and members (by ID hash) of this chunk already
+        in the database, including those written earlier in this import: the
+        database, not memory, remembers what a file has seen."""
+        numbers = [h.household_no for h in households if h.household_no]
         found_h = {}
-        for part in _batched(numbers, 1000):
-            for row in db.session.execute(
-                    select(Household.household_no, Household.id, *hcols)
-                    .where(Household.household_no.in_(part))):
-                found_h[row[0]] = (row[1], tuple(_plain(x) for x in row[2:]))
+        for part in _batched(numbers, 500):
+            for row in self._select(self.household_lookup, part):
+                found_h[row[0]] = (row[1], tuple(row[3:]), self.created(row[2]))
         wanted = [x for h in households if not h.rejected for x in hashes[h.start:h.end]]
-        mcols = [Member.__table__.c[c] for c in MEMBER_FIELDS]
         found_m = {}
-        for part in _batched(wanted, 1000):
-            for row in db.session.execute(
-                    select(Member.id_hash, Member.id, Member.household_id, Household.household_no,
-                           Member.id_enc, *mcols)
-                    .join(Household, Household.id == Member.household_id)
-                    .where(Member.id_hash.in_(part))):
+        for part in _batched(wanted, 500):
+            for row in self._select(self.member_lookup, part):
                 found_m[bytes(row[0])] = (row[1], row[2], row[3], bytes(row[4]),
-                                          tuple(_plain(x) for x in row[5:]))
+                                          tuple(self._member_values(row[6:])),
+                                          self.created(row[5]))
         return found_h, found_m
+
+    def _select(self, sql: str, keys: list):
+        # Plain SQL: these run once per chunk on the hot path, where compiling
+        # an IN (...) of hundreds of parameters through the ORM costs more than the query.
+        marks = ", ".join([self.mark] * len(keys))
+        return self.conn.exec_driver_sql(sql.format(marks=marks), tuple(keys)).all()
 
     def _create_regions(self, households) -> None:
         from lms.regions.models import Region
@@ -277,8 +285,8 @@ class _Writer:
                                          .where(Household.household_no.in_(part))).all())
         return ids
 
-    def _update_household(self, h, existing, chunk, hashes, existing_m, new_members):
-        hid, old_values = existing
+    def _update_household(self, h, existing, chunk, hashes, sealed, existing_m, new_members):
+        hid, old_values, _created = existing
         changes = []
         changed = {}
         for name, old, new in zip(HOUSEHOLD_FIELDS, old_values, h.values):
@@ -292,19 +300,19 @@ class _Writer:
         for k in range(h.start, h.end):
             found = existing_m.get(hashes[k])
             if found is None:
-                new_members.append((hid, self.cipher.encrypt(chunk.doc_numbers[k]), hashes[k],
-                                    *chunk.members[k], self.stamp, self.stamp))
+                new_members.append((hid, sealed[k], hashes[k], *chunk.members[k], self.stamp,
+                                    self.stamp))
                 self.report.members_created += 1
                 any_member_change = True
                 continue
-            mid, _hid, _no, enc, old_member = found
+            mid, _hid, _no, enc, old_member, _created = found
             diff = {}
             for name, old, new in zip(MEMBER_FIELDS, old_member, chunk.members[k]):
                 if old != new:
                     diff[name] = new
                     changes.append(self._change(hid, mid, name, old, new))
             if self.cipher.decrypt(enc) != chunk.doc_numbers[k]:
-                diff["id_enc"] = self.cipher.encrypt(chunk.doc_numbers[k])
+                diff["id_enc"] = sealed[k]
                 changes.append(self._change(hid, mid, "id_number", "", ""))
             if diff:
                 diff["updated_at"] = self.now
@@ -357,15 +365,16 @@ def import_households(path: str | os.PathLike, *, filename: str | None = None,
                              scope=scope)
     writer = _Writer(report, record.id if record else None, getattr(user, "id", None), regions,
                      validator.column)
-    hno_col = sheet.mapping["household_no"]
     changed_villages: set[str] = set()
+    chunks = _validated(sheet, validator, current_app.config["DATA_KEY"])
+    if sheet.format == "csv" and os.path.getsize(path) >= PIPELINE_MIN_BYTES:
+        chunks = _in_a_helper_process(chunks)
     try:
-        for block in _whole_households(sheet.rows(), CHUNK_ROWS, hno_col):
-            chunk = validator.validate([b[0] for b in block], [b[1] for b in block])
-            report.rows += len(block)
+        for chunk, hashes, sealed in chunks:
+            report.rows += len(chunk.numbers)
             report.add_errors(chunk.errors)
             report.add_warnings(chunk.warnings)
-            writer.write(chunk)
+            writer.write(chunk, hashes, sealed)
             changed_villages.update(h.values[0] for h in chunk.households if not h.rejected)
             if progress is not None:
                 progress(report.rows)
@@ -380,6 +389,68 @@ def import_households(path: str | os.PathLike, *, filename: str | None = None,
 
         registry_changed.send(None, village_codes=changed_villages)
     return report
+
+
+def _validated(sheet, validator, data_key: str):
+    """(chunk, ID hashes, encrypted numbers) for the sheet's rows, chunk by chunk."""
+    keyed = _cipher_for(data_key)
+    digest, encrypt = keyed.digest, keyed.encrypt
+    for block in _whole_households(sheet.rows(), CHUNK_ROWS, sheet.mapping["household_no"]):
+        chunk = validator.validate([b[0] for b in block], [b[1] for b in block])
+        hashes = [digest(p) if p is not None else None for p in chunk.person_ids]
+        sealed = [encrypt(d) if d is not None else None for d in chunk.doc_numbers]
+        yield chunk._replace(person_ids=None), hashes, sealed
+
+
+# Above this size a CSV is read, validated and encrypted in a helper process
+# while this one writes: the two halves of the work then share the two cores.
+PIPELINE_MIN_BYTES = 8 * 1024 * 1024
+_DONE = "done"
+
+
+def _in_a_helper_process(chunks):
+    """Run the ``chunks`` generator in a forked helper; yield what it produces.
+
+    The helper only reads the file and computes: it never touches the database
+    (the forked connection stays unused).  A bounded queue keeps memory flat."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue(maxsize=4)
+
+    def produce():
+        try:
+            for item in chunks:
+                queue.put(("chunk", item))
+            queue.put((_DONE, None))
+        except SheetError as exc:
+            queue.put(("sheet_error", (exc.code, exc.params)))
+        except BaseException as exc:  # reported to the parent, which raises
+            queue.put(("error", repr(exc)))
+
+    helper = context.Process(target=produce, daemon=True)
+    try:
+        helper.start()
+    except (AssertionError, OSError):  # e.g. inside a daemonic worker process
+        queue.close()
+        yield from chunks
+        return
+    try:
+        while True:
+            kind, item = queue.get()
+            if kind == "chunk":
+                yield item
+            elif kind == _DONE:
+                break
+            elif kind == "sheet_error":
+                raise SheetError(item[0], **item[1])
+            else:
+                raise RuntimeError(f"import helper failed: {item}")
+    finally:
+        if helper.is_alive():
+            helper.terminate()
+        helper.join()
+        queue.close()
 
 
 def _whole_households(rows, size: int, hno_col: int):

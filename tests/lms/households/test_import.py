@@ -250,3 +250,29 @@ def test_cli_report_and_exit_codes(app, export, tmp_path):
     assert "文本" in data["errors"][0]["message"]  # shown in Chinese
     assert runner.invoke(args=["households", "import", str(export(family("H3", 3)))]).exit_code == 0
     assert runner.invoke(args=["households", "import", str(tmp_path / "nope.csv")]).exit_code == 2
+
+
+def test_large_files_use_a_helper_process_with_the_same_result(export, monkeypatch):
+    from lms.households import services
+
+    bad = family("H2", 2)
+    bad[0]["证件号码"] = "123"
+    rows = family("H1", 1) + bad + family("H3", 3)
+    path = export(rows)
+    inline = run(path, dry_run=True).as_dict()
+    monkeypatch.setattr(services, "PIPELINE_MIN_BYTES", 0)
+    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    helped = run(path).as_dict()
+    helped.pop("dry_run"), inline.pop("dry_run")
+    assert helped == inline and helped["households_created"] == 2
+    assert count(Member) == 6
+
+
+def test_ids_repeated_across_chunks_are_caught(export, monkeypatch):
+    from lms.households import services
+
+    monkeypatch.setattr(services, "CHUNK_ROWS", 3)
+    twice = family("H3", 3)
+    twice[1]["证件号码"] = make_id("19820202", 12)  # the spouse of H1, two chunks earlier
+    report = run(export(family("H1", 1) + family("H2", 2) + twice))
+    assert [e.code for e in report.errors] == ["id_duplicate"] and report.households_created == 2
