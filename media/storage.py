@@ -44,7 +44,10 @@ def source_path(root: str, asset_id: int, ext: str) -> str:
 def make_work_dir(root: str, asset_id: int) -> str:
     folder = asset_dir(root, asset_id)
     os.makedirs(folder, exist_ok=True)
-    return tempfile.mkdtemp(prefix=WORK_PREFIX, dir=folder)
+    work = tempfile.mkdtemp(prefix=WORK_PREFIX, dir=folder)
+    # mkdtemp makes it 0700; once published, nginx (another user) serves it via X-Accel.
+    os.chmod(work, 0o755)
+    return work
 
 
 def publish(work_dir: str, final_dir: str) -> None:
