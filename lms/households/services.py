@@ -174,7 +174,7 @@ class _Writer:
         id_column = self.column("id_number")
         existing_h, existing_m = self._existing(chunk.households, hashes)
         errors: list[Issue] = []
-        keep = []
+        keep, rejected = [], []
         in_chunk: set[bytes] = set()
         for h in chunk.households:
             found = existing_h.get(h.household_no)
@@ -184,7 +184,7 @@ class _Writer:
                                     "household_split", {"household": h.household_no}))
                 h = h._replace(rejected=True)
             if h.rejected:
-                report.rejected += h.end - h.start
+                rejected.append(h)
                 continue
             mine = hashes[h.start:h.end]
             bad = []
@@ -206,10 +206,18 @@ class _Writer:
                                              {"household": other[2]}))
             if bad:
                 errors.extend(bad)
-                report.rejected += h.end - h.start
+                rejected.append(h)
                 continue
             in_chunk.update(mine)
             keep.append(h)
+        if rejected:
+            report.rejected += sum(h.end - h.start for h in rejected)
+            # Every rejected row gets a reason, also those rejected for a sibling's error.
+            faulty = {e.row for e in chunk.errors} | {e.row for e in errors}
+            hno_column = self.column("household_no")
+            errors.extend(Issue(numbers[k], hno_column, "household_rejected", {})
+                          for h in rejected for k in range(h.start, h.end)
+                          if numbers[k] not in faulty)
         if errors:
             report.add_errors(errors)
         self._create_regions(keep)
