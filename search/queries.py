@@ -445,8 +445,7 @@ def matching_docs(searcher, query) -> frozenset:
             out = out & other
         return out
     if isinstance(query, FuzzyTerm):
-        reader = searcher.reader()
-        words = [w for _f, w in query.expanded_terms(reader)]
+        words = _fuzzy_words(searcher, query)
         return frozenset().union(*(_term_docs(searcher, query.fieldname, w) for w in words))
     if isinstance(query, Phrase):
         # Only documents holding every word can hold the phrase: check positions there.
@@ -456,6 +455,40 @@ def matching_docs(searcher, query) -> frozenset:
         return _cached_docs(searcher, ("phrase", query.fieldname, tuple(query.words)),
                             lambda: searcher.docs_for_query(query))
     return frozenset(searcher.docs_for_query(query))
+
+
+def _fuzzy_words(searcher, query: FuzzyTerm) -> tuple:
+    """The index words within the fuzzy term's distance (whoosh builds an automaton for
+    every call; a search asks several times)."""
+    cache = searcher.__dict__.setdefault("_lms_fuzzy", {})
+    key = (query.fieldname, query.text, query.maxdist, query.prefixlength)
+    words = cache.get(key)
+    if words is None:
+        if len(cache) > 2048:
+            cache.clear()
+        words = tuple(w for _f, w in query.expanded_terms(searcher.reader()))
+        cache[key] = words
+    return words
+
+
+def _for_scoring(searcher, query):
+    """The query to rank documents already known to match: phrases become their words
+    (positions were checked by ``matching_docs``) and fuzzy terms their expansions, so
+    scoring does not walk word positions or rebuild automata."""
+    if isinstance(query, (Or, And)):
+        kept = [_for_scoring(searcher, q) for q in query.subqueries]
+        kept = [k for k in kept if k is not None]
+        if not kept:
+            return None
+        return type(query)(kept, boost=query.boost)
+    if isinstance(query, Phrase):
+        return And([Term(query.fieldname, w) for w in query.words], boost=query.boost)
+    if isinstance(query, FuzzyTerm):
+        words = _fuzzy_words(searcher, query)
+        if not words:
+            return None
+        return Or([Term(query.fieldname, w, boost=query.boost) for w in words])
+    return query
 
 
 def _restrict(query, fields):
@@ -510,21 +543,23 @@ def _search_once(searcher, text, region_code, skill, programme, page, pagelen, s
     start, end = (page - 1) * pagelen, page * pagelen
     ranked: list[tuple[float, int]] = []
     placed: frozenset = frozenset()
+    scoring = _for_scoring(searcher, query) if not isinstance(query, Every) else query
     for fields in RANK_TIERS:
-        if len(ranked) >= end or len(placed) == len(docs):
+        if len(ranked) >= end or len(placed) == len(docs) or scoring is None:
             break
         tier_query = query if fields is None else _restrict(query, fields)
-        if tier_query is None:
+        tier_scoring = scoring if fields is None else _restrict(scoring, fields)
+        if tier_query is None or tier_scoring is None:
             continue
         tier_docs = (docs if fields is None else matching_docs(searcher, tier_query) & docs) - placed
         if not tier_docs:
             continue
-        hits = searcher.search(tier_query, limit=end - len(ranked), filter=set(tier_docs), terms=False)
+        hits = searcher.search(tier_scoring, limit=end - len(ranked), filter=set(tier_docs), terms=False)
         ranked += [(hit.score or 0.0, hit.docnum) for hit in hits]
         placed = placed | tier_docs
 
     empty: tuple[set[str], set[str], set[str]] = (set(), set(), set())
-    terms = empty if isinstance(query, Every) else _matched_terms(query, reader)
+    terms = empty if isinstance(query, Every) or scoring is None else _matched_terms(scoring, reader)
     for score, docnum in ranked[start:end]:
         stored = searcher.stored_fields(docnum)
         highlights = []
