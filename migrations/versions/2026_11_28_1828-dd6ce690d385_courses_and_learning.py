@@ -105,7 +105,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_certificates')),
     sa.UniqueConstraint('code', name=op.f('uq_certificates_code')),
     sa.UniqueConstraint('number', name=op.f('uq_certificates_number')),
-    sa.UniqueConstraint('user_id', 'course_id', name=op.f('uq_certificates_user_id'))
+    sa.UniqueConstraint('user_id', 'course_id', name=op.f('uq_certificates_user_id_course_id'))
     )
     with op.batch_alter_table('certificates', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_certificates_course_id'), ['course_id'], unique=False)
@@ -140,7 +140,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['course_id'], ['courses.id'], name=op.f('fk_enrolments_course_id_courses'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_enrolments_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_enrolments')),
-    sa.UniqueConstraint('course_id', 'user_id', name=op.f('uq_enrolments_course_id'))
+    sa.UniqueConstraint('course_id', 'user_id', name=op.f('uq_enrolments_course_id_user_id'))
     )
     with op.batch_alter_table('enrolments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_enrolments_course_id'), ['course_id'], unique=False)
@@ -184,7 +184,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['lesson_id'], ['lessons.id'], name=op.f('fk_heartbeats_lesson_id_lessons'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_heartbeats_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_heartbeats')),
-    sa.UniqueConstraint('user_id', 'client_id', 'seq', name=op.f('uq_heartbeats_user_id'))
+    sa.UniqueConstraint('user_id', 'client_id', 'seq', name=op.f('uq_heartbeats_user_id_client_id_seq'))
     )
     with op.batch_alter_table('heartbeats', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_heartbeats_lesson_id'), ['lesson_id'], unique=False)
@@ -207,7 +207,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['lesson_id'], ['lessons.id'], name=op.f('fk_progress_lesson_id_lessons'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_progress_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_progress')),
-    sa.UniqueConstraint('user_id', 'lesson_id', name=op.f('uq_progress_user_id'))
+    sa.UniqueConstraint('user_id', 'lesson_id', name=op.f('uq_progress_user_id_lesson_id'))
     )
     with op.batch_alter_table('progress', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_progress_lesson_id'), ['lesson_id'], unique=False)

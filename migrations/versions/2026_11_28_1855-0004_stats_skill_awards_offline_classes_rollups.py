@@ -150,8 +150,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['class_id'], ['offline_classes.id'], name=op.f('fk_offline_trainees_class_id_offline_classes'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['member_id'], ['members.id'], name=op.f('fk_offline_trainees_member_id_members')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_offline_trainees')),
-    sa.UniqueConstraint('class_id', 'member_id', name=op.f('uq_offline_trainees_class_id')),
-    sa.UniqueConstraint('class_id', 'number', name=op.f('uq_offline_trainees_class_id'))
+    sa.UniqueConstraint('class_id', 'member_id', name=op.f('uq_offline_trainees_class_id_member_id')),
+    sa.UniqueConstraint('class_id', 'number', name=op.f('uq_offline_trainees_class_id_number'))
     )
     with op.batch_alter_table('offline_trainees', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_offline_trainees_class_id'), ['class_id'], unique=False)
