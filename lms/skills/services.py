@@ -84,6 +84,25 @@ def _mark_skilled(member, actor) -> None:
         member.updated_at = utcnow()
 
 
+def _unmark_skilled(member_id: int, actor) -> None:
+    """The last skill withdrawn: 劳动技能 goes back to what it was before the first award made it
+    技能劳动力 (only if that is still its value), recorded in the history too."""
+    from lms.households import categories as cat
+    from lms.households.models import Member, MemberChange
+
+    member = db.session.get(Member, member_id)
+    before = db.session.scalar(select(MemberChange.old).where(
+        MemberChange.member_id == member_id, MemberChange.field == "labour_skill",
+        MemberChange.new == cat.LabourSkill.SKILLED.value, MemberChange.import_id.is_(None))
+        .order_by(MemberChange.id.desc()).limit(1))
+    if before and cat.LabourSkill(member.labour_skill) is cat.LabourSkill.SKILLED:
+        db.session.add(MemberChange(household_id=member.household_id, member_id=member.id, field="labour_skill",
+                                    old=cat.LabourSkill.SKILLED.value, new=before,
+                                    user_id=getattr(actor, "id", None)))
+        member.labour_skill = cat.LabourSkill(before)
+        member.updated_at = utcnow()
+
+
 def revoke_award(award: SkillAward, reason: str, actor, refresh: bool = True) -> SkillAward:
     """Withdraw an award (a forged certificate, a sign-off by mistake): it stays, marked, and stops counting."""
     reason = (reason or "").strip()
@@ -93,6 +112,8 @@ def revoke_award(award: SkillAward, reason: str, actor, refresh: bool = True) ->
         raise SkillError(_("This skill award is already revoked."))
     award.revoked_at, award.revoked_by_id, award.revoke_reason = utcnow(), getattr(actor, "id", None), reason[:200]
     db.session.flush()
+    if award.member_id and not person_skill_count(member_id=award.member_id):
+        _unmark_skilled(award.member_id, actor)
     record(actor, "skills.revoke", award, {"reason": reason[:200]})
     if refresh and award.region_code:
         from lms.stats.rollups import refresh_villages

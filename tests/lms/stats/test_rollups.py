@@ -116,6 +116,16 @@ def test_award_marks_member_skilled_with_history(regions):
     assert member.labour_skill is cat.LabourSkill.SKILLED
     change = db.session.scalar(db.select(MemberChange).where(MemberChange.member_id == member.id))
     assert (change.field, change.old, change.new) == ("labour_skill", "1", "2")
+    from lms.skills.models import SkillAward
+    from lms.skills.services import revoke_award
+
+    revoke_award(db.session.scalar(db.select(SkillAward)), "录入错误", None)
+    db.session.commit()
+    db.session.refresh(member)
+    assert member.labour_skill is cat.LabourSkill.ORDINARY  # the last skill withdrawn: back to 普通劳动力
+    history = [(c.old, c.new) for c in db.session.scalars(
+        db.select(MemberChange).where(MemberChange.member_id == member.id).order_by(MemberChange.id))]
+    assert history == [("1", "2"), ("2", "1")]
 
 
 def test_breakdowns_and_trend(regions):
