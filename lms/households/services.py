@@ -403,8 +403,9 @@ def _validated(sheet, validator, data_key: str):
     """(chunk, ID hashes, encrypted numbers) for the sheet's rows, chunk by chunk."""
     keyed = _cipher_for(data_key)
     digest, encrypt = keyed.digest, keyed.encrypt
-    for block in _whole_households(sheet.rows(), CHUNK_ROWS, sheet.mapping["household_no"]):
-        chunk = validator.validate([b[0] for b in block], [b[1] for b in block])
+    for numbers, rows in _whole_households(sheet.blocks(CHUNK_ROWS),
+                                           sheet.mapping["household_no"]):
+        chunk = validator.validate(numbers, rows)
         hashes = [digest(p) if p is not None else None for p in chunk.person_ids]
         sealed = [encrypt(d) if d is not None else None for d in chunk.doc_numbers]
         yield chunk._replace(person_ids=None), hashes, sealed
@@ -461,28 +462,26 @@ def _in_a_helper_process(chunks):
         queue.close()
 
 
-def _whole_households(rows, size: int, hno_col: int):
-    """Blocks of about ``size`` (number, cells) rows that never split a
-    household's consecutive rows: the last household's rows move on to the next block."""
-    carry: list = []
-    it = iter(rows)
-    while True:
-        fresh = list(itertools.islice(it, size))
-        block = carry + fresh
-        if not fresh:
-            if block:
-                yield block
-            return
-        last = str(block[-1][1][hno_col]).strip() if len(block[-1][1]) > hno_col else ""
-        cut = len(block)
-        while cut > 0 and (str(block[cut - 1][1][hno_col]).strip()
-                           if len(block[cut - 1][1]) > hno_col else "") == last:
+def _whole_households(blocks, hno_col: int):
+    """(numbers, rows) blocks that never split a household's consecutive rows:
+    the last household of a block moves on to the next one."""
+    carry_numbers: list[int] = []
+    carry_rows: list = []
+
+    def household_no(cells) -> str:
+        return str(cells[hno_col]).strip() if len(cells) > hno_col else ""
+
+    for numbers, rows in blocks:
+        numbers, rows = carry_numbers + numbers, carry_rows + rows
+        last = household_no(rows[-1])
+        cut = len(rows)
+        while cut > 0 and household_no(rows[cut - 1]) == last:
             cut -= 1
-        if cut == 0:  # one household fills the block: read on
-            carry = block
-            continue
-        carry = block[cut:]
-        yield block[:cut]
+        carry_numbers, carry_rows = numbers[cut:], rows[cut:]
+        if cut:
+            yield numbers[:cut], rows[:cut]
+    if carry_rows:
+        yield carry_numbers, carry_rows
 
 
 class LinkError(ValueError):

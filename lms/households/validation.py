@@ -232,8 +232,9 @@ class RowValidator:
         self.counties = regions.county_codes()
         self._region_cache: dict = {}
         self._area_cache: dict[str, tuple | None] = {}
-        self._cached = [(f, mapping[f], {}, conv) for f, conv in _CONVERTERS.items()
-                        if f in mapping]
+        # birth_date is checked against the ID number in validate(), not memoised.
+        self._cached = [(f, mapping[f], {}, set(), conv) for f, conv in _CONVERTERS.items()
+                        if f in mapping and f != "birth_date"]
         self._free = [(f, mapping[f], n) for f, n in _TEXT_FIELDS.items() if f in mapping]
         self._width = max(mapping.values()) + 1
         self._code_col = mapping.get("village_code")
@@ -261,15 +262,17 @@ class RowValidator:
         def fail(k, field, code, **params):
             errors.append(Issue(numbers[k], self.column(field), code, params))
 
-        for f, i, cache, conv in self._cached:
+        for f, i, cache, bad_keys, conv in self._cached:
             col = cols[i]
             distinct = set(col)
             todo = distinct.difference(cache)
             if len(cache) + len(todo) <= _CACHE_LIMIT:
                 for raw in todo:
-                    cache[raw] = conv(_text(raw))
+                    value = cache[raw] = conv(_text(raw))
+                    if value.__class__ is _Bad:
+                        bad_keys.add(raw)
                 values = list(map(cache.__getitem__, col))
-                bad = any(cache[r].__class__ is _Bad for r in distinct)
+                bad = not bad_keys.isdisjoint(distinct)
             else:
                 values = [cache[r] if r in cache else conv(_text(r)) for r in col]
                 bad = True
@@ -284,8 +287,8 @@ class RowValidator:
                     for t in map(str.strip, cols[i])]
         get = lambda f: v.get(f) or none  # noqa: E731
 
-        hnos = [_text(t) for t in cols[self.mapping["household_no"]]]
-        names = [_text(t) for t in cols[self.mapping["name"]]]
+        hnos = _texts(cols[self.mapping["household_no"]])
+        names = _texts(cols[self.mapping["name"]])
         if not all(hnos):
             for k in range(n):
                 if not hnos[k]:
@@ -306,14 +309,16 @@ class RowValidator:
         person, docno, births, sexes, kinds = self._identities(
             cols[self.mapping["id_number"]], get("doc_type"), numbers, errors, warnings)
 
-        for f, code in (("sex", "sex_mismatch"), ("birth_date", "birth_mismatch")):
-            if f in v:
-                mine = sexes if f == "sex" else births
-                if v[f] != mine:
-                    for k, value in enumerate(v[f]):
-                        if value is not None and person[k] is not None and value != mine[k]:
-                            fail(k, f, code, **({"sex": cat.Sex(value).label} if f == "sex"
-                                                else {}))
+        if "sex" in v and v["sex"] != sexes:
+            for k, value in enumerate(v["sex"]):
+                if value is not None and person[k] is not None and value != sexes[k]:
+                    fail(k, "sex", "sex_mismatch", sex=cat.Sex(value).label)
+        if "birth_date" in self.mapping:
+            # The common spelling (1986-09-01 or 19860901) compares as text with the ID's digits.
+            given = [t.strip().replace("-", "") for t in cols[self.mapping["birth_date"]]]
+            for k, (text, pid) in enumerate(zip(given, person)):
+                if text and pid is not None and text != pid[6:14] and _ymd(text) != births[k]:
+                    fail(k, "birth_date", "birth_mismatch")
         if "education" in v and "student_status" in v:
             for k, (e, s) in enumerate(zip(v["education"], v["student_status"])):
                 if e is not None and s is not None:
@@ -344,12 +349,17 @@ class RowValidator:
         split = set()
         if len(runs) != len(set(hno for hno, _ in runs)):
             split = {hno for hno, c in collections.Counter(h for h, _ in runs).items() if c > 1}
+        is_head = [r == "01" for r in relations]
+        is_spouse = [r == "02" for r in relations]
         start = 0
         for hno, length in runs:
             end = start + length
-            rel = relations[start:end]
-            heads = [start + j for j, r in enumerate(rel) if r == "01"]
-            spouses = [start + j for j, r in enumerate(rel) if r == "02"]
+            if is_head[start:end].count(True) == 1 and is_spouse[start:end].count(True) <= 1:
+                heads = [is_head.index(True, start, end)]
+                spouses = [is_spouse.index(True, start, end)] if True in is_spouse[start:end] else []
+            else:
+                heads = [k for k in range(start, end) if is_head[k]]
+                spouses = [k for k in range(start, end) if is_spouse[k]]
             before = len(errors)
             if hno in split:
                 fail(start, "household_no", "household_split", household=hno)
@@ -366,7 +376,7 @@ class RowValidator:
             rejected = (not hno or len(errors) > before
                         or (bool(bad_rows) and not bad_rows.isdisjoint(numbers[start:end])))
             lead = heads[0] if heads else start
-            households.append(Household(hno, start, end, tuple(c[lead] for c in household_cols),
+            households.append(Household(hno, start, end, tuple([c[lead] for c in household_cols]),
                                         new_regions[lead], rejected))
             start = end
         return Chunk(numbers, members, person, docno, households, errors, warnings)
@@ -423,24 +433,34 @@ class RowValidator:
 
     def _villages(self, cols, numbers, errors):
         n = len(numbers)
-        codes = cols[self._code_col] if self._code_col is not None else [""] * n
-        name_cols = [cols[i] if i is not None else [""] * n for i in self._name_cols]
-        villages, new = [None] * n, [None] * n
         cache = self._region_cache
-        for k, code in enumerate(codes):
-            key = code if code.strip() else tuple(c[k] for c in name_cols)
-            hit = cache.get(key)
-            if hit is None:
-                names = tuple(_text(c[k]) for c in name_cols)
-                hit = self._resolve(_text(code), names)
-                if not isinstance(hit, Issue):
-                    hit = (hit, names[3], names[4])
-                cache[key] = hit
-            if isinstance(hit, Issue):
+        codes = cols[self._code_col] if self._code_col is not None else None
+        name_cols = [cols[i] if i is not None else [""] * n for i in self._name_cols]
+        if codes is not None and all(codes):
+            keys = codes
+        else:
+            keys = [c if c and c.strip() else names for c, names in
+                    zip(codes or [""] * n, zip(*name_cols))]
+        hits = list(map(cache.get, keys))
+        if None in hits:
+            for k, key in enumerate(keys):
+                if hits[k] is None:
+                    hit = cache.get(key)
+                    if hit is None:
+                        names = tuple(_text(c[k]) for c in name_cols)
+                        hit = self._resolve(_text(codes[k]) if codes is not None else "", names)
+                        if not isinstance(hit, Issue):
+                            hit = (hit, names[3], names[4])
+                        cache[key] = hit
+                    hits[k] = hit
+        villages, new = [None] * n, [None] * n
+        levels = self.regions.levels
+        for k, hit in enumerate(hits):
+            if hit.__class__ is Issue:
                 errors.append(hit._replace(row=numbers[k]))
                 continue
             villages[k] = hit[0]
-            if hit[0] not in self.regions.levels:
+            if hit[0] not in levels:
                 new[k] = hit
         return villages, new
 
@@ -469,6 +489,14 @@ class RowValidator:
         if found is None:
             return Issue(0, self.column("village"), "unknown_region", {"value": "/".join(names[2:])})
         return found
+
+
+def _texts(col) -> list[str]:
+    """A column's cells as text, stripped, without an Excel apostrophe."""
+    texts = [t.strip() if t.__class__ is str else _text(t) for t in col]
+    if any(t[:1] in _APOSTROPHES and t for t in texts):
+        texts = list(map(_text, texts))
+    return texts
 
 
 def _text(value) -> str:
