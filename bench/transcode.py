@@ -138,9 +138,10 @@ def main():
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    report = {"cpus": os.cpu_count(), "ffmpeg": subprocess.run(
+    report = {"cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(), "ffmpeg": subprocess.run(
         ["ffmpeg", "-version"], capture_output=True, text=True).stdout.splitlines()[0],
         "results": results}
+    print(f"load average at the end: {os.getloadavg()} (other processes share these cores)")
     for res in results:
         print(f"{res['clip']}: {res['duration']:.0f} s, screen={res['screen']}, preset={res['preset']}: "
               f"ours {res['ours_s']} s vs plain {res['plain_s']} s (×{res['ours_vs_plain']}), "

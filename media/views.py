@@ -183,8 +183,23 @@ def file(asset_id, version, name):
         response = send_file(path, mimetype=_mimetype(name), conditional=True, etag=True,
                              max_age=31536000)
     response.headers["Cache-Control"] = IMMUTABLE
-    # Shared by every terminal behind a village proxy: once access is checked, the response must
-    # carry no per-user Vary: Cookie or Set-Cookie, so the session is not saved for it.
+    return _without_session(response)
+
+
+@bp.route("/auth")
+@limiter.exempt
+def auth():
+    """For nginx's auth_request (README, "Production"): 200 for a signed-in session, else 401.
+    nginx caches the 200 per session cookie for a minute and serves the files itself."""
+    signed_in = bool(session.get("_user_id"))
+    response = current_app.response_class(status=200 if signed_in else 401)
+    response.headers["Cache-Control"] = "no-store"
+    return _without_session(response)
+
+
+def _without_session(response):
+    # Shared by every terminal behind a village proxy (and by nginx's cache): once access is
+    # checked, the response carries no per-user Vary: Cookie or Set-Cookie.
     request_ctx._session = current_app.session_interface.make_null_session(current_app)
     return response
 

@@ -99,3 +99,12 @@ def test_x_accel_redirect_behind_nginx(app, learner_client, make_ready_asset):
     assert response.headers["X-Accel-Redirect"] == f"/_media/assets/{asset.id}/v1/144p/index.m3u8"
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert response.mimetype == "application/vnd.apple.mpegurl"
+
+
+def test_auth_check_for_nginx(client, make_user, login):
+    signed_out = fetch(client, "/media/auth")
+    assert signed_out.status_code == 401 and "Set-Cookie" not in signed_out.headers
+    login(client, make_user("learner"))
+    signed_in = fetch(client, "/media/auth")
+    assert signed_in.status_code == 200 and signed_in.data == b""
+    assert "Set-Cookie" not in signed_in.headers and "Cookie" not in signed_in.headers.get("Vary", "")
