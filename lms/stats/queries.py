@@ -220,3 +220,51 @@ def course_stats(prefix: str, month: str | None = None) -> list[dict]:
                     "completions": completions, "completion_rate": _ratio(completions, enrolments),
                     "watched_hours": round(float(watched.get(course_id, 0)) / 3600, 1)})
     return out
+
+
+def _month_of(column):
+    if db.engine.dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+    return func.strftime("%Y-%m", column)
+
+
+def programme_stats(rows: list[dict]) -> list[dict]:
+    """The course rows summed per programme."""
+    out: dict[str, dict] = {}
+    for row in rows:
+        p = out.setdefault(row["programme"], {"programme": row["programme"], "courses": 0, "enrolments": 0,
+                                              "completions": 0, "watched_hours": 0.0})
+        p["courses"] += 1
+        p["enrolments"] += row["enrolments"]
+        p["completions"] += row["completions"]
+        p["watched_hours"] = round(p["watched_hours"] + row["watched_hours"], 1)
+    for p in out.values():
+        p["completion_rate"] = _ratio(p["completions"], p["enrolments"])
+    return list(out.values())
+
+
+def course_months(prefix: str, months: int = 12) -> list[dict]:
+    """Enrolments and completions per month (UTC months) of learners in the region, newest last."""
+    from courses.models import Enrolment
+    from lms.accounts.models import User
+
+    in_region = User.region_code.startswith(prefix, autoescape=True) if prefix else User.id.is_not(None)
+    today = dt.date.today()
+    index = today.year * 12 + today.month - 1 - (months - 1)
+    start = dt.date(index // 12, index % 12 + 1, 1)
+    since = dt.datetime(start.year, start.month, 1, tzinfo=dt.timezone.utc)
+    counts: dict[str, list[int]] = {}
+    for index, column in ((0, Enrolment.created_at), (1, Enrolment.completed_at)):
+        month = _month_of(column)
+        for key, n in db.session.execute(
+                select(month, func.count()).join(User, User.id == Enrolment.user_id)
+                .where(in_region, column >= since).group_by(month)):
+            counts.setdefault(key, [0, 0])[index] = n
+    out = []
+    y, m = start.year, start.month
+    for _ in range(months):
+        key = f"{y:04d}-{m:02d}"
+        enrolments, completions = counts.get(key, [0, 0])
+        out.append({"month": key, "enrolments": enrolments, "completions": completions})
+        y, m = (y, m + 1) if m < 12 else (y + 1, 1)
+    return out

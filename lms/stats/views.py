@@ -115,4 +115,5 @@ def courses():
 
         abort_with(400, _("Write the month as YYYY-MM, for example 2024-05."))
     rows = queries.course_stats(region.prefix, month or None)
-    return render_template("stats/courses.html", region=region, crumbs=_ancestors(region), rows=rows, month=month)
+    return render_template("stats/courses.html", region=region, crumbs=_ancestors(region), rows=rows, month=month,
+                           programmes=queries.programme_stats(rows), months=queries.course_months(region.prefix))
