@@ -18,7 +18,6 @@ import json
 import os
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -146,9 +145,9 @@ def percentile(values, p):
 
 def load_database(courses: int, lessons_per_course: int) -> float:
     """Insert the generated courses (published) and their lessons; returns seconds."""
-    from sqlalchemy import insert, select
+    from sqlalchemy import select
 
-    from courses.models import Course, CourseRegion, Lesson, LessonKind, Programme, Skill
+    from courses.models import LessonKind, Programme, Skill
     from courses.services import seed_catalogue
     from lms.db import utcnow
     from lms.extensions import db

@@ -32,7 +32,6 @@ from search.schema import (
     FACETS,
     PINYIN_FULL_WEIGHTS,
     PINYIN_INITIALS_WEIGHTS,
-    TEXT_FIELDS,
     TEXT_WEIGHTS,
 )
 
@@ -403,7 +402,7 @@ _TITLE = ("title", "title_py", "title_in")
 _SKILL = ("skill", "skill_py", "skill_in")
 RANK_TIERS = (frozenset(_TITLE), frozenset(_TITLE + _SKILL), frozenset(_TITLE + _SKILL + ("summary",)), None)
 # Bounds the cached document sets of one searcher (elements, about 50 bytes each).
-DOCSET_CACHE_ELEMENTS = 400_000
+DOCSET_CACHE_ELEMENTS = 200_000
 
 
 def _cached_docs(searcher, key, compute) -> frozenset:

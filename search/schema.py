@@ -18,7 +18,6 @@ TEXT_WEIGHTS = {
     "people": 1.2,
     "body": 1.0,
 }
-TEXT_FIELDS = tuple(TEXT_WEIGHTS)
 PINYIN_FULL_WEIGHTS = {"title_py": 6.0, "skill_py": 3.0}
 PINYIN_INITIALS_WEIGHTS = {"title_in": 3.0, "skill_in": 1.5}
 FACETS = ("skill_category", "programme")

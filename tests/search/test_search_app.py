@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from lms.extensions import db
-from search import indexer, storage
+from search import storage
 from search.services import seed_synonyms
 from search.storage import index_root
 from search.tasks import index_course, rebuild_index
