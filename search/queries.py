@@ -362,6 +362,7 @@ def get_searcher(root: Path):
         searcher = ix.searcher()
     except Exception as exc:
         raise storage.IndexUnavailable("corrupt", repr(exc)) from exc
+    searcher.__dict__["_lms_version"] = (key, (name, searcher.reader().generation()))
     _local.open[key] = (name, searcher)
     return searcher
 
@@ -401,27 +402,58 @@ def search_index(root: Path, text: str, *, region_code: str | None = None,
 _TITLE = ("title", "title_py", "title_in")
 _SKILL = ("skill", "skill_py", "skill_in")
 RANK_TIERS = (frozenset(_TITLE), frozenset(_TITLE + _SKILL), frozenset(_TITLE + _SKILL + ("summary",)), None)
-# Bounds the cached document sets of one searcher (elements, about 50 bytes each).
-DOCSET_CACHE_ELEMENTS = 200_000
+# Bounds the document sets cached by one process (elements, about 50 bytes each).
+DOCSET_CACHE_ELEMENTS = 400_000
+
+
+class _DocsetCache:
+    """Document sets shared by every thread of the process, for one version of each index
+    (keyed by generation name and whoosh's commit generation): a gunicorn worker's
+    threads build each set once, and the sets are dropped when the index changes."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.sets: dict = {}
+        self.size = 0
+        self.current: dict = {}  # index folder → (generation name, commit generation)
+
+    def get(self, searcher, key, compute) -> frozenset:
+        version = searcher.__dict__.get("_lms_version")
+        if version is None:  # a searcher not opened by get_searcher: its own, short-lived cache
+            own = searcher.__dict__.setdefault("_lms_docsets", {})
+            if key not in own:
+                own[key] = frozenset(compute())
+            return own[key]
+        folder, stamp = version
+        docs = self.sets.get((folder, stamp, key))
+        if docs is not None:
+            return docs
+        docs = frozenset(compute())
+        with self.lock:
+            current = self.current.get(folder)
+            if current is not None and stamp < current:
+                return docs  # a thread still on an older version: do not evict the newer one
+            if current != stamp:
+                self.sets = {k: v for k, v in self.sets.items() if k[0] != folder}
+                self.size = sum(len(v) for v in self.sets.values())
+                self.current[folder] = stamp
+            if self.size + len(docs) > DOCSET_CACHE_ELEMENTS:
+                self.sets.clear()
+                self.size = 0
+            self.sets[(folder, stamp, key)] = docs
+            self.size += len(docs)
+        return docs
+
+
+_docsets = _DocsetCache()
 
 
 def _cached_docs(searcher, key, compute) -> frozenset:
-    cache = searcher.__dict__.setdefault("_lms_docsets", {})
-    docs = cache.get(key)
-    if docs is None:
-        docs = frozenset(compute())
-        size = searcher.__dict__.get("_lms_docsets_size", 0) + len(docs)
-        if size > DOCSET_CACHE_ELEMENTS:
-            cache.clear()
-            size = len(docs)
-        cache[key] = docs
-        searcher.__dict__["_lms_docsets_size"] = size
-    return docs
+    return _docsets.get(searcher, key, compute)
 
 
 def _term_docs(searcher, fieldname: str, text: str) -> frozenset:
-    """The documents holding one term, cached on the searcher (a new searcher, after any
-    change to the index, starts with an empty cache)."""
+    """The documents holding one term (cached until the index changes)."""
     return _cached_docs(searcher, ("term", fieldname, text),
                         lambda: searcher.docs_for_query(Term(fieldname, text)))
 
