@@ -181,13 +181,15 @@ def probe_file(path: str, *, max_duration: float | None = None,
 def detect_screen_content(path: str, duration: float, ffmpeg: str = "ffmpeg") -> bool:
     """True for slides or screen capture: most sampled frames repeat the previous one.
 
-    Samples 4 frames/s of up to 20 s from the middle at 160 px; mpdecimate drops the
-    near-duplicates. Slides change every few seconds, camera footage every frame.
+    Samples 4 frames/s of up to 12 s from the middle at 160 px; mpdecimate drops the
+    near-duplicates. Slides change every few seconds, camera footage every frame. The loop
+    filter is skipped: a rough picture is enough, and it makes this decode ~30 % cheaper.
     """
-    window = min(20.0, duration)
+    window = min(12.0, duration)
     start = max(0.0, duration / 2 - window / 2)
     proc = subprocess.run(
-        [ffmpeg, "-nostdin", "-v", "error", "-ss", f"{start:.2f}", "-t", f"{window:.2f}", "-i", path,
+        [ffmpeg, "-nostdin", "-v", "error", "-skip_loop_filter", "all", "-ss", f"{start:.2f}",
+         "-t", f"{window:.2f}", "-i", path,
          "-map", "0:v:0", "-vf", "fps=4,scale=160:-2,mpdecimate", "-f", "framecrc", "-"],
         capture_output=True, text=True, timeout=PROBE_TIMEOUT,
     )
