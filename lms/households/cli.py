@@ -42,7 +42,7 @@ def import_command(path, report_path, dry_run, strict, create_regions):
     if report_path:
         with open(report_path, "w", encoding="utf-8") as fh:
             json.dump(data, fh, ensure_ascii=False, indent=1)
-    for issue in sorted(report.errors)[:50]:
+    for issue in sorted(report.errors, key=lambda i: (i.row, i.column, i.code))[:50]:
         d = issue_dict(issue)
         click.echo(f"row {d['row']} [{d['column']}] {d['code']}: {d['message']}", err=True)
     if report.error_count > 50:

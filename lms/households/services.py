@@ -96,8 +96,8 @@ class ImportReport:
             "members_updated": self.members_updated,
             "unchanged": self.unchanged,
             "rejected": self.rejected,
-            "warnings": [issue_dict(i) for i in sorted(self.warnings)],
-            "errors": [issue_dict(i) for i in sorted(self.errors)],
+            "warnings": [issue_dict(i) for i in sorted(self.warnings, key=_issue_order)],
+            "errors": [issue_dict(i) for i in sorted(self.errors, key=_issue_order)],
             "error_count": self.error_count,
             "warning_count": self.warning_count,
             "unknown_columns": self.unknown_columns,
@@ -108,6 +108,10 @@ class ImportReport:
             "strict": self.strict,
             "exit_code": self.exit_code,
         }
+
+
+def _issue_order(issue: Issue):
+    return issue.row, issue.column, issue.code
 
 
 def _plain(value):
@@ -288,9 +292,9 @@ class _Writer:
         self.conn.exec_driver_sql(self.household_sql,
                                   [(h.household_no, *h.values, stamp, stamp) for h in households])
         ids = {}
-        for part in _batched([h.household_no for h in households], 1000):
-            ids.update(self.conn.execute(select(Household.household_no, Household.id)
-                                         .where(Household.household_no.in_(part))).all())
+        for part in _batched([h.household_no for h in households], 500):
+            ids.update(self._select("SELECT household_no, id FROM households "
+                                    "WHERE household_no IN ({marks})", part))
         return ids
 
     def _update_household(self, h, existing, chunk, hashes, sealed, existing_m, new_members):

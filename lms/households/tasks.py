@@ -34,14 +34,21 @@ def estimate_rows(path: str) -> int:
         return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
 
 
+def _scope_of(user) -> str:
+    """The region prefix an uploader may import into ("" for an admin)."""
+    from lms.regions.scope import region_prefix
+
+    prefix = region_prefix(user)
+    # None means no region at all: no village code starts with "-", so every row is refused.
+    return "-" if prefix is None else prefix
+
+
 @app_task(retries=0)
 def run_import(import_id: int) -> None:
     """Run an uploaded import; the report lands on the import record."""
     from lms.audit import record
     from lms.db import utcnow
     from lms.extensions import db
-    from lms.regions.scope import region_prefix
-
     from .models import HouseholdImport
     from .services import import_households
 
@@ -61,7 +68,7 @@ def run_import(import_id: int) -> None:
         report = import_households(path, filename=rec.filename, user=user, record=rec,
                                    dry_run=rec.dry_run, strict=rec.strict,
                                    create_regions=rec.create_regions,
-                                   scope=region_prefix(user) or "", progress=progress)
+                                   scope=_scope_of(user), progress=progress)
     except Exception:
         db.session.rollback()
         failed = db.session.get(HouseholdImport, import_id)

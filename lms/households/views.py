@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 import uuid
 
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
@@ -39,6 +40,7 @@ register_signin_link("households.register", _l("Not in a registered household? R
 STAFF = ("official", "admin")
 # Linking checks a name against an ID number: limit guessing per terminal address.
 LINK_LIMIT = "20 per 15 minutes"
+LINK_PIN_SECONDS = 300
 
 
 def _filters() -> queries.HouseholdFilters:
@@ -279,7 +281,7 @@ def link():
         except services.LinkError as exc:
             form.id_number.errors.append(str(exc))
             return render_template("households/link.html", form=form), 422
-        session["link_member"] = member.id
+        session["link_member"] = [member.id, time.time()]
         return redirect(url_for(".link_pin"))
     return render_template("households/link.html", form=form)
 
@@ -287,9 +289,12 @@ def link():
 @bp.route("/link/pin", methods=["GET", "POST"])
 def link_pin():
     """Step 2: choose a 6-digit PIN; the account is created and signed in."""
-    member_id = session.get("link_member")
-    member = db.session.get(Member, member_id) if member_id else None
+    pending = session.get("link_member")
+    # A shared terminal: a half-finished link expires before the next person sits down.
+    fresh = pending and time.time() - pending[1] < LINK_PIN_SECONDS
+    member = db.session.get(Member, pending[0]) if fresh else None
     if member is None:
+        session.pop("link_member", None)
         return redirect(url_for(".link"))
     form = PinForm()
     if form.validate_on_submit():

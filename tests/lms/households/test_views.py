@@ -209,3 +209,12 @@ def test_official_creates_and_resets_a_member_account(client, registry, township
     client.post_form(f"/households/members/{member.id}/account", {"pin": "222222"})
     db.session.expire_all()
     assert db.session.get(User, user.id).check_password("222222")
+
+
+def test_a_half_finished_link_expires(client, registry, monkeypatch):
+    from lms.households import views
+
+    assert link(client, make_id("19820202", 12), "李四").status_code == 302
+    monkeypatch.setattr(views, "LINK_PIN_SECONDS", 0)
+    response = client.get("/households/link/pin")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/households/link")
