@@ -9,8 +9,14 @@ from __future__ import annotations
 def playback(asset_id: int | None) -> dict | None:
     if not asset_id:
         return None
+    from flask import current_app, has_request_context
+
     from media import queries
 
+    if not has_request_context():
+        # CLI and jobs (course import): media builds its URLs with url_for.
+        with current_app.test_request_context():
+            return queries.playback(asset_id)
     return queries.playback(asset_id)
 
 

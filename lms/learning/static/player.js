@@ -133,21 +133,31 @@
       if (at > 0 && at < (media.duration || Infinity) - 3) { media.currentTime = at; }
     });
     if (url && /\.m3u8(\?|$)/.test(url) && mseOk() && d.hlsSrc) {
-      loadScript(d.hlsSrc, function () {
-        if (!window.Hls || !window.Hls.isSupported()) { native(url); return; }
-        hls = new window.Hls({ startLevel: 0, capLevelToPlayerSize: q === 'auto', maxBufferLength: 30 });
-        hls.on(window.Hls.Events.MANIFEST_PARSED, function (ev, data) {
-          if (!listen) {
-            var lvl = pickLevel(data.levels, q);
-            if (lvl >= 0) { hls.currentLevel = lvl; }
-          }
+      // hls.js (120 KB) is fetched and run only when the learner presses play: opening a lesson
+      // stays light, and a play() issued before it arrives simply waits for the source.
+      var sources = media.querySelectorAll('source');
+      for (var i = 0; i < sources.length; i += 1) { sources[i].parentNode.removeChild(sources[i]); }
+      media.removeAttribute('src');
+      media.load();
+      var attach = function () {
+        loadScript(d.hlsSrc, function () {
+          if (!window.Hls || !window.Hls.isSupported()) { native(url); return; }
+          // Start at the lowest rung: the first frame comes fastest; ABR climbs from there.
+          hls = new window.Hls({ startLevel: 0, capLevelToPlayerSize: q === 'auto', maxBufferLength: 30 });
+          hls.on(window.Hls.Events.MANIFEST_PARSED, function (ev, data) {
+            if (!listen) {
+              var lvl = pickLevel(data.levels, q);
+              if (lvl >= 0) { hls.currentLevel = lvl; }
+            }
+          });
+          hls.on(window.Hls.Events.ERROR, function (ev, data) {
+            if (data.fatal) { hls.destroy(); hls = null; media.src = d.mp4; media.play(); }
+          });
+          hls.loadSource(url);
+          hls.attachMedia(media);
         });
-        hls.on(window.Hls.Events.ERROR, function (ev, data) {
-          if (data.fatal) { hls.destroy(); hls = null; media.src = d.mp4; }
-        });
-        hls.loadSource(url);
-        hls.attachMedia(media);
-      });
+      };
+      if (window.Hls || !media.paused) { attach(); } else { media.addEventListener('play', attach, { once: true }); }
       return;
     }
     native(url);
