@@ -63,3 +63,59 @@ def import_command(path, as_json):
         click.echo(json.dumps({"course": course.id, "title": course.title}, ensure_ascii=False))
     else:
         click.echo(f"course {course.id}: {course.title}")
+
+
+DEMO_COURSE = "牛肉拉面入门"
+
+
+def seed_demo_course() -> None:
+    """Demo data: one published course with a generated 20 s video lesson, a text lesson and a quiz."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from courses import services
+    from courses.models import Course, Programme, Skill
+    from lms.accounts.models import User
+    from lms.extensions import db
+
+    services.seed_catalogue()
+    if db.session.scalar(select(Course.id).where(Course.title == DEMO_COURSE)) is not None:
+        return
+    trainer = db.session.scalar(select(User).where(User.username == "trainer"))
+    programme = db.session.scalar(select(Programme).where(Programme.code == "yulu-short"))
+    skill = db.session.scalar(select(Skill).where(Skill.code == "cooking.lamian"))
+    course = services.save_course(trainer, None, title=DEMO_COURSE, summary="和面、醒面、拉面：跟着老师一步一步做。",
+                                  programme_id=programme.id, skill_id=skill.id)
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = Path(tmp) / "demo.mp4"
+        try:
+            subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                            "testsrc2=size=640x360:rate=25:duration=20", "-f", "lavfi", "-i",
+                            "sine=frequency=300:duration=20", "-c:v", "libx264", "-preset", "veryfast",
+                            "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip)],
+                           check=True, timeout=120)
+            from media.services import ingest_file
+
+            asset = ingest_file(str(clip), "和面（演示）", owner=trainer, wait=True)
+            if asset.status.value == "ready":
+                services.add_lesson(trainer, course, title="和面", kind="video", asset_id=asset.id)
+        except (OSError, subprocess.SubprocessError) as exc:
+            click.echo(f"demo video skipped: {exc}", err=True)
+    services.add_lesson(trainer, course, title="要点", kind="text",
+                        body="面粉与水的比例约为二比一。\n水要分三次加入，每次揉匀再加。\n醒面二十分钟。")
+    services.set_quiz(trainer, course, 1.0, [
+        {"text": "和面时水分几次加入？", "choices": ["一次", "三次"], "answer": [1]}])
+    services.publish(trainer, course)
+
+
+def _register_seed_step() -> None:
+    from lms.demo.cli import SEED_STEPS
+
+    if seed_demo_course not in SEED_STEPS:
+        SEED_STEPS.insert(0, seed_demo_course)
+
+
+_register_seed_step()

@@ -169,6 +169,25 @@ def store_document(data: bytes) -> str:
     return rel
 
 
+IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg", b"GIF8": "gif", b"RIFF": "webp"}
+
+
+def store_image(data: bytes) -> str:
+    """A question's picture (for learners who read little), content-addressed under the media root."""
+    ext = next((e for magic, e in IMAGE_TYPES.items() if data.startswith(magic)), None)
+    if ext is None or len(data) > 2 * 1024 * 1024:
+        raise CourseError(_("The picture must be a PNG, JPEG, GIF or WebP file of at most 2 MB."))
+    digest = hashlib.sha256(data).hexdigest()
+    rel = f"quiz-images/{digest[:2]}/{digest}.{ext}"
+    path = Path(current_app.config["MEDIA_ROOT"]) / rel
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return rel
+
+
 def _next_position(course: Course) -> int:
     if course.id is None:
         return len(course.lessons)
@@ -211,8 +230,13 @@ def set_quiz(actor, course: Course, pass_mark: float, questions: list[dict]) -> 
             raise CourseError(_("Question %(n)d needs at least two choices.", n=n))
         if not answer or any(a < 0 or a >= len(choices) for a in answer):
             raise CourseError(_("Mark the right answer of question %(n)d.", n=n))
+        audio = q.get("audio_asset_id")
+        if audio:
+            info = playback(audio)
+            if not info or info.get("status") != "ready":
+                raise CourseError(_("The spoken prompt of question %(n)d is not ready media.", n=n))
         clean.append(Question(position=n - 1, text=text, choices=choices, answer=answer,
-                              image_path=q.get("image_path"), audio_asset_id=q.get("audio_asset_id")))
+                              image_path=q.get("image_path"), audio_asset_id=audio or None))
     if course.quiz is None:
         course.quiz = Quiz(pass_mark=pass_mark)
     course.quiz.pass_mark = pass_mark

@@ -333,8 +333,15 @@ def edit_quiz(course_id):
                 continue
             choices = [f.get(f"choice{n}_{i}", "") for i in range(4)]
             questions.append({"text": text, "choices": choices,
-                              "answer": [int(a) for a in f.getlist(f"answer{n}") if a.isdigit()]})
+                              "answer": [int(a) for a in f.getlist(f"answer{n}") if a.isdigit()],
+                              "image_path": _kept_image(course, f.get(f"keep_image{n}")),
+                              "audio_asset_id": int(f.get(f"audio{n}") or 0) or None,
+                              "image": request.files.get(f"image{n}")})
         try:
+            for q in questions:
+                upload = q.pop("image")
+                if upload is not None and upload.filename:
+                    q["image_path"] = services.store_image(upload.read())
             mark = float(f.get("pass_mark") or 60) / 100
             services.set_quiz(current_user, course, mark, questions)
         except (services.CourseError, ValueError) as exc:
@@ -342,7 +349,16 @@ def edit_quiz(course_id):
         else:
             flash(_("Quiz saved."), "success")
             return redirect(url_for("courses.manage", course_id=course.id))
-    return render_template("courses/teach_quiz.html", course=course, error=error), (400 if error else 200)
+    return render_template("courses/teach_quiz.html", course=course, error=error,
+                           assets=[a for a in _ready_assets() if getattr(a, "kind", "audio") in ("audio", "video")]), \
+        (400 if error else 200)
+
+
+def _kept_image(course, path):
+    """Only a picture this quiz already has may be kept (the form names it)."""
+    if not path or course.quiz is None:
+        return None
+    return path if any(q.image_path == path for q in course.quiz.questions) else None
 
 
 @bp.route("/teach/courses/<int:course_id>/publish", methods=["POST"])

@@ -137,3 +137,34 @@ def test_learner_pages_link_existing_versioned_static_files(client, login, make_
         with client.get(url) as r:
             assert r.status_code == 200, url
             assert "immutable" in r.headers.get("Cache-Control", ""), url
+
+
+def test_quiz_question_with_picture_and_spoken_prompt(client, login, make_user, make_course, fake_media, regions):
+    import io
+
+    trainer = make_user("trainer")
+    course = make_course(trainer=trainer)
+    fake_media[55] = 5.0
+    login(client, trainer)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    r = client.post_form(f"/teach/courses/{course.id}/quiz", {
+        "count": "1", "pass_mark": "100", "text0": "这是什么工具?", "choice0_0": "焊枪", "choice0_1": "锄头",
+        "answer0": "0", "audio0": "55", "image0": (io.BytesIO(png), "tool.png")},
+        content_type="multipart/form-data")
+    assert r.status_code == 302
+    db.session.expire_all()
+    question = course.quiz.questions[0]
+    assert question.image_path.endswith(".png") and question.audio_asset_id == 55
+    # not a picture: refused, the quiz unchanged
+    r = client.post_form(f"/teach/courses/{course.id}/quiz", {
+        "count": "1", "pass_mark": "100", "text0": "换题", "choice0_0": "a", "choice0_1": "b", "answer0": "0",
+        "image0": (io.BytesIO(b"not an image"), "x.png")}, content_type="multipart/form-data")
+    assert r.status_code == 400
+    db.session.expire_all()
+    assert course.quiz.questions[0].text == "这是什么工具?"
+    client.post_form("/signout")
+    login(client, make_user("learner", region_code="621123100201"))
+    page = client.get(f"/learn/courses/{course.id}/quiz").get_data(as_text=True)
+    assert f"/learn/questions/{question.id}/image" in page and "/m/55/240p.mp4" in page
+    with client.get(f"/learn/questions/{question.id}/image") as img:
+        assert img.status_code == 200 and img.data == png
