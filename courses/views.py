@@ -57,7 +57,8 @@ def learner_home():
     return render_template(
         "courses/home.html", resume=queries.continue_where_stopped(current_user.id),
         skills=[(s, len(cs)) for s, cs in groups],
-        certificates=learning_queries.certificates_of(current_user.id))
+        certificates=learning_queries.certificates_of(current_user.id),
+        my_skills=learning_queries.my_skills(current_user))
 
 
 @bp.route("/learn/courses")

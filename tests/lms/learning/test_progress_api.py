@@ -180,3 +180,6 @@ def test_course_completes_with_quiz_and_issues_certificate_once(client, learner_
     text = public.get_data(as_text=True)
     assert public.status_code == 200 and course.title in text and cert.masked_id not in text
     assert client.get("/verify/NOPE234567").status_code == 404
+    # the skills area awarded the course's skill: it shows under "my skills"
+    home = client.get("/learn").get_data(as_text=True)
+    assert 'class="badge done"' in home and course.skill.name in home
