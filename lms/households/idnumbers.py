@@ -154,7 +154,11 @@ def area_warning(person_id: str, known_areas: frozenset[str] | set[str] = frozen
 
 class IdCipher:
     """Encryption at rest (AES-256-GCM) and a keyed look-up hash (BLAKE2b) for ID
-    numbers, both keyed from the data key (``LMS_DATA_KEY``)."""
+    numbers, both keyed from the data key (``LMS_DATA_KEY``).
+
+    ``lms.crypto`` does the same for single values as base64 text; the registry
+    stores raw bytes and reuses one AES-GCM object, because an import seals a
+    million numbers (BLAKE2b ~0.6 µs against HMAC-SHA256's ~1.6 µs here)."""
 
     def __init__(self, data_key: str | bytes):
         if isinstance(data_key, str):
