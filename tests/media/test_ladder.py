@@ -222,3 +222,21 @@ def test_60fps_source_is_capped_at_30(tmp_path):
                     "-show_entries", "stream=r_frame_rate,nb_read_frames", "-of", "json",
                     os.path.join(out, "144p/index.m3u8"))["streams"][0]
     assert info["r_frame_rate"] == "30/1" and int(info["nb_read_frames"]) == 60
+
+
+def test_variable_frame_rate_phone_video(tmp_path):
+    # The first second at 30 fps, then every third frame: variable frame rate, as phones write.
+    path = str(tmp_path / "vfr.mp4")
+    clips.ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=5",
+                 "-vf", "select='lt(t\\,1)+not(mod(n\\,3))'", "-fps_mode", "vfr",
+                 "-c:v", "libx264", "-preset", "ultrafast", path)
+    probe = probe_file(path)
+    assert probe.variable_fps
+    out, plan, outputs = transcode_clip(path, tmp_path)
+    info = run_json("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                    "stream=r_frame_rate,avg_frame_rate", "-of", "json",
+                    os.path.join(out, "144p/index.m3u8"))["streams"][0]
+    assert info["r_frame_rate"] == info["avg_frame_rate"] == f"{plan.fps.numerator}/1"
+    times = keyframe_times(os.path.join(out, "144p/index.m3u8"))
+    assert [round(t - times[0], 3) for t in times] == [0.0, 2.0, 4.0]
+    assert decodes(os.path.join(out, outputs.mp4))
