@@ -152,7 +152,7 @@ def followup(village: Region, sort: str = "household") -> list[dict]:
     rows = db.session.execute(
         select(Member, Household.household_no, Household.year, Household.phone)
         .join(Household, Member.household_id == Household.id)
-        .where(Household.village_code == village.code, laborer_condition(), ~has_skill)).all()
+        .where(Household.village_code == village.code, laborer_condition(rule), ~has_skill)).all()
     users = {}
     if rows:
         users = dict(db.session.execute(select(User.member_id, User.id).where(
