@@ -101,7 +101,6 @@ class _Bad(NamedTuple):
     params: dict
 
 
-_MISS = object()
 # Converted values are memoised per column; past this many distinct values a
 # column is treated as free text and no longer cached (memory stays bounded).
 _CACHE_LIMIT = 50_000
@@ -168,10 +167,6 @@ def _year_field(text: str):
     return _Bad("invalid_year", {"value": text[:20]}) if year is None else year
 
 
-def _birth(text: str):
-    return _ymd(text) if text else None
-
-
 _CONVERTERS = {
     **{f: _category(c) for f, c in _CATEGORY_FIELDS.items()},
     "health": _multi(cat.Health),
@@ -180,7 +175,6 @@ _CONVERTERS = {
     "work_months": _months,
     "year": _year_field,
     "exit_year": _year_field,
-    "birth_date": _birth,
     "ethnicity": lambda t: t[:20] or None,
     "politics": lambda t: t[:20] or None,
     "disability": lambda t: t[:50] or None,
@@ -232,9 +226,8 @@ class RowValidator:
         self.counties = regions.county_codes()
         self._region_cache: dict = {}
         self._area_cache: dict[str, tuple | None] = {}
-        # birth_date is checked against the ID number in validate(), not memoised.
         self._cached = [(f, mapping[f], {}, set(), conv) for f, conv in _CONVERTERS.items()
-                        if f in mapping and f != "birth_date"]
+                        if f in mapping]
         self._free = [(f, mapping[f], n) for f, n in _TEXT_FIELDS.items() if f in mapping]
         self._width = max(mapping.values()) + 1
         self._code_col = mapping.get("village_code")
