@@ -263,11 +263,14 @@ def new_awards_visible(app, client, skills: list[int], province: str) -> dict:
             award_skill(skill_id=skills[0], evidence=Evidence.training_certificate, source=Source.certificate_import,
                         member=m, awarded_on=dt.date(2026, 11, 1), refresh=False)
             villages.add(m.household.village_code)
+        inserted = time.perf_counter()
         refresh_villages(villages)
         db.session.commit()
+        refreshed = time.perf_counter()
     after = client.get(f"/api/v1/stats/skills?region={province}").get_json()
     elapsed = time.perf_counter() - started
     return {"awards": len(candidates), "villages": len(villages), "seconds": round(elapsed, 2),
+            "award_rows_seconds": round(inserted - started, 2), "rollup_refresh_seconds": round(refreshed - inserted, 2),
             "with_1_before": before["with_1"], "with_1_after": after["with_1"]}
 
 

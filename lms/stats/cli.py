@@ -78,9 +78,44 @@ def refresh_command():
 
 
 def seed_rollups() -> None:
-    """Demo data: bring the roll-ups in line with whatever registry and awards the demo has."""
+    """Demo data: when the registry is empty, a small synthetic one in 渭源县 (the registry's synth,
+    through its import) with skills for about half of its laborers; then roll-ups that match."""
+    import datetime as dt
+    import random
+    import tempfile
+    from pathlib import Path
+
+    from lms.extensions import db
+    from lms.households.models import Household, Member
+    from lms.households.queries import laborers
     from lms.stats.rollups import rebuild
 
+    if db.session.scalar(db.select(Household.id).limit(1)) is None:
+        from courses.models import Skill
+        from lms.households.services import import_households
+        from lms.households.synth import write
+        from lms.regions.services import import_regions
+        from lms.skills.models import Evidence, Source
+        from lms.skills.services import award_skill
+
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "demo-registry.csv"
+            write(str(out), 120, seed=11, counties=("621123",))
+            from lms.regions.models import Region
+
+            # Only the synth's new villages: the demo's own region names stay as they are.
+            known = set(db.session.scalars(db.select(Region.code)))
+            lines = (Path(tmp) / "demo-registry-regions.csv").read_text(encoding="utf-8").splitlines()
+            import_regions("\n".join([lines[0]] + [line for line in lines[1:] if line.split(",")[0] not in known]))
+            import_households(out, create_regions=True)
+        skills = list(db.session.scalars(db.select(Skill.id).order_by(Skill.id)))
+        rng = random.Random(11)
+        if skills:
+            for member in db.session.scalars(laborers().order_by(Member.id)):
+                for _ in range(rng.choice((0, 0, 1, 1, 2))):
+                    award_skill(skill_id=rng.choice(skills), evidence=Evidence.training_certificate,
+                                source=Source.certificate_import, member=member, refresh=False,
+                                awarded_on=dt.date(2024, 1, 1) + dt.timedelta(days=rng.randrange(600)))
     rebuild()
 
 
