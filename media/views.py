@@ -26,8 +26,8 @@ from werkzeug.security import safe_join
 from lms.accounts.access import role_required
 from lms.extensions import db, limiter
 
-from . import ladder, queries, services, storage
-from .models import Asset, AssetStatus
+from . import queries, services, storage
+from .models import Asset
 
 bp = Blueprint("media", __name__, url_prefix="/media", template_folder="templates",
                static_folder="static", static_url_path="/static")

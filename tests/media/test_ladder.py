@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from media.ladder import Rung, plan_ladder, transcode
+from media.ladder import plan_ladder, transcode
 from media.probe import Probe, probe_file
 
 from . import clips
