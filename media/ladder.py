@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 
 import ffmpeg as ffmpeg_python
@@ -81,7 +81,6 @@ class Plan:
     poster: tuple[int, int] | None = None
     poster_at: float = 0.0
     preset: str = DEFAULT_PRESET
-    extra: dict = field(default_factory=dict)
 
     @property
     def video_rungs(self) -> list[Rung]:
