@@ -128,6 +128,21 @@ def test_learner_watches_goes_offline_passes_quiz_and_gets_certificate(
     skipped = _progress(learner.id, skip.id)
     assert skipped.completed_at is None and skipped.coverage < 0.5
 
+    # A heartbeat queued offline survives closing the tab: the next page flushes it.
+    browser_context.set_offline(True)
+    page.evaluate(f"""() => window.XXQueue.push({{lesson: {skip.id}, intervals: [[0, 1]], position: 1,
+                                                 client_id: 'closed-tab', seq: 1}})""")
+    assert page.evaluate("() => window.XXQueue.pending()") == 1
+    page.close()
+    browser_context.set_offline(False)
+    page = browser_context.new_page()
+    page.goto(f"{live_server}/learn")
+    page.wait_for_function("() => window.XXQueue.pending() === 0", timeout=20000)
+    from lms.learning.models import Heartbeat
+
+    db.session.expire_all()
+    assert db.session.scalar(select(Heartbeat.id).where(Heartbeat.client_id == "closed-tab")) is not None
+
     # The quiz, then the certificate.
     page.goto(f"{live_server}/learn/courses/{course.id}/quiz")
     page.check("input[type=radio][value='1']")
