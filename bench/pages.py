@@ -219,6 +219,8 @@ def lighthouse(base: str, cookie: str, paths: dict) -> dict:
 
 
 def main():
+    # A timeout's SIGTERM must still stop the server (it runs in its own session).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     tmp = Path(tempfile.mkdtemp(prefix="bench-pages-"))
     env = {"LMS_INSTANCE_PATH": str(tmp), "LMS_DATABASE_URL": f"sqlite:///{tmp / 'lms.db'}",
            "LMS_MEDIA_ROOT": str(tmp / "media"), "LMS_QUEUE_URL": f"sqlite:///{tmp / 'q.db'}",

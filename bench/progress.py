@@ -225,6 +225,8 @@ def verify(env, lesson_id, stats):
 
 
 def main():
+    # A timeout's SIGTERM must still stop the server (it runs in its own session).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ap = argparse.ArgumentParser()
     ap.add_argument("--learners", type=int, default=1000)
     ap.add_argument("--seconds", type=float, default=20)

@@ -135,11 +135,9 @@ def _insert_heartbeat(values: dict) -> bool:
 def record_heartbeat(user_id: int, body, now: float | None = None) -> ProgressResult:
     """Apply one heartbeat: idempotent per (client_id, seq), never goes backwards.
 
-    The hot path uses Core statements: a cached lesson look-up, an insert-or-ignore of the
-    heartbeat (the idempotency key, and on SQLite the statement that takes the write lock, so
-    the progress row read next cannot change under us), the progress read (FOR UPDATE on
-    PostgreSQL) and one update. A refused heartbeat raises; the request then rolls back,
-    insert included.
+    The hot path uses Core statements: a cached lesson look-up, the progress read, an
+    insert-or-ignore of the heartbeat (the idempotency key) and a conditional update. A refused
+    heartbeat raises; the request then rolls back, insert included.
     """
     lesson_id, raw_intervals, position, client_id, seq = parse_heartbeat(body)
     now = time.time() if now is None else now
@@ -157,33 +155,50 @@ def record_heartbeat(user_id: int, body, now: float | None = None) -> ProgressRe
     except iv.IntervalError as exc:
         raise ProgressError(exc.code, exc.message) from None
     claimed_total = iv.total(claimed)
-    inserted = _insert_heartbeat({"user_id": user_id, "client_id": client_id, "seq": seq, "lesson_id": lesson_id,
-                                  "claimed_seconds": claimed_total, "received_at": utcnow()})
     p = Progress.__table__
     query = select(p).where(p.c.user_id == user_id, p.c.lesson_id == lesson_id)
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+    # Read first and write last: on SQLite the write lock is held from the first write to the
+    # commit, so the two writes come together at the end. A conditional update notices a
+    # concurrent change of the row; the merge is then redone on a fresh read.
     row = db.session.execute(query).first()
     if row is None:
         get_progress(user_id, lesson_id, create=True)
         row = db.session.execute(query).first()
-    if not inserted:
+
+    def apply(current):
+        values = {"last_client_id": client_id, "last_seq": seq, "updated_at": utcnow()}
+        if is_media:
+            clock = iv.ClaimClock(current.paid_until, current.last_heartbeat_at)
+            clock.charge(claimed_total, now, current.opened_at.timestamp() if current.opened_at else None)
+            merged = iv.merge([tuple(x) for x in current.intervals or []], claimed)
+            watched = max(current.watched_seconds or 0.0, iv.total(merged))
+            values.update(intervals=[[round(a, 2), round(b, 2)] for a, b in merged], watched_seconds=watched,
+                          coverage=max(current.coverage or 0.0, min(1.0, watched / duration)),
+                          paid_until=clock.paid_until, last_heartbeat_at=clock.last_at)
+            if 0 <= position <= duration and (current.last_client_id != client_id
+                                              or (current.last_seq or -1) < seq):
+                values["position"] = position
+        return values
+
+    try:
+        values = apply(row)
+    except iv.IntervalError as exc:
+        if _heartbeat_seen(user_id, client_id, seq):
+            return _result_row(row, duplicate=True)  # a retry of one already applied
+        raise ProgressError(exc.code, exc.message) from None
+    if not _insert_heartbeat({"user_id": user_id, "client_id": client_id, "seq": seq, "lesson_id": lesson_id,
+                              "claimed_seconds": claimed_total, "received_at": utcnow()}):
         return _result_row(row, duplicate=True)
-    values: dict = {"last_client_id": client_id, "last_seq": seq, "updated_at": utcnow()}
-    if is_media:
-        clock = iv.ClaimClock(row.paid_until, row.last_heartbeat_at)
+    changed = db.session.execute(p.update().where(p.c.id == row.id, p.c.updated_at == row.updated_at)
+                                 .values(**values)).rowcount
+    if changed != 1:
+        locked = query.with_for_update() if db.session.get_bind().dialect.name == "postgresql" else query
+        row = db.session.execute(locked).first()
         try:
-            clock.charge(claimed_total, now, row.opened_at.timestamp() if row.opened_at else None)
+            values = apply(row)
         except iv.IntervalError as exc:
             raise ProgressError(exc.code, exc.message) from None
-        merged = iv.merge([tuple(x) for x in row.intervals or []], claimed)
-        watched = max(row.watched_seconds or 0.0, iv.total(merged))
-        values.update(intervals=[[round(a, 2), round(b, 2)] for a, b in merged], watched_seconds=watched,
-                      coverage=max(row.coverage or 0.0, min(1.0, watched / duration)),
-                      paid_until=clock.paid_until, last_heartbeat_at=clock.last_at)
-        if 0 <= position <= duration and (row.last_client_id != client_id or (row.last_seq or -1) < seq):
-            values["position"] = position
-    db.session.execute(p.update().where(p.c.id == row.id).values(**values))
+        db.session.execute(p.update().where(p.c.id == row.id).values(**values))
     watched = values.get("watched_seconds", row.watched_seconds)
     coverage = values.get("coverage", row.coverage)
     completed = row.completed_at is not None

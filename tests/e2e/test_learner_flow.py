@@ -1,8 +1,9 @@
 """The learner flow in a real browser: Debian's chromium driven by Python Playwright, headless.
 
 Sign in, play a lesson (hls.js over MSE), lose the network while playing and get it back without
-losing a watched second, see that seeking to the end does not complete a lesson, pass the quiz and
-see the certificate. Clips are a few seconds long.
+losing a watched second, see that seeking to the end does not complete a lesson, close a tab with
+a heartbeat queued offline and find it flushed by the next page, pass the quiz and see the
+certificate. Clips are a few seconds long.
 """
 from __future__ import annotations
 
