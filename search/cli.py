@@ -22,7 +22,7 @@ def rebuild_command():
 @click.option("--repair/--no-repair", default=True, show_default=True,
               help="Rebuild or re-index what is wrong.")
 def verify_command(repair):
-    """Compare the index with the database (what the worker does every 15 minutes)."""
+    """Compare the index with the database (what the worker does every 30 minutes)."""
     from search.tasks import verify
 
     report = verify(repair=repair)

@@ -53,12 +53,7 @@ def course_document(course) -> dict:
         # Region prefixes (significant digits): a learner's village code starting with one is
         # inside it. None → offered everywhere.
         "regions": sorted({r.prefix for r in course.regions}),
-        "updated": _stamp(course.updated_at),
     }
-
-
-def _stamp(value) -> str:
-    return value.isoformat() if value is not None else ""
 
 
 def _loaded():
@@ -93,11 +88,3 @@ def published_document(course_id: int) -> dict | None:
     if course is None or not course.published:
         return None
     return course_document(course)
-
-
-def published_versions() -> dict[str, str]:
-    """{course id: updated} for every published course (to compare with the index)."""
-    from courses.models import Course
-
-    rows = db.session.execute(select(Course.id, Course.updated_at).where(Course.published.is_(True)))
-    return {str(cid): _stamp(updated) for cid, updated in rows}

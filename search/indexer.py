@@ -177,12 +177,12 @@ def clear_rebuild_request(root: Path) -> None:
 
 
 def indexed_versions(root: Path) -> dict[str, str]:
-    """{course id: updated} as held by the live generation (for the staleness check)."""
+    """{course id: document version} as held by the live generation (for the periodic check)."""
     _, ix = storage.open_current(root)
     try:
         with ix.searcher() as searcher:
             return {
-                fields["id"]: fields.get("updated") or ""
+                fields["id"]: fields.get("version") or ""
                 for fields in searcher.all_stored_fields()
             }
     finally:

@@ -1,13 +1,16 @@
 """The whoosh schema of the course index: one document per published course."""
 from __future__ import annotations
 
+import hashlib
+import json
+
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 
 from search.analysis import chinese_analyzer, pinyin_analyzer
 
 # Bump when the fields or the analysis change: an index built with another version is
 # stale and is rebuilt.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Query-time boosts: title > skill > summary > lesson titles > trainers/programme > lesson text.
 TEXT_WEIGHTS = {
@@ -43,8 +46,16 @@ def make_schema() -> Schema:
         skill_category=ID(stored=True, sortable=True),
         programme=ID(stored=True, sortable=True),
         regions=KEYWORD(scorable=False),
-        updated=STORED(),
+        version=STORED(),
     )
+
+
+def document_version(doc: dict) -> str:
+    """A fingerprint of everything indexed about a course: the periodic check compares it
+    with the database's, so any change whose index job was lost (a lesson edited, a skill
+    renamed) is found, not only changes that touched the course row."""
+    payload = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha1(payload.encode("utf-8")).hexdigest()[:20]
 
 
 def document_fields(doc: dict) -> dict:
@@ -53,7 +64,7 @@ def document_fields(doc: dict) -> dict:
     ``doc`` is the plain dict the indexer works with (built from a course by ``search.documents``):
     id, title, summary, skill, skill_code (one code or a list: the skill and its parent),
     skill_category, programme, programme_name,
-    trainers [names], lessons [{title, body, captions}], regions [codes], updated (str).
+    trainers [names], lessons [{title, body, captions}], regions [codes].
     """
     lessons = doc.get("lessons") or []
     skill = doc.get("skill") or ""
@@ -80,5 +91,5 @@ def document_fields(doc: dict) -> dict:
         "skill_category": doc.get("skill_category") or "",
         "programme": doc.get("programme") or "",
         "regions": " ".join(regions) if regions else EVERYWHERE,
-        "updated": doc.get("updated") or "",
+        "version": document_version(doc),
     }

@@ -51,8 +51,10 @@ def rebuild_index() -> dict:
 
 def verify(repair: bool = True) -> dict:
     """Compare the index with the database: rebuild a missing, stale or corrupt index;
-    re-index courses whose index copy is missing or older, drop ones no longer published."""
+    re-index courses whose indexed copy differs from what the database says now (any
+    change whose job was lost), drop courses no longer published."""
     from search import documents, indexer, storage
+    from search.schema import document_version
     from search.storage import index_root
 
     root = index_root()
@@ -63,21 +65,24 @@ def verify(repair: bool = True) -> dict:
         if repair:
             report["rebuilt"] = indexer.rebuild(root, documents.published_documents())["documents"]
         return report
-    wanted = documents.published_versions()
-    outdated = sorted(int(i) for i, stamp in wanted.items() if indexed.get(i) != stamp)
-    extra = sorted(int(i) for i in indexed.keys() - wanted.keys())
+    outdated, wanted = [], set()
+    for doc in documents.published_documents():
+        key = str(doc["id"])
+        wanted.add(key)
+        if indexed.get(key) != document_version(doc):
+            outdated.append(doc)
+    extra = sorted(int(i) for i in indexed.keys() - wanted)
     report = {"status": "ok" if not (outdated or extra) else "stale",
               "documents": len(indexed), "outdated": len(outdated), "extra": len(extra)}
     if repair and (outdated or extra):
-        upserts = [d for d in (documents.published_document(i) for i in outdated) if d]
-        indexer.apply(root, upserts=upserts, removals=extra,
+        indexer.apply(root, upserts=outdated, removals=extra,
                       rebuild_source=documents.published_documents)
     return report
 
 
-@app_periodic_task(crontab(minute="*/15"))
+@app_periodic_task(crontab(minute="*/30"))
 def verify_index() -> dict:
-    """Every 15 minutes: catch changes whose index job was lost."""
+    """Every 30 minutes: catch changes whose index job was lost."""
     report = verify(repair=True)
     if report.get("status") != "ok":
         log.warning("search index was %s: %s", report.get("status"), report)

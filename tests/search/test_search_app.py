@@ -201,12 +201,14 @@ def test_cli_rebuild_and_query_json(courses, runner, app):
     assert json.loads(result.output)["total"] == 0
 
 
-def test_verify_repairs_a_course_whose_job_was_lost(courses, runner, app):
-    course = courses["home"]
-    course.title = "高级家政服务员"
-    db.session.commit()  # changed without an index job
+def test_verify_repairs_changes_whose_job_was_lost(courses, runner, staff):
+    courses["home"].title = "高级家政服务员"
+    courses["pig"].lessons[0].body = "冬季保温要点"  # a lesson edit does not touch the course row
+    db.session.commit()  # changed without index jobs
+    assert found(staff, "保温") == []
     result = runner.invoke(args=["search", "verify", "--no-repair"])
-    assert result.exit_code == 1 and '"outdated": 1' in result.output
-    result = runner.invoke(args=["search", "verify"])
-    assert result.exit_code == 0
+    assert result.exit_code == 1 and '"outdated": 2' in result.output
+    assert runner.invoke(args=["search", "verify"]).exit_code == 0
     assert runner.invoke(args=["search", "verify", "--no-repair"]).exit_code == 0
+    assert found(staff, "保温") == [courses["pig"].id]
+    assert found(staff, "高级家政") == [courses["home"].id]
