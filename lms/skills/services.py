@@ -51,6 +51,23 @@ def award_skill(*, skill_id: int, evidence: Evidence, source: Source, member=Non
     number = (certificate_number or "").strip() or None
     if number and db.session.scalar(select(SkillAward.id).where(SkillAward.certificate_number == number)):
         raise SkillError(_("Certificate number %(number)s is already recorded.", number=number))
+    if refresh and member is not None:
+        from lms.stats.rollups import tracking
+
+        with tracking([member.household_id], [village]):
+            return _add_award(member, user, village, skill_id, evidence, source, awarded_on, level, number,
+                              issuer, course_id, offline_class_id, actor)
+    award = _add_award(member, user, village, skill_id, evidence, source, awarded_on, level, number, issuer,
+                       course_id, offline_class_id, actor)
+    if refresh and village:
+        from lms.stats.rollups import refresh_villages
+
+        refresh_villages([village])
+    return award
+
+
+def _add_award(member, user, village, skill_id, evidence, source, awarded_on, level, number, issuer, course_id,
+               offline_class_id, actor) -> SkillAward:
     award = SkillAward(member_id=member.id if member else None, user_id=user.id if user else None,
                        region_code=village, skill_id=skill_id, evidence=evidence, level=level, source=source,
                        course_id=course_id, offline_class_id=offline_class_id, awarded_on=awarded_on,
@@ -62,10 +79,6 @@ def award_skill(*, skill_id: int, evidence: Evidence, source: Source, member=Non
         _mark_skilled(member, actor)
     record(actor, "skills.award", award, {"skill": skill_id, "evidence": evidence.value, "source": source.value,
                                           "member": award.member_id, "user": award.user_id})
-    if refresh and village:
-        from lms.stats.rollups import refresh_villages
-
-        refresh_villages([village])
     return award
 
 
@@ -110,21 +123,27 @@ def revoke_award(award: SkillAward, reason: str, actor, refresh: bool = True) ->
         raise SkillError(_("Give the reason for revoking this skill."))
     if award.revoked_at is not None:
         raise SkillError(_("This skill award is already revoked."))
+    from lms.stats.rollups import refresh_villages, tracking
+
+    if award.member_id:
+        from lms.households.models import Member
+
+        member = db.session.get(Member, award.member_id)
+        with tracking([member.household_id] if refresh else [], [member.household.village_code] if refresh else []):
+            _withdraw(award, reason, actor)
+    else:
+        _withdraw(award, reason, actor)
+        if refresh and award.region_code:
+            refresh_villages([award.region_code])
+    return award
+
+
+def _withdraw(award: SkillAward, reason: str, actor) -> None:
     award.revoked_at, award.revoked_by_id, award.revoke_reason = utcnow(), getattr(actor, "id", None), reason[:200]
     db.session.flush()
     if award.member_id and not person_skill_count(member_id=award.member_id):
         _unmark_skilled(award.member_id, actor)
     record(actor, "skills.revoke", award, {"reason": reason[:200]})
-    if refresh and award.region_code:
-        from lms.stats.rollups import refresh_villages
-
-        village = award.region_code
-        if award.member_id:
-            from lms.households.models import Member
-
-            village = db.session.get(Member, award.member_id).household.village_code
-        refresh_villages([village])
-    return award
 
 
 def person_skill_count(member_id: int | None = None, user_id: int | None = None) -> int:
@@ -280,12 +299,10 @@ def bulk_sign_off(klass: OfflineClass, passed_numbers: set[int], actor) -> int:
     unknown = sorted(passed_numbers - set(by_number))
     if unknown:
         raise SkillError(_("No trainee has roster number %(numbers)s.", numbers=", ".join(map(str, unknown))))
-    villages = set()
-    for number in sorted(passed_numbers):
-        trainee = by_number[number]
-        assess(trainee, True, actor, refresh=False)
-        villages.add(trainee.member.household.village_code)
-    from lms.stats.rollups import refresh_villages
+    from lms.stats.rollups import tracking
 
-    refresh_villages(villages)
+    chosen = [by_number[n] for n in sorted(passed_numbers)]
+    with tracking([t.member.household_id for t in chosen], [t.member.household.village_code for t in chosen]):
+        for trainee in chosen:
+            assess(trainee, True, actor, refresh=False)
     return len(passed_numbers)

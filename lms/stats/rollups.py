@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select, type_coerce
@@ -73,17 +74,25 @@ def _month(value) -> str | None:
     return None if value is None else str(value)[:7]
 
 
-def compute_villages(codes: list[str]) -> dict[str, Figures]:
-    """Recount the given villages from the registry and the awards (the definition of the figures)."""
+def compute_villages(codes: list[str], household_ids: list[int] | None = None) -> dict[str, Figures]:
+    """Recount the given villages from the registry and the awards (the definition of the figures).
+    With ``household_ids``, count only those households (keyed by their village; no learners
+    outside the registry): every figure is a sum over households, so a change confined to some
+    households moves the roll-ups by their difference alone."""
     from lms.accounts.models import Role, User
     from lms.households.models import Household, Member
     from lms.households.queries import laborer_condition
     from lms.skills.models import SkillAward
 
-    result = {code: Figures() for code in codes}
-    if not codes:
+    result = defaultdict(Figures, {code: Figures() for code in codes})
+    if household_ids is not None:
+        if not household_ids:
+            return result
+        in_batch = Household.id.in_(household_ids)
+    elif not codes:
         return result
-    in_batch = Household.village_code.in_(codes)
+    else:
+        in_batch = Household.village_code.in_(codes)
     laborers = db.session.execute(
         select(Household.id, Household.village_code, type_coerce(Household.household_type, String),
                type_coerce(Household.poverty_status, String), type_coerce(Household.main_cause, String),
@@ -139,6 +148,8 @@ def compute_villages(codes: list[str]) -> dict[str, Figures]:
             fig.months.setdefault(hd1, [0, 0, 0, 0])[2] += 1
         if hd2:
             fig.months.setdefault(hd2, [0, 0, 0, 0])[3] += 1
+    if household_ids is not None:
+        return result
     # Learners outside the registry: reported apart, never in the laborer figures.
     nonreg = (User.role == Role.learner) & User.member_id.is_(None) & User.region_code.in_(codes)
     for village, count in db.session.execute(
@@ -234,6 +245,8 @@ def _add_totals(rows: list[dict]) -> None:
 def _lock_villages(codes: list[str]) -> None:
     """Serialise concurrent refreshes of one village: make its row exist, then lock it (PostgreSQL;
     SQLite has one writer anyway). After the lock, the recount sees every committed award."""
+    if not codes:
+        return
     now = utcnow()
     stmt = _insert(SkillRollup).on_conflict_do_nothing(index_elements=["region_code"])
     db.session.execute(stmt, [{"region_code": c, "level": 5, "updated_at": now, **dict.fromkeys(TOTALS, 0)}
@@ -263,6 +276,37 @@ def refresh_villages(codes: Iterable[str]) -> int:
         changed += len(deltas)
         apply_delta(roll_up(deltas))
     return changed
+
+
+@contextmanager
+def tracking(household_ids: Iterable[int], villages: Iterable[str]):
+    """``with tracking(households, their villages): change them`` — counts those households before
+    and after the change and adds the difference to the roll-ups. Much cheaper than recounting
+    whole villages when a batch of awards is spread over many villages."""
+    hids = sorted(set(household_ids))
+    codes = sorted({c for c in villages if c})
+    db.session.flush()
+    _lock_villages(codes)
+    before = _count_households(hids)
+    yield
+    db.session.flush()
+    after = _count_households(hids)
+    deltas: dict[str, Figures] = {}
+    for code in set(before) | set(after):
+        delta = Figures()
+        delta.add(after.get(code, Figures()))
+        delta.add(before.get(code, Figures()), -1)
+        if not delta.is_zero():
+            deltas[code] = delta
+    apply_delta(roll_up(deltas))
+
+
+def _count_households(hids: list[int]) -> dict[str, Figures]:
+    out: dict[str, Figures] = {}
+    for i in range(0, len(hids), 5000):
+        for code, fig in compute_villages([], hids[i:i + 5000]).items():
+            out.setdefault(code, Figures()).add(fig)
+    return out
 
 
 def mark_dirty(codes: Iterable[str]) -> None:

@@ -43,6 +43,10 @@ def make_member(household, birth_ymd: int = 19800601, labour: str = "1", student
     db.session.add(member)
     db.session.flush()
     member.plain_id = number
+    # What the registry import's signal and the refresh job do for a new member.
+    from lms.stats.rollups import refresh_villages
+
+    refresh_villages([household.village_code])
     return member
 
 
