@@ -123,6 +123,9 @@ def _isolated(request, app):
         for table in reversed(_db.metadata.sorted_tables):
             connection.execute(table.delete())
     limiter.reset()
+    from lms.settings import clear_cache
+
+    clear_cache()
     ctx.pop()
 
 

@@ -68,7 +68,10 @@ def health():
 
 @bp.route("/api/v1/session/touch", methods=["POST"])
 def touch_session():
-    """The learner is still there: the idle clock restarts (before_request did it)."""
+    """The learner is still there: the idle clock restarts now."""
+    import time
+
     if not current_user.is_authenticated:
         return jsonify({"signed_in": False}), 401
+    session["last_seen"] = time.time()
     return "", 204

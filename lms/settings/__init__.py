@@ -5,6 +5,7 @@ stored value or the default. Values are JSON so numbers and lists keep their typ
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,11 +37,25 @@ def register_default(key: str, value: Any, description, kind: type | None = None
     DEFAULTS[key] = SettingDefault(key, value, description, kind or type(value))
 
 
+# Every request reads some settings (the idle sign-out on each heartbeat); a few seconds' cache per
+# process spares the database, and an admin's change reaches every process within that time.
+CACHE_SECONDS = 5.0
+_cache: dict[str, tuple[Any, float]] = {}
+
+
+def clear_cache() -> None:
+    _cache.clear()
+
+
 def get_setting(key: str) -> Any:
+    cached = _cache.get(key)
+    now = time.monotonic()
+    if cached is not None and cached[1] > now:
+        return cached[0]
     row = db.session.get(Setting, key)
-    if row is not None:
-        return row.value
-    return DEFAULTS[key].value
+    value = row.value if row is not None else DEFAULTS[key].value
+    _cache[key] = (value, now + CACHE_SECONDS)
+    return value
 
 
 def set_setting(key: str, value: Any) -> None:
@@ -53,3 +68,4 @@ def set_setting(key: str, value: Any) -> None:
     else:
         row.value = value
     db.session.flush()
+    _cache.pop(key, None)

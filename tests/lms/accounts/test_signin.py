@@ -105,3 +105,22 @@ def test_session_cookie_is_httponly_and_lax(client, make_user):
     response = client.post_form("/signin/staff", {"username": trainer.username, "password": trainer.plain_password})
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_touching_the_screen_restarts_the_idle_clock(client, make_user, login):
+    login(client, make_user("learner"))
+    token = client.csrf_token()
+    with client.session_transaction() as session:
+        session["last_seen"] -= 9 * 60 + 30
+    assert client.get("/api/v1/session").json["idle_seconds_left"] <= 30  # a passive check: no restart
+    assert client.post("/api/v1/session/touch", headers={"X-CSRFToken": token}).status_code == 204
+    assert client.get("/api/v1/session").json["idle_seconds_left"] > 9 * 60
+
+
+def test_a_changed_setting_takes_effect_at_once_in_this_process(client, db, make_user, login):
+    from lms.settings import get_setting
+
+    assert get_setting("learner_idle_minutes") == 10
+    login(client, make_user("admin"))
+    client.post_form("/admin/settings", {"learner_idle_minutes": "20"})
+    assert get_setting("learner_idle_minutes") == 20
