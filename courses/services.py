@@ -155,18 +155,23 @@ def check_captions(text: str) -> str:
     return text
 
 
-def store_document(data: bytes) -> str:
-    if not data.startswith(b"%PDF-"):
-        raise CourseError(_("The document must be a PDF file."))
+def _store_by_content(data: bytes, folder: str, ext: str) -> str:
+    """Write ``data`` once under the media root, named by its SHA-256 (a re-upload reuses the file)."""
     digest = hashlib.sha256(data).hexdigest()
-    rel = f"documents/{digest[:2]}/{digest}.pdf"
+    rel = f"{folder}/{digest[:2]}/{digest}.{ext}"
     path = Path(current_app.config["MEDIA_ROOT"]) / rel
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(data)
-        tmp.replace(path)
+        tmp.replace(path)  # one rename: a reader never sees half a file
     return rel
+
+
+def store_document(data: bytes) -> str:
+    if not data.startswith(b"%PDF-"):
+        raise CourseError(_("The document must be a PDF file."))
+    return _store_by_content(data, "documents", "pdf")
 
 
 IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg", b"GIF8": "gif", b"RIFF": "webp"}
@@ -177,15 +182,7 @@ def store_image(data: bytes) -> str:
     ext = next((e for magic, e in IMAGE_TYPES.items() if data.startswith(magic)), None)
     if ext is None or len(data) > 2 * 1024 * 1024:
         raise CourseError(_("The picture must be a PNG, JPEG, GIF or WebP file of at most 2 MB."))
-    digest = hashlib.sha256(data).hexdigest()
-    rel = f"quiz-images/{digest[:2]}/{digest}.{ext}"
-    path = Path(current_app.config["MEDIA_ROOT"]) / rel
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    return rel
+    return _store_by_content(data, "quiz-images", ext)
 
 
 def _next_position(course: Course) -> int:
