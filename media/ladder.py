@@ -20,6 +20,9 @@ MAX_FPS = 30
 LOUDNORM = {"I": -16, "TP": -1.5, "LRA": 11}
 AUDIO_RATE = 48000
 POSTER_NAME = "poster.jpg"
+# JPEG quantiser of the poster (2 best … 31 worst). The poster loads with the lesson page and
+# shares a 400 kbps link with the first segment; 5 is about a quarter smaller than 3 and still clean.
+POSTER_QUALITY = 5
 MP4_NAME = "video.mp4"
 MASTER_NAME = "master.m3u8"
 PLAYLIST_NAME = "index.m3u8"
@@ -226,7 +229,7 @@ def build_command(src: str, out_dir: str, plan: Plan, ffmpeg_bin: str = "ffmpeg"
     outputs = [ffmpeg_python.output(*streams, "|".join(slaves), format="tee", **opts)]
     if poster is not None:
         outputs.append(ffmpeg_python.output(poster, os.path.join(out_dir, POSTER_NAME),
-                                            vframes=1, update=1, **{"q:v": 3}))
+                                            vframes=1, update=1, **{"q:v": POSTER_QUALITY}))
     cmd = ffmpeg_python.merge_outputs(*outputs).global_args(
         "-nostdin", "-hide_banner", "-v", "error", "-progress", "pipe:1", "-nostats")
     return cmd.compile(cmd=ffmpeg_bin, overwrite_output=True)

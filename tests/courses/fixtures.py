@@ -24,7 +24,10 @@ def fake_media(monkeypatch):
             return None
         return {"status": "ready", "duration": assets[asset_id], "master": f"/m/{asset_id}/master.m3u8",
                 "mp4": f"/m/{asset_id}/240p.mp4", "audio": f"/m/{asset_id}/audio.m3u8",
-                "poster": f"/m/{asset_id}/poster.jpg"}
+                "poster": f"/m/{asset_id}/poster.jpg",
+                "variants": [{"name": name, "kind": kind, "bandwidth": bandwidth, "url": f"/m/{asset_id}/{name}.m3u8"}
+                             for name, kind, bandwidth in (("audio", "audio", 40_000), ("144p", "video", 150_000),
+                                                           ("360p", "video", 600_000))]}
 
     import courses.playback
 

@@ -139,6 +139,29 @@ def test_learner_pages_link_existing_versioned_static_files(client, login, make_
             assert "immutable" in r.headers.get("Cache-Control", ""), url
 
 
+def test_lesson_page_fetches_the_players_first_files_early(client, login, make_user, make_course, regions):
+    """On a 200 ms link each step of script → master → rung playlist costs a round trip; the page
+    names them up front, with the very URLs the player asks for, so the browser reuses them."""
+    import re
+
+    course = make_course()
+    login(client, make_user("learner", region_code="621123100201"))
+    page = client.get(f"/learn/lessons/{course.lessons[0].id}").get_data(as_text=True)
+    preloads = dict((href, kind) for href, kind in re.findall(r'<link rel="preload" href="([^"]+)" as="(\w+)"', page))
+    asset_id = course.lessons[0].asset_id
+    hls_src = re.search(r'data-hls-src="([^"]+)"', page).group(1)
+    assert preloads == {hls_src: "script", f"/m/{asset_id}/master.m3u8": "fetch",
+                        f"/m/{asset_id}/144p.m3u8": "fetch"}  # the lowest video rung, where playback starts
+    assert f'data-master="/m/{asset_id}/master.m3u8"' in page
+
+
+def test_text_lesson_page_preloads_nothing(client, login, make_user, make_course, regions):
+    course = make_course(lessons=(("text", None),))
+    login(client, make_user("learner", region_code="621123100201"))
+    page = client.get(f"/learn/lessons/{course.lessons[0].id}").get_data(as_text=True)
+    assert 'rel="preload"' not in page
+
+
 def test_quiz_question_with_picture_and_spoken_prompt(client, login, make_user, make_course, fake_media, regions):
     import io
 
