@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from courses.models import Course, Enrolment, Lesson, LessonKind, Quiz
+from lms.crypto import mask_id
 from lms.db import utcnow
 from lms.extensions import db
 from lms.learning import completion, intervals as iv
@@ -326,6 +327,24 @@ def _new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(10))
 
 
+def _certificate_id_number(user) -> str:
+    """The ID number printed on a certificate, masked the one way (first 6 + last 4).
+
+    A learner linked to a registry member gets the member's ID number, whatever they sign in
+    with. A learner outside the registry who signs in with an ID number gets that one; one who
+    signs in with a phone gets none (a phone number is not an identity document).
+    """
+    if user.member_id:
+        from lms.households.models import Member
+        from lms.households.services import cipher
+
+        member = db.session.get(Member, user.member_id)
+        if member is not None:
+            return mask_id(cipher().decrypt(member.id_enc))
+    hint = user.login_hint or ""
+    return hint if len(hint) >= 15 else ""  # an 11-digit phone's mask is not an ID number
+
+
 def issue_certificate(user_id: int, course: Course) -> Certificate:
     existing = db.session.scalar(select(Certificate).where(
         Certificate.user_id == user_id, Certificate.course_id == course.id))
@@ -337,7 +356,7 @@ def issue_certificate(user_id: int, course: Course) -> Certificate:
     issued = utcnow()
     cert = Certificate(
         number="", code=_new_code(), user_id=user_id, course_id=course.id, issued_at=issued,
-        learner_name=user.display_name or user.shown_name, masked_id=user.login_hint or "",
+        learner_name=user.display_name or user.shown_name, masked_id=_certificate_id_number(user),
         course_title=course.title, skill_name=course.skill.name, programme_name=course.programme.name,
         trainer_name=", ".join(t.shown_name for t in course.trainers)[:64])
     db.session.add(cert)
