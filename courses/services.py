@@ -70,7 +70,9 @@ def _check_regions(codes) -> list:
 
 
 def save_course(actor, course: Course | None, *, title: str, summary: str, programme_id: int,
-                skill_id: int, regions=(), trainer_ids=None) -> Course:
+                skill_id: int, regions=(), trainer_ids=None, cover_asset_id: int | None = None) -> Course:
+    """Create or edit a course. The cover is the poster of one of the actor's ready videos
+    (no separate picture upload: every transcoded video already has a small versioned poster)."""
     title = (title or "").strip()
     if not title:
         raise CourseError(_("Give the course a title."))
@@ -82,6 +84,8 @@ def save_course(actor, course: Course | None, *, title: str, summary: str, progr
         raise CourseError(_("Choose the skill the course teaches."))
     region_rows = _check_regions(regions)
     region_codes = [r.code for r in region_rows]
+    if cover_asset_id and not _usable_cover(actor, cover_asset_id):
+        raise CourseError(_("The cover must be one of your videos that is ready to play."))
     creating = course is None
     if creating:
         course = Course(created_by_id=actor.id if actor else None, created_at=utcnow(), published=False)
@@ -90,6 +94,7 @@ def save_course(actor, course: Course | None, *, title: str, summary: str, progr
             course.trainers = [actor]
     course.title, course.summary = title, (summary or "").strip()
     course.programme_id, course.skill_id = programme.id, skill.id
+    course.cover_asset_id = cover_asset_id or None
     course.updated_at = utcnow()
     if trainer_ids is not None:
         from lms.accounts.models import User
@@ -107,6 +112,21 @@ def save_course(actor, course: Course | None, *, title: str, summary: str, progr
     if course.published:
         _index(course.id)
     return course
+
+
+def _usable_cover(actor, asset_id: int) -> bool:
+    from media import queries as media_queries
+
+    return actor is not None and any(a.id == asset_id and a.kind == "video"
+                                     for a in media_queries.ready_assets(actor))
+
+
+def cover_url(course: Course) -> str | None:
+    """The cover picture's URL (its video's poster), or None: the skill icon stands in."""
+    if not course.cover_asset_id:
+        return None
+    info = playback(course.cover_asset_id)
+    return info.get("poster") if info and info.get("status") == "ready" else None
 
 
 def may_edit(user, course: Course) -> bool:

@@ -98,7 +98,7 @@ def course(course_id):
     done = learning.completed_lesson_ids(current_user.id, course)
     enrolment = learning_queries.enrolment(current_user.id, course.id)
     return render_template(
-        "courses/course.html", course=course, done=done, enrolment=enrolment,
+        "courses/course.html", course=course, done=done, enrolment=enrolment, cover=services.cover_url(course),
         quiz_passed=learning.quiz_passed(current_user.id, course.quiz),
         certificate=learning_queries.certificate_for(current_user.id, course.id),
         preview=not course.published)
@@ -274,15 +274,17 @@ def edit(course_id=None):
             course = services.save_course(
                 current_user, course, title=f.get("title", ""), summary=f.get("summary", ""),
                 programme_id=int(f.get("programme") or 0), skill_id=int(f.get("skill") or 0),
-                regions=f.get("regions", "").replace(",", " ").split())
+                regions=f.get("regions", "").replace(",", " ").split(),
+                cover_asset_id=int(f.get("cover") or 0) or None)
         except (services.CourseError, ValueError) as exc:
             error = str(exc)
         else:
             flash(_("Course saved."), "success")
             return redirect(url_for("courses.manage", course_id=course.id))
     programmes, skills = _form_lists()
+    videos = [a for a in _ready_assets() if getattr(a, "kind", None) == "video"]
     return render_template("courses/teach_edit.html", course=course, programmes=programmes, skills=skills,
-                           error=error, form=request.form), (400 if error else 200)
+                           videos=videos, error=error, form=request.form), (400 if error else 200)
 
 
 def _ready_assets():
