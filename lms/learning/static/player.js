@@ -133,8 +133,8 @@
       if (at > 0 && at < (media.duration || Infinity) - 3) { media.currentTime = at; }
     });
     if (url && /\.m3u8(\?|$)/.test(url) && mseOk() && d.hlsSrc) {
-      // hls.js (120 KB) is fetched and run only when the learner presses play: opening a lesson
-      // stays light, and a play() issued before it arrives simply waits for the source.
+      // hls.js (120 KB) runs only when the learner presses play (the page preloads the file and
+      // the first playlists); a play() issued before it arrives simply waits for the source.
       var sources = media.querySelectorAll('source');
       for (var i = 0; i < sources.length; i += 1) { sources[i].parentNode.removeChild(sources[i]); }
       media.removeAttribute('src');
