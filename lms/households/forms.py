@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
-from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 PIN = [DataRequired(), Regexp(r"^\d{6}$", message=_l("A PIN is exactly 6 digits."))]
@@ -42,4 +42,4 @@ class PinForm(FlaskForm):
 class RegisterForm(PinForm):
     identifier = StringField(_l("Phone or ID number"), validators=[DataRequired(), Length(max=32)])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=50)])
-    village = SelectField(_l("Village"), validators=[DataRequired()])
+    village = HiddenField(_l("Village"), validators=[DataRequired(_l("Choose your village."))])

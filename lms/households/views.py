@@ -317,19 +317,52 @@ def link_pin():
 @bp.route("/register", methods=["GET", "POST"])
 @limiter.limit(LINK_LIMIT, methods=["POST"])
 def register():
-    """A learner who is not in a registered household."""
+    """A learner who is not in a registered household.
+
+    The village is chosen step by step (city → county → township → village, one short list per
+    page, links only, so it works without JavaScript at province scale); a registered village
+    terminal skips the choice: its own village is used.
+    """
+    from lms.learning.terminals import current_terminal
+    from lms.regions.queries import ancestors_of
+
     form = RegisterForm()
-    villages = list(db.session.scalars(select(Region).where(Region.level == 5)
-                                       .order_by(Region.code).limit(5000)))
-    form.village.choices = [("", "—")] + [(v.code, f"{v.name} ({v.code})") for v in villages]
+    terminal = current_terminal()
+    if terminal is not None:
+        form.village.data = terminal.region_code
+    elif request.method == "GET":
+        form.village.data = request.args.get("village", "")
+    village = db.session.get(Region, form.village.data or "")
+    if village is None or village.level != 5:
+        if request.method == "POST":
+            return _village_picker("", error=_("Choose your village.")), 422
+        return _village_picker(request.args.get("area", ""))
     if form.validate_on_submit():
         try:
             user = services.register_learner(form.identifier.data, form.name.data,
-                                             form.village.data, form.pin.data)
+                                             village.code, form.pin.data)
         except services.LinkError as exc:
             form.identifier.errors.append(str(exc))
-            return render_template("households/register.html", form=form), 422
+            return render_template("households/register.html", form=form, village=village,
+                                   chain=ancestors_of(village), fixed=terminal is not None), 422
         _sign_in(user)
         flash(_("Welcome, %(name)s.", name=user.display_name), "success")
         return redirect(url_for("main.index"))
-    return render_template("households/register.html", form=form)
+    return render_template("households/register.html", form=form, village=village,
+                           chain=ancestors_of(village), fixed=terminal is not None)
+
+
+def _village_picker(area_code: str, error: str | None = None):
+    """One step of the village choice: the regions directly under ``area_code`` (or the top)."""
+    from lms.regions.queries import ancestors_of, children_of
+
+    area = db.session.get(Region, area_code) if area_code else None
+    if area is not None and area.level < 5:
+        options, chain = children_of(area.code), ancestors_of(area)
+    else:
+        options = list(db.session.scalars(select(Region).where(Region.parent_code.is_(None))
+                                          .order_by(Region.code)))
+        chain = []
+    if len(options) == 1 and options[0].level < 5:
+        return _village_picker(options[0].code, error)  # one province or one city: nothing to choose
+    return render_template("households/register_village.html", options=options, chain=chain, error=error)

@@ -199,6 +199,51 @@ def test_non_registry_learner_registers(client, registry, db):
     assert user.member_id is None and user.region_code == VILLAGE
 
 
+def test_village_is_chosen_step_by_step(client, regions):
+    """Province scale: each page lists one region's children, never every village at once."""
+    import re
+
+    def options(page):
+        return re.findall(r'<a class="btn" href="/households/register\?(area|village)=(\d+)">([^<]+)<', page)
+
+    top = client.get("/households/register").get_data(as_text=True)
+    # one province and one city: the picker goes straight to the counties
+    assert {(k, name) for k, _code, name in options(top)} == {("area", "渭源县"), ("area", "安定区")}
+    county = client.get("/households/register?area=621123000000").get_data(as_text=True)
+    assert {name for _k, _c, name in options(county)} == {"清源镇", "莲峰镇"}
+    assert "示例一村" not in county
+    township = client.get("/households/register?area=621123100000").get_data(as_text=True)
+    assert ("village", VILLAGE) in {(k, c) for k, c, _n in options(township)}
+    form = client.get(f"/households/register?village={VILLAGE}").get_data(as_text=True)
+    assert "清源镇 · 示例一村" in form and f'value="{VILLAGE}"' in form and 'name="pin"' in form
+    # a township code is not a village: back to choosing
+    assert 'name="pin"' not in client.get("/households/register?village=621123100000").get_data(as_text=True)
+
+
+def test_registration_without_a_village_changes_nothing(client, regions, db):
+    from lms.accounts.models import User
+
+    for village in ("", "621123100000", "999999999999"):
+        r = client.post_form("/households/register", {"identifier": "13900002222", "name": "钱七",
+                                                      "village": village, "pin": "123456", "pin_again": "123456"})
+        assert r.status_code == 422 and "请选择" in r.get_data(as_text=True), village
+    assert db.session.scalar(select(User).where(User.display_name == "钱七")) is None
+
+
+def test_a_village_terminal_registers_learners_in_its_own_village(client, login, make_user, regions, db):
+    from lms.accounts.models import User
+
+    login(client, make_user("admin"))
+    assert client.post_form("/terminals", {"name": "示例一村服务站", "region": VILLAGE}).status_code == 302
+    client.post_form("/signout", {})
+    form = client.get("/households/register").get_data(as_text=True)
+    assert "示例一村" in form and "更改" not in form  # no choice to make on the village's own terminal
+    r = client.post_form("/households/register", {"identifier": "13900003333", "name": "孙八",
+                                                  "village": OTHER_VILLAGE, "pin": "123456", "pin_again": "123456"})
+    assert r.status_code == 302
+    assert db.session.scalar(select(User).where(User.display_name == "孙八")).region_code == VILLAGE
+
+
 def test_official_creates_and_resets_a_member_account(client, registry, township_official, db):
     from lms.accounts.models import User
 
