@@ -63,6 +63,7 @@ def load_environment(config: dict) -> None:
     config.setdefault("FFMPEG", env.get("LMS_FFMPEG", "ffmpeg"))
     config.setdefault("FFPROBE", env.get("LMS_FFPROBE", "ffprobe"))
     config.setdefault("MEDIA_ACCEL", env.get("LMS_MEDIA_ACCEL") or None)
+    config.setdefault("MEDIA_LINK_SECRET", env.get("LMS_MEDIA_LINK_SECRET") or None)
     config.setdefault("RATELIMIT_STORAGE_URI", env.get("LMS_RATELIMIT_URL", "memory://"))
     https = env.get("LMS_HTTPS") == "1"
     config.setdefault("SESSION_COOKIE_SECURE", https)

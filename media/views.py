@@ -12,8 +12,10 @@ The client resumes after a dropped link or a reload by asking for the offset and
 """
 from __future__ import annotations
 
+import hashlib
 import mimetypes
 import os
+import time
 
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
                    send_file, session, url_for)
@@ -26,7 +28,7 @@ from werkzeug.security import safe_join
 from lms.accounts.access import role_required
 from lms.extensions import db, limiter
 
-from . import queries, services, storage
+from . import fastpath, links, queries, services, storage
 from .models import Asset
 
 bp = Blueprint("media", __name__, url_prefix="/media", template_folder="templates",
@@ -164,9 +166,12 @@ def upload_chunk(asset_id):
 @bp.route("/files/<int:asset_id>/v<int:version>/<path:name>")
 @limiter.exempt
 def file(asset_id, version, name):
-    """A published file, for any signed-in user. No database read on this hot path (a player
-    fetches a segment every few seconds): the signed session cookie proves the sign-in, and
-    the version folder exists only once published.
+    """A published file, for any signed-in user. No database read on this hot path: the signed
+    session cookie proves the sign-in, and the version folder exists only once published.
+
+    Variant playlists are rewritten so their init and segment URIs are signed links
+    (``media.links``): the segments, fetched every few seconds, are then checked by nginx (or by
+    the app's WSGI fast path) without a session or the rest of the app.
     """
     if not session.get("_user_id"):
         return current_app.login_manager.unauthorized()
@@ -174,6 +179,8 @@ def file(asset_id, version, name):
     path = safe_join(str(current_app.config["MEDIA_ROOT"]), relative, name)
     if path is None or not os.path.isfile(path):
         abort(404)
+    if name.endswith(".m3u8") and "/" in name:
+        return _without_session(_variant_playlist(path, asset_id, version, name))
     accel = current_app.config.get("MEDIA_ACCEL")
     if accel:
         response = current_app.response_class()
@@ -186,15 +193,20 @@ def file(asset_id, version, name):
     return _without_session(response)
 
 
-@bp.route("/auth")
-@limiter.exempt
-def auth():
-    """For nginx's auth_request (README, "Production"): 200 for a signed-in session, else 401.
-    nginx caches the 200 per session cookie for a minute and serves the files itself."""
-    signed_in = bool(session.get("_user_id"))
-    response = current_app.response_class(status=200 if signed_in else 401)
-    response.headers["Cache-Control"] = "no-store"
-    return _without_session(response)
+def _variant_playlist(path: str, asset_id: int, version: int, name: str):
+    """The rung's playlist with signed segment links. Its links change once a day, so it is
+    cached privately only while they stay valid for at least another day."""
+    expires = links.expiry()
+    rung = name.rsplit("/", 1)[0]
+    with open(path, encoding="utf-8") as fh:
+        text = fh.read()
+    body = links.rewrite_playlist(text, links.signed_prefix(asset_id, version, expires) + rung + "/")
+    response = current_app.response_class(body, mimetype="application/vnd.apple.mpegurl")
+    response.set_etag(hashlib.md5(body.encode()).hexdigest())
+    # The links change at the start of each day: so does the playlist (If-Modified-Since works).
+    response.last_modified = max(os.stat(path).st_mtime, expires - 2 * links.PERIOD)
+    response.headers["Cache-Control"] = f"private, max-age={max(0, expires - links.PERIOD - int(time.time()))}"
+    return response.make_conditional(request)
 
 
 def _without_session(response):
@@ -219,6 +231,10 @@ def _register():
     register_nav("media.my_media", _l("My media"), STAFF, 30)
     # Segment fetches are not activity (like static files): the player's heartbeat is.
     PASSIVE_ENDPOINTS.add("media.file")
+
+
+# Signed segment links (/media/s/…) are answered in front of Flask (media.fastpath).
+bp.record_once(lambda state: fastpath.install(state.app))
 
 
 _register()

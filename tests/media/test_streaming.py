@@ -1,9 +1,18 @@
 """Streaming routes: Range, ETag, Last-Modified, immutable versioned URLs, access, X-Accel."""
 import os
+import re
+import time
 
 import pytest
 
+from media import links
 from media.queries import playback
+
+
+def _links(playlist: bytes) -> list[str]:
+    """The init and segment URIs of a variant playlist."""
+    text = playlist.decode()
+    return re.findall(r'URI="([^"]+)"', text) + [line for line in text.splitlines() if line and line[0] != "#"]
 
 
 @pytest.fixture
@@ -36,8 +45,7 @@ def test_playback_for_other_areas(make_ready_asset):
 
 def test_every_url_serves_with_immutable_caching(learner_client, make_ready_asset):
     info = playback(make_ready_asset().id)
-    urls = [info["master"], info["mp4"], info["poster"], info["audio"]] + [v["url"] for v in info["variants"]]
-    for url in urls:
+    for url in [info["master"], info["mp4"], info["poster"]]:
         response = fetch(learner_client, url)
         assert response.status_code == 200, url
         assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
@@ -45,6 +53,18 @@ def test_every_url_serves_with_immutable_caching(learner_client, make_ready_asse
         assert "Cookie" not in response.headers.get("Vary", "") and "Set-Cookie" not in response.headers
     assert fetch(learner_client, info["master"]).mimetype == "application/vnd.apple.mpegurl"
     assert fetch(learner_client, info["mp4"]).mimetype == "video/mp4"
+    # Variant playlists carry signed links that change once a day: cached privately, while the
+    # links stay valid for at least another day; their segments are immutable.
+    for url in [info["audio"]] + [v["url"] for v in info["variants"]]:
+        response = fetch(learner_client, url)
+        assert response.status_code == 200 and response.mimetype == "application/vnd.apple.mpegurl"
+        max_age = int(response.headers["Cache-Control"].removeprefix("private, max-age="))
+        assert 0 <= max_age <= 86400
+        assert response.headers["ETag"] and response.headers["Last-Modified"] and "Set-Cookie" not in response.headers
+        for segment in _links(response.data):
+            got = fetch(learner_client, segment)
+            assert got.status_code == 200 and got.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+            assert got.headers["ETag"] and got.headers["Last-Modified"] and "Set-Cookie" not in got.headers
 
 
 def test_range_requests_return_the_exact_bytes(app, learner_client, make_ready_asset):
@@ -89,22 +109,21 @@ def test_path_traversal_and_unknown_files_are_404(learner_client, make_ready_ass
 
 def test_x_accel_redirect_behind_nginx(app, learner_client, make_ready_asset):
     asset = make_ready_asset()
-    url = playback(asset.id)["variants"][0]["url"]
+    info = playback(asset.id)
     app.config["MEDIA_ACCEL"] = "/_media/"
     try:
-        response = fetch(learner_client, url)
+        master = fetch(learner_client, info["master"])
+        variant = fetch(learner_client, info["variants"][0]["url"])
+        segment = fetch(learner_client, _links(variant.data)[-1])
     finally:
         app.config["MEDIA_ACCEL"] = None
-    assert response.status_code == 200 and response.data == b""
-    assert response.headers["X-Accel-Redirect"] == f"/_media/assets/{asset.id}/v1/144p/index.m3u8"
-    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
-    assert response.mimetype == "application/vnd.apple.mpegurl"
-
-
-def test_auth_check_for_nginx(client, make_user, login):
-    signed_out = fetch(client, "/media/auth")
-    assert signed_out.status_code == 401 and "Set-Cookie" not in signed_out.headers
-    login(client, make_user("learner"))
-    signed_in = fetch(client, "/media/auth")
-    assert signed_in.status_code == 200 and signed_in.data == b""
-    assert "Set-Cookie" not in signed_in.headers and "Cookie" not in signed_in.headers.get("Vary", "")
+    assert master.status_code == 200 and master.data == b""
+    assert master.headers["X-Accel-Redirect"] == f"/_media/assets/{asset.id}/v1/master.m3u8"
+    assert master.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert master.mimetype == "application/vnd.apple.mpegurl"
+    # The variant playlist is written by the app (its links are signed); segments go to nginx.
+    assert variant.status_code == 200 and b"#EXTINF" in variant.data and "X-Accel-Redirect" not in variant.headers
+    assert segment.status_code == 200 and segment.data == b""
+    assert segment.headers["X-Accel-Redirect"].startswith(f"/_media/assets/{asset.id}/v1/144p/seg_")
+    assert segment.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert segment.mimetype == "video/iso.segment"
