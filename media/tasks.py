@@ -26,6 +26,14 @@ def recover_stale_jobs() -> list[int]:
     return recover_stale()
 
 
+@app_periodic_task(crontab(minute="17"))
+def remove_abandoned_uploads() -> list[int]:
+    """Hourly: unfinished uploads with no piece for ``media_abandoned_upload_hours`` (default 48)."""
+    from .services import remove_abandoned_uploads as remove
+
+    return remove()
+
+
 @huey.on_startup()
 def _recover_at_worker_start() -> None:
     # A worker killed mid-job left its asset "transcoding" with a lease that will expire;

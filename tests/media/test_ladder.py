@@ -240,3 +240,28 @@ def test_variable_frame_rate_phone_video(tmp_path):
     times = keyframe_times(os.path.join(out, "144p/index.m3u8"))
     assert [round(t - times[0], 3) for t in times] == [0.0, 2.0, 4.0]
     assert decodes(os.path.join(out, outputs.mp4))
+
+
+def test_4k_60fps_camera_source_tops_at_360p(tmp_path):
+    # One second of 3840×2160 at 60 fps, as a 4K phone or camera records it (kept short: 4K decodes slowly).
+    path = clips.make_video(str(tmp_path / "uhd60.mp4"), size="3840x2160", seconds=1, rate=60, source="smptebars")
+    probe = probe_file(path)
+    assert (probe.width, probe.height, probe.fps) == (3840, 2160, 60.0)
+    out, plan, outputs = transcode_clip(path, tmp_path)
+    assert [(r.name, r.kind, r.width, r.height) for r in outputs.renditions] == [
+        ("144p", "video", 256, 144), ("240p", "video", 426, 240), ("360p", "video", 640, 360),
+        ("audio", "audio", 0, 0)]
+    top = max(master_entries(out), key=lambda e: int(re.search(r"BANDWIDTH=(\d+)", e[0]).group(1)))
+    assert "RESOLUTION=640x360" in top[0]
+    info = run_json("ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
+                    "stream=width,height,r_frame_rate,nb_read_frames", "-of", "json",
+                    os.path.join(out, "360p/index.m3u8"))["streams"][0]
+    # Landscape stays landscape; 60 fps is halved to 30 (every other frame, smooth cadence).
+    assert (info["width"], info["height"], info["r_frame_rate"]) == (640, 360, "30/1")
+    assert int(info["nb_read_frames"]) == 30
+    assert keyframe_times(os.path.join(out, "360p/index.m3u8"))[0] == keyframe_times(
+        os.path.join(out, "144p/index.m3u8"))[0]
+    poster = run_json("ffprobe", "-v", "error", "-show_entries", "stream=width,height",
+                      "-of", "json", os.path.join(out, outputs.poster))["streams"][0]
+    assert poster["width"] > poster["height"]
+    assert decodes(os.path.join(out, outputs.mp4))

@@ -39,7 +39,8 @@ def test_expiry_is_a_day_boundary_one_to_two_days_ahead():
 
 
 def test_secret_from_config_or_derived_from_the_secret_key():
-    assert links.secret_for({"MEDIA_LINK_SECRET": "s3cret-for-nginx-0123", "SECRET_KEY": "x"}) == "s3cret-for-nginx-0123"
+    configured = {"MEDIA_LINK_SECRET": "s3cret-for-nginx-0123", "SECRET_KEY": "x"}
+    assert links.secret_for(configured) == "s3cret-for-nginx-0123"
     derived = links.secret_for({"MEDIA_LINK_SECRET": None, "SECRET_KEY": "key"})
     assert links.SECRET_RE.match(derived) and derived != links.secret_for({"SECRET_KEY": "other"})
     for bad in ("short", "has space in it ok?", "dollar$sign-is-a-variable", 'quote"breaks-nginx-conf'):

@@ -118,3 +118,53 @@ def test_another_trainers_upload_is_not_found(trainer_client, make_user, login, 
     other = app.test_client()
     login(other, make_user("trainer"))
     assert other.get(created.json["url"]).status_code == 404
+
+
+def test_abandoned_uploads_are_removed_with_an_audit_entry(app, trainer_client, db):
+    import os
+    import time
+    from datetime import timedelta
+
+    from lms.audit.models import AuditEntry
+    from lms.db import utcnow
+    from media import storage
+    from media.tasks import remove_abandoned_uploads
+
+    root = str(app.config["MEDIA_ROOT"])
+    data = b"x" * 1000
+    ids = {}
+    for name in ("abandoned", "recent", "row_lags"):
+        created = start(trainer_client, len(data), title=name)
+        ids[name] = created.json["id"]
+        assert put(trainer_client, created.json["url"], 0, data[:100]).status_code == 200
+    old = utcnow() - timedelta(hours=49)
+    two_days_ago = time.time() - 49 * 3600
+    for name in ("abandoned", "row_lags"):
+        db.session.execute(db.update(Asset).where(Asset.id == ids[name]).values(updated_at=old))
+    db.session.commit()
+    os.utime(storage.upload_path(root, ids["abandoned"]), (two_days_ago, two_days_ago))
+    # A part file without its upload (a request that failed after creating it), long untouched.
+    orphan = os.path.join(root, "uploads", "999999.part")
+    open(orphan, "wb").close()
+    os.utime(orphan, (two_days_ago, two_days_ago))
+
+    assert remove_abandoned_uploads.call_local() == [ids["abandoned"]]
+    db.session.expire_all()
+    assert db.session.get(Asset, ids["abandoned"]) is None
+    assert not os.path.exists(storage.upload_path(root, ids["abandoned"])) and not os.path.exists(orphan)
+    # A piece arrived recently (the file says so even where the row lags): kept, and resumable.
+    for name in ("recent", "row_lags"):
+        assert db.session.get(Asset, ids[name]).status == AssetStatus.uploading
+        assert os.path.getsize(storage.upload_path(root, ids[name])) == 100
+    entry = db.session.scalars(db.select(AuditEntry).where(AuditEntry.action == "media.upload_abandoned")).one()
+    assert entry.target == f"Asset:{ids['abandoned']}" and entry.actor_id is None
+    assert entry.details["received"] == 100 and entry.details["size"] == 1000
+
+    # Through the queue (as the hourly schedule runs it), with a longer setting: nothing goes.
+    set_setting("media_abandoned_upload_hours", 1000)
+    db.session.execute(db.update(Asset).where(Asset.id == ids["recent"]).values(updated_at=old))
+    db.session.commit()
+    os.utime(storage.upload_path(root, ids["recent"]), (two_days_ago, two_days_ago))
+    remove_abandoned_uploads()
+    db.session.expire_all()
+    assert db.session.get(Asset, ids["recent"]).status == AssetStatus.uploading
