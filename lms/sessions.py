@@ -11,7 +11,9 @@ import time
 from flask import flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, logout_user
+from itsdangerous import BadSignature
 
 from lms.extensions import db, login_manager
 from lms.settings import register_default
@@ -24,12 +26,50 @@ PASSIVE_ENDPOINTS = {"static", "main.session_status"}
 IDLE_GRANULARITY = 30
 
 
+# Endpoints that need only who the user is, their role and that the account is still active:
+# they get a SessionUser read with one small query instead of the ORM User (1,000 heartbeats/s).
+LIGHT_USER_ENDPOINTS = {"learning.progress"}
+
+
 @login_manager.user_loader
 def load_user(user_id: str):
     from lms.accounts.models import User
 
+    if request.endpoint in LIGHT_USER_ENDPOINTS:
+        return SessionUser.load(int(user_id))
     user = db.session.get(User, int(user_id))
     return user if user is not None and user.is_active else None
+
+
+class SessionUser:
+    """The signed-in user as the light endpoints see it: read from the users table on every
+    request, so a disabled account is refused on its next request, as with the full User."""
+
+    __slots__ = ("id", "role", "locale")
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+    _query = None
+
+    def __init__(self, id, role, locale):
+        self.id, self.role, self.locale = id, role, locale
+
+    @classmethod
+    def load(cls, user_id: int):
+        from sqlalchemy import text
+
+        from lms.accounts.models import Role
+
+        if cls._query is None:
+            cls._query = text("SELECT role, locale FROM users WHERE id = :id AND is_active_account")
+        row = db.session.connection().execute(cls._query, {"id": user_id}).first()
+        return None if row is None else cls(user_id, Role(row[0]), row[1])
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role.value in roles
 
 
 def _enforce_idle_signout():
@@ -57,6 +97,41 @@ def _enforce_idle_signout():
     return None
 
 
+class CachingSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, remembering cookies already verified in this process.
+
+    A player sends the same cookie with every heartbeat (it changes at most every 30 s, see
+    ``IDLE_GRANULARITY``); checking its signature, inflating and parsing it each time is most of
+    a heartbeat's session cost. The cache is keyed by the whole signed value, so a hit proves what
+    the signature check proved; the cookie's age is still checked against the session lifetime.
+    Only sessions of plain values are cached, so no request can change a cached one in place.
+    """
+
+    MAX_ENTRIES = 8192
+
+    def __init__(self):
+        self._verified: dict[str, tuple[dict, float]] = {}
+
+    def open_session(self, app, request):
+        value = request.cookies.get(self.get_cookie_name(app))
+        hit = self._verified.get(value) if value else None
+        max_age = app.permanent_session_lifetime.total_seconds()
+        if hit is not None and time.time() - hit[1] <= max_age:
+            return self.session_class(hit[0])
+        serializer = self.get_signing_serializer(app)
+        if serializer is None or not value:
+            return super().open_session(app, request)
+        try:
+            data, signed_at = serializer.loads(value, max_age=int(max_age), return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        if all(isinstance(v, (str, int, float, bool, type(None))) for v in data.values()):
+            if len(self._verified) >= self.MAX_ENTRIES:
+                self._verified.clear()
+            self._verified[value] = (dict(data), signed_at.timestamp())
+        return self.session_class(data)
+
+
 def _finish_transaction(response):
     if response.status_code < 400:
         db.session.commit()
@@ -81,5 +156,6 @@ def init_app(app) -> None:
         flash(_("Please sign in to see this page."), "info")
         return redirect(url_for("accounts.signin", next=request.full_path))
 
+    app.session_interface = CachingSessionInterface()
     app.before_request(_enforce_idle_signout)
     app.after_request(_finish_transaction)

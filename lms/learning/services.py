@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, text
 
 from courses.models import Course, Enrolment, Lesson, LessonKind, Quiz
 from lms.crypto import mask_id
@@ -120,26 +120,49 @@ def _lesson_facts(lesson_id: int, now: float):
     return facts
 
 
-def _insert_heartbeat(values: dict) -> bool:
-    """Insert unless (user, client_id, seq) exists; True when this call inserted it."""
-    table = Heartbeat.__table__
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(table).values(**values).on_conflict_do_nothing(
-        index_elements=["user_id", "client_id", "seq"]).returning(table.c.id)
-    return db.session.execute(stmt).first() is not None
+class _Statements:
+    """The heartbeat's SQL, written once in the dialect-neutral subset SQLite (3.35+) and
+    PostgreSQL share: no statement is built or compiled per heartbeat."""
+
+    def __init__(self):
+        p, h = Progress.__table__, Heartbeat.__table__
+        cols = ("id", "intervals", "watched_seconds", "coverage", "position", "opened_at", "completed_at",
+                "updated_at", "paid_until", "last_heartbeat_at", "last_client_id", "last_seq")
+        read = f"SELECT {', '.join(cols)} FROM progress WHERE user_id = :user_id AND lesson_id = :lesson_id"
+        self.read = text(read).columns(*(p.c[c] for c in cols))
+        self.read_locked = text(read + " FOR UPDATE").columns(*(p.c[c] for c in cols))
+        # The (user, client_id, seq) key makes a retried heartbeat a no-op; RETURNING says which.
+        self.insert = text(
+            "INSERT INTO heartbeats (user_id, client_id, seq, lesson_id, claimed_seconds, received_at) "
+            "VALUES (:user_id, :client_id, :seq, :lesson_id, :claimed_seconds, :received_at) "
+            "ON CONFLICT (user_id, client_id, seq) DO NOTHING RETURNING id"
+        ).bindparams(bindparam("received_at", type_=h.c.received_at.type))
+        sets = ("intervals = :intervals, watched_seconds = :watched_seconds, coverage = :coverage, "
+                "position = :position, paid_until = :paid_until, last_heartbeat_at = :last_heartbeat_at, "
+                "last_client_id = :last_client_id, last_seq = :last_seq, updated_at = :updated_at")
+        types = (bindparam("intervals", type_=p.c.intervals.type), bindparam("updated_at", type_=p.c.updated_at.type))
+        self.update = text(f"UPDATE progress SET {sets} WHERE id = :id").bindparams(*types)
+        # Optimistic: applies only if nobody changed the row since it was read.
+        self.update_if = text(f"UPDATE progress SET {sets} WHERE id = :id AND updated_at = :version").bindparams(
+            *types, bindparam("version", type_=p.c.updated_at.type))
+
+
+_SQL: _Statements | None = None
 
 
 def record_heartbeat(user_id: int, body, now: float | None = None) -> ProgressResult:
     """Apply one heartbeat: idempotent per (client_id, seq), never goes backwards.
 
-    The hot path uses Core statements: a cached lesson look-up, the progress read, an
-    insert-or-ignore of the heartbeat (the idempotency key) and a conditional update. A refused
-    heartbeat raises; the request then rolls back, insert included.
+    The hot path is four prepared statements on the request's connection: read the progress
+    row, insert-or-ignore the heartbeat (the idempotency key), then a conditional update. On
+    SQLite the write lock is held from the insert to the commit, so the writes come last and
+    together. When the conditional update finds the row changed by a concurrent heartbeat, the
+    row is read again (under the write lock on SQLite, FOR UPDATE on PostgreSQL) and the merge is
+    redone. A refused heartbeat raises; the request then rolls back, insert included.
     """
+    global _SQL
+    if _SQL is None:
+        _SQL = _Statements()
     lesson_id, raw_intervals, position, client_id, seq = parse_heartbeat(body)
     now = time.time() if now is None else now
     facts = _lesson_facts(lesson_id, now)
@@ -156,18 +179,19 @@ def record_heartbeat(user_id: int, body, now: float | None = None) -> ProgressRe
     except iv.IntervalError as exc:
         raise ProgressError(exc.code, exc.message) from None
     claimed_total = iv.total(claimed)
-    p = Progress.__table__
-    query = select(p).where(p.c.user_id == user_id, p.c.lesson_id == lesson_id)
-    # Read first and write last: on SQLite the write lock is held from the first write to the
-    # commit, so the two writes come together at the end. A conditional update notices a
-    # concurrent change of the row; the merge is then redone on a fresh read.
-    row = db.session.execute(query).first()
+    conn = db.session.connection()
+    key = {"user_id": user_id, "lesson_id": lesson_id}
+    row = conn.execute(_SQL.read, key).first()
     if row is None:
         get_progress(user_id, lesson_id, create=True)
-        row = db.session.execute(query).first()
+        row = conn.execute(_SQL.read, key).first()
+    stamp = utcnow()
 
     def apply(current):
-        values = {"last_client_id": client_id, "last_seq": seq, "updated_at": utcnow()}
+        values = {"id": current.id, "intervals": current.intervals, "watched_seconds": current.watched_seconds,
+                  "coverage": current.coverage, "position": current.position, "paid_until": current.paid_until,
+                  "last_heartbeat_at": current.last_heartbeat_at, "last_client_id": client_id, "last_seq": seq,
+                  "updated_at": stamp}
         if is_media:
             clock = iv.ClaimClock(current.paid_until, current.last_heartbeat_at)
             clock.charge(claimed_total, now, current.opened_at.timestamp() if current.opened_at else None)
@@ -187,21 +211,20 @@ def record_heartbeat(user_id: int, body, now: float | None = None) -> ProgressRe
         if _heartbeat_seen(user_id, client_id, seq):
             return _result_row(row, duplicate=True)  # a retry of one already applied
         raise ProgressError(exc.code, exc.message) from None
-    if not _insert_heartbeat({"user_id": user_id, "client_id": client_id, "seq": seq, "lesson_id": lesson_id,
-                              "claimed_seconds": claimed_total, "received_at": utcnow()}):
+    inserted = conn.execute(_SQL.insert, {"user_id": user_id, "client_id": client_id, "seq": seq,
+                                          "lesson_id": lesson_id, "claimed_seconds": claimed_total,
+                                          "received_at": stamp}).first()
+    if inserted is None:
         return _result_row(row, duplicate=True)
-    changed = db.session.execute(p.update().where(p.c.id == row.id, p.c.updated_at == row.updated_at)
-                                 .values(**values)).rowcount
-    if changed != 1:
-        locked = query.with_for_update() if db.session.get_bind().dialect.name == "postgresql" else query
-        row = db.session.execute(locked).first()
+    if conn.execute(_SQL.update_if, {**values, "version": row.updated_at}).rowcount != 1:
+        postgres = conn.dialect.name == "postgresql"
+        row = conn.execute(_SQL.read_locked if postgres else _SQL.read, key).first()
         try:
             values = apply(row)
         except iv.IntervalError as exc:
             raise ProgressError(exc.code, exc.message) from None
-        db.session.execute(p.update().where(p.c.id == row.id).values(**values))
-    watched = values.get("watched_seconds", row.watched_seconds)
-    coverage = values.get("coverage", row.coverage)
+        conn.execute(_SQL.update, values)
+    watched, coverage = values["watched_seconds"], values["coverage"]
     completed = row.completed_at is not None
     if not completed and _may_complete(kind, watched, duration, row.opened_at, now):
         progress = db.session.get(Progress, row.id)
