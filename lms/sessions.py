@@ -60,9 +60,14 @@ class SessionUser:
 
         from lms.accounts.models import Role
 
-        if cls._query is None:
-            cls._query = text("SELECT role, locale FROM users WHERE id = :id AND is_active_account")
-        row = db.session.connection().execute(cls._query, {"id": user_id}).first()
+        sql = "SELECT role, locale FROM users WHERE id = :id AND is_active_account"
+        connection = db.session.connection()
+        if connection.dialect.name == "sqlite":  # straight on the driver: see lms.learning.store
+            row = connection.connection.driver_connection.execute(sql, {"id": user_id}).fetchone()
+        else:
+            if cls._query is None:
+                cls._query = text(sql)
+            row = connection.execute(cls._query, {"id": user_id}).first()
         return None if row is None else cls(user_id, Role(row[0]), row[1])
 
     def get_id(self) -> str:

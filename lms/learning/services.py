@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import select
 
 from courses.models import Course, Enrolment, Lesson, LessonKind, Quiz
 from lms.crypto import mask_id
@@ -18,6 +18,7 @@ from lms.extensions import db
 from lms.learning import completion, intervals as iv
 from lms.learning.models import Certificate, Heartbeat, Progress, QuizAttempt
 from lms.learning.signals import course_completed
+from lms.learning.store import store_for
 from lms.settings import get_setting, register_default
 
 register_default("learning.completion_threshold", 0.9,
@@ -120,36 +121,6 @@ def _lesson_facts(lesson_id: int, now: float):
     return facts
 
 
-class _Statements:
-    """The heartbeat's SQL, written once in the dialect-neutral subset SQLite (3.35+) and
-    PostgreSQL share: no statement is built or compiled per heartbeat."""
-
-    def __init__(self):
-        p, h = Progress.__table__, Heartbeat.__table__
-        cols = ("id", "intervals", "watched_seconds", "coverage", "position", "opened_at", "completed_at",
-                "updated_at", "paid_until", "last_heartbeat_at", "last_client_id", "last_seq")
-        read = f"SELECT {', '.join(cols)} FROM progress WHERE user_id = :user_id AND lesson_id = :lesson_id"
-        self.read = text(read).columns(*(p.c[c] for c in cols))
-        self.read_locked = text(read + " FOR UPDATE").columns(*(p.c[c] for c in cols))
-        # The (user, client_id, seq) key makes a retried heartbeat a no-op; RETURNING says which.
-        self.insert = text(
-            "INSERT INTO heartbeats (user_id, client_id, seq, lesson_id, claimed_seconds, received_at) "
-            "VALUES (:user_id, :client_id, :seq, :lesson_id, :claimed_seconds, :received_at) "
-            "ON CONFLICT (user_id, client_id, seq) DO NOTHING RETURNING id"
-        ).bindparams(bindparam("received_at", type_=h.c.received_at.type))
-        sets = ("intervals = :intervals, watched_seconds = :watched_seconds, coverage = :coverage, "
-                "position = :position, paid_until = :paid_until, last_heartbeat_at = :last_heartbeat_at, "
-                "last_client_id = :last_client_id, last_seq = :last_seq, updated_at = :updated_at")
-        types = (bindparam("intervals", type_=p.c.intervals.type), bindparam("updated_at", type_=p.c.updated_at.type))
-        self.update = text(f"UPDATE progress SET {sets} WHERE id = :id").bindparams(*types)
-        # Optimistic: applies only if nobody changed the row since it was read.
-        self.update_if = text(f"UPDATE progress SET {sets} WHERE id = :id AND updated_at = :version").bindparams(
-            *types, bindparam("version", type_=p.c.updated_at.type))
-
-
-_SQL: _Statements | None = None
-
-
 def record_heartbeat(user_id: int, body, now: float | None = None) -> ProgressResult:
     """Apply one heartbeat: idempotent per (client_id, seq), never goes backwards.
 
@@ -160,9 +131,6 @@ def record_heartbeat(user_id: int, body, now: float | None = None) -> ProgressRe
     row is read again (under the write lock on SQLite, FOR UPDATE on PostgreSQL) and the merge is
     redone. A refused heartbeat raises; the request then rolls back, insert included.
     """
-    global _SQL
-    if _SQL is None:
-        _SQL = _Statements()
     lesson_id, raw_intervals, position, client_id, seq = parse_heartbeat(body)
     now = time.time() if now is None else now
     facts = _lesson_facts(lesson_id, now)
@@ -179,12 +147,11 @@ def record_heartbeat(user_id: int, body, now: float | None = None) -> ProgressRe
     except iv.IntervalError as exc:
         raise ProgressError(exc.code, exc.message) from None
     claimed_total = iv.total(claimed)
-    conn = db.session.connection()
-    key = {"user_id": user_id, "lesson_id": lesson_id}
-    row = conn.execute(_SQL.read, key).first()
+    store = store_for(db.session.connection())
+    row = store.read(user_id, lesson_id)
     if row is None:
         get_progress(user_id, lesson_id, create=True)
-        row = conn.execute(_SQL.read, key).first()
+        row = store.read(user_id, lesson_id)
     stamp = utcnow()
 
     def apply(current):
@@ -211,19 +178,16 @@ def record_heartbeat(user_id: int, body, now: float | None = None) -> ProgressRe
         if _heartbeat_seen(user_id, client_id, seq):
             return _result_row(row, duplicate=True)  # a retry of one already applied
         raise ProgressError(exc.code, exc.message) from None
-    inserted = conn.execute(_SQL.insert, {"user_id": user_id, "client_id": client_id, "seq": seq,
-                                          "lesson_id": lesson_id, "claimed_seconds": claimed_total,
-                                          "received_at": stamp}).first()
-    if inserted is None:
+    if not store.insert_heartbeat({"user_id": user_id, "client_id": client_id, "seq": seq, "lesson_id": lesson_id,
+                                   "claimed_seconds": claimed_total, "received_at": stamp}):
         return _result_row(row, duplicate=True)
-    if conn.execute(_SQL.update_if, {**values, "version": row.updated_at}).rowcount != 1:
-        postgres = conn.dialect.name == "postgresql"
-        row = conn.execute(_SQL.read_locked if postgres else _SQL.read, key).first()
+    if store.update(values, version=row.updated_at) != 1:
+        row = store.read(user_id, lesson_id, lock=True)
         try:
             values = apply(row)
         except iv.IntervalError as exc:
             raise ProgressError(exc.code, exc.message) from None
-        conn.execute(_SQL.update, values)
+        store.update(values)
     watched, coverage = values["watched_seconds"], values["coverage"]
     completed = row.completed_at is not None
     if not completed and _may_complete(kind, watched, duration, row.opened_at, now):
