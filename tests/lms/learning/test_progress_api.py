@@ -183,3 +183,76 @@ def test_course_completes_with_quiz_and_issues_certificate_once(client, learner_
     # the skills area awarded the course's skill: it shows under "my skills"
     home = client.get("/learn").get_data(as_text=True)
     assert 'class="badge done"' in home and course.skill.name in home
+
+
+def test_concurrent_heartbeats_on_one_row_lose_nothing(app, client, login, learner_in_lesson, clock, monkeypatch):
+    """Two tabs of one learner write the same progress row at once: the second writer's
+    conditional update finds the row changed, reads it again and merges; no interval is lost and
+    each (client_id, seq) still counts once."""
+    import threading
+
+    import lms.learning.services as services
+    from lms.learning.models import Heartbeat, Progress
+
+    learner, _, lesson = learner_in_lesson
+    other = app.test_client()
+    login(other, learner)
+    token = other.csrf_token()
+    clock.now += 20
+    answers, updates = {}, []
+
+    def other_tab():
+        with app.app_context():
+            answers["b"] = beat(other, lesson, [[10, 20]], 1, client_id="tab-b", csrf=False,
+                                headers={"X-CSRFToken": token})
+
+    class Racing:
+        """Lets tab B's heartbeat commit between tab A's read and A's write."""
+
+        def __init__(self, store):
+            self.store = store
+
+        def read(self, *args, **kwargs):
+            row = self.store.read(*args, **kwargs)
+            if "b" not in answers and not kwargs.get("lock"):
+                answers["b"] = None
+                racer = threading.Thread(target=other_tab)
+                racer.start()
+                racer.join()
+            return row
+
+        def insert_heartbeat(self, values):
+            return self.store.insert_heartbeat(values)
+
+        def update(self, values, version=None):
+            changed = self.store.update(values, version)
+            updates.append((version is not None, changed))
+            return changed
+
+    real = services.store_for
+    monkeypatch.setattr(services, "store_for", lambda connection: Racing(real(connection)))
+    a = beat(client, lesson, [[0, 10]], 1, client_id="tab-a")
+    assert answers["b"].status_code == 200 and answers["b"].get_json()["watched_seconds"] == 10
+    assert a.status_code == 200 and a.get_json()["watched_seconds"] == 20
+    assert (True, 0) in updates and (False, 1) in updates  # the retry path ran
+    row = db.session.query(Progress).one()
+    assert row.intervals == [[0, 20]] and row.watched_seconds == 20
+    monkeypatch.setattr(services, "store_for", real)
+    clock.now += 15
+    assert beat(client, lesson, [[30, 40]], 1, client_id="tab-a").get_json()["watched_seconds"] == 20
+    assert beat(client, lesson, [[30, 40]], 1, client_id="tab-b").get_json()["watched_seconds"] == 20
+    assert db.session.query(Heartbeat).count() == 2
+
+
+def test_a_disabled_account_is_refused_from_its_next_heartbeat(client, learner_in_lesson, clock):
+    from lms.accounts.models import User
+
+    learner, _, lesson = learner_in_lesson
+    clock.now += 15
+    assert beat(client, lesson, [[0, 15]], 1).status_code == 200
+    token = client.csrf_token()
+    db.session.get(User, learner.id).is_active_account = False
+    db.session.commit()
+    clock.now += 15
+    r = beat(client, lesson, [[15, 30]], 2, csrf=False, headers={"X-CSRFToken": token})
+    assert r.status_code == 401
