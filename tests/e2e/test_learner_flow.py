@@ -99,11 +99,14 @@ def test_learner_watches_goes_offline_passes_quiz_and_gets_certificate(
     page.wait_for_url(f"{live_server}/learn")
     assert "李梅" in page.inner_text("header")
 
-    # Play: hls.js over MSE, currentTime advances.
+    # Play: hls.js over MSE, currentTime advances; segments come from signed links.
+    fetched = []
+    page.on("request", lambda r: fetched.append(r.url))
     page.goto(f"{live_server}/learn/lessons/{watch.id}")
     page.evaluate("document.getElementById('player').play()")
     page.wait_for_function("() => document.getElementById('player').currentTime > 1", timeout=20000)
     assert page.evaluate("!!window.Hls")
+    assert any("/media/s/" in u and u.endswith(".m4s") for u in fetched)
     # The link drops while playing: the rest plays from the buffer, heartbeats queue up.
     browser_context.set_offline(True)
     page.wait_for_function("() => document.getElementById('player').ended", timeout=20000)

@@ -72,3 +72,12 @@ def test_upload_survives_a_dropped_link_and_a_reload(live_server, browser_contex
     source = os.path.join(str(app.config["MEDIA_ROOT"]), "assets", str(asset.id), "source.mp4")
     with open(source, "rb") as fh:
         assert hashlib.sha256(fh.read()).hexdigest() == original
+
+    # The preview plays through hls.js; its segments come from signed links (no session needed).
+    fetched = []
+    page.on("request", lambda r: fetched.append(r.url))
+    page.goto(f"{live_server}/media/{asset.id}")
+    page.evaluate("document.getElementById('preview').play()")
+    page.wait_for_function("() => document.getElementById('preview').currentTime > 1", timeout=30000)
+    segments = [u for u in fetched if u.endswith(".m4s")]
+    assert segments and all("/media/s/" in u and f"/{asset.id}/v{asset.version}/" in u for u in segments)
