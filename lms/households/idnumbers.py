@@ -173,6 +173,15 @@ class IdCipher:
         nonce = os.urandom(12)
         return nonce + self._aead.encrypt(nonce, number.encode(), None)
 
+    def encrypt_many(self, numbers: list[str | None]) -> list[bytes | None]:
+        """``encrypt`` for each number (None stays None), with the random nonces
+        read from the system in one call."""
+        nonces = os.urandom(12 * len(numbers))
+        seal = self._aead.encrypt
+        return [None if number is None else
+                nonces[i:i + 12] + seal(nonces[i:i + 12], number.encode(), None)
+                for i, number in zip(range(0, len(nonces), 12), numbers)]
+
     def decrypt(self, blob: bytes) -> str:
         return self._aead.decrypt(blob[:12], bytes(blob[12:]), None).decode()
 

@@ -5,8 +5,10 @@ commits (or, for a dry run or a failed strict import, rolls back).
 """
 from __future__ import annotations
 
+import contextlib
 import enum
 import functools
+import gc
 import itertools
 import os
 from collections.abc import Callable
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from lms.db import utcnow
 from lms.extensions import db
@@ -23,7 +26,9 @@ from .idnumbers import IdCipher
 from .messages import issue_dict
 from .models import Household, HouseholdImport, Member, MemberChange
 from .spreadsheet import SheetError, open_sheet
-from .validation import HOUSEHOLD_FIELDS, MEMBER_FIELDS, Issue, RegionIndex, RowValidator
+from .validation import (HOUSEHOLD_FIELDS, MEMBER_FIELDS, Issue, RegionIndex, RowValidator,
+                         split_households)
+from .validation import _text as _cell_text
 
 # Rows validated and written together: big enough for executemany to pay off,
 # small enough that memory stays flat whatever the file size.
@@ -147,9 +152,13 @@ class _Writer:
         if dialect.name == "sqlite":
             # A bigger page cache keeps the ID-hash index in memory during a bulk load.
             self.conn.exec_driver_sql("PRAGMA cache_size = -262144")
-        mcols = ("household_id", "id_enc", "id_hash") + MEMBER_FIELDS + ("created_at", "updated_at")
+        # The household id goes last: a row from the helper process plus one value.
+        mcols = ("id_enc", "id_hash") + MEMBER_FIELDS + ("created_at", "updated_at", "household_id")
         self.member_sql = (f"INSERT INTO members ({', '.join(mcols)}) "
                            f"VALUES ({', '.join([mark] * len(mcols))})")
+        self.insert_first = dialect.name == "sqlite"
+        self.undo_members = f"DELETE FROM members WHERE household_id > {mark}"
+        self.undo_households = f"DELETE FROM households WHERE id > {mark}"
         hcols = ("household_no",) + HOUSEHOLD_FIELDS + ("created_at", "updated_at")
         self.household_table = Household.__table__
         self.mark = mark
@@ -170,11 +179,50 @@ class _Writer:
         self.household_sql = (f"INSERT INTO households ({', '.join(hcols)}) "
                               f"VALUES ({', '.join([mark] * len(hcols))})")
 
-    def write(self, chunk, hashes: list, sealed: list) -> None:
-        """Write a validated chunk; ``hashes`` and ``sealed`` are the look-up hash
-        and the encrypted number of each row (None for a rejected row)."""
+    def write(self, chunk, rows: list) -> None:
+        """Write a validated chunk.  ``rows`` are its member rows as inserted, less
+        the household id: (encrypted number, look-up hash, *MEMBER_FIELDS, created,
+        updated); the number and hash are None in a row with no valid number."""
+        if not (self.insert_first and self._write_new(chunk, rows)):
+            self._write_checked(chunk, rows)
+
+    def _write_new(self, chunk, rows: list) -> bool:
+        """The common case, a chunk of new households, without looking anything up
+        first: insert, and let the unique indexes say whether a household number or
+        an ID number is already in the registry (or twice in the chunk).  If one is,
+        undo what this chunk inserted and return False: ``_write_checked`` then
+        finds and reports it.  SQLite only: it keeps the transaction going after a
+        failed statement, where PostgreSQL would need a savepoint per chunk."""
+        keep = [h for h in chunk.households if not h.rejected]
+        levels = self.regions.levels
+        if any(h.new_region is not None and h.new_region[0] not in levels for h in keep):
+            return False  # regions to create: the checked path creates them
+        last = self.conn.exec_driver_sql("SELECT max(id) FROM households").scalar() or 0
+        try:
+            ids = self._insert_households(keep)
+            members = []
+            for h in keep:
+                tail = (ids[h.household_no],)
+                members.extend([row + tail for row in rows[h.start:h.end]])
+            if members:
+                self.conn.exec_driver_sql(self.member_sql, members)
+        except IntegrityError:
+            # Only this chunk's households have ids above ``last``, and only they
+            # have members pointing at them.
+            self.conn.exec_driver_sql(self.undo_members, (last,))
+            self.conn.exec_driver_sql(self.undo_households, (last,))
+            return False
+        self._reject(chunk, [h for h in chunk.households if h.rejected], [])
+        self.report.households_created += len(keep)
+        self.report.members_created += len(members)
+        return True
+
+    def _write_checked(self, chunk, rows: list) -> None:
+        """Look up the chunk's household numbers and ID numbers first, then reject,
+        insert or update household by household, recording every change."""
         report = self.report
         numbers = chunk.numbers
+        hashes = [row[1] for row in rows]
         id_column = self.column("id_number")
         existing_h, existing_m = self._existing(chunk.households, hashes)
         errors: list[Issue] = []
@@ -214,8 +262,29 @@ class _Writer:
                 continue
             in_chunk.update(mine)
             keep.append(h)
+        self._reject(chunk, rejected, errors)
+        self._create_regions(keep)
+        new_h = [h for h in keep if h.household_no not in existing_h]
+        old_h = [h for h in keep if h.household_no in existing_h]
+        ids = self._insert_households(new_h)
+        new_members = []
+        for h in new_h:
+            tail = (ids[h.household_no],)
+            new_members.extend([row + tail for row in rows[h.start:h.end]])
+        for h in old_h:
+            self._update_household(h, existing_h[h.household_no], chunk, rows, existing_m,
+                                   new_members)
+        if new_members:
+            self.conn.exec_driver_sql(self.member_sql, new_members)
+        report.households_created += len(new_h)
+        report.members_created += sum(h.end - h.start for h in new_h)
+
+    def _reject(self, chunk, rejected: list, errors: list[Issue]) -> None:
+        """Count the rejected households' rows and report why (``errors`` are the
+        chunk's own, found here)."""
         if rejected:
-            report.rejected += sum(h.end - h.start for h in rejected)
+            numbers = chunk.numbers
+            self.report.rejected += sum(h.end - h.start for h in rejected)
             # Every rejected row gets a reason, also those rejected for a sibling's error.
             faulty = {e.row for e in chunk.errors} | {e.row for e in errors}
             hno_column = self.column("household_no")
@@ -223,25 +292,7 @@ class _Writer:
                           for h in rejected for k in range(h.start, h.end)
                           if numbers[k] not in faulty)
         if errors:
-            report.add_errors(errors)
-        self._create_regions(keep)
-        new_h = [h for h in keep if h.household_no not in existing_h]
-        old_h = [h for h in keep if h.household_no in existing_h]
-        ids = self._insert_households(new_h)
-        new_members = []
-        members = chunk.members
-        stamp = self.stamp
-        for h in new_h:
-            hid = ids[h.household_no]
-            new_members.extend((hid, sealed[k], hashes[k], *members[k], stamp, stamp)
-                               for k in range(h.start, h.end))
-        for h in old_h:
-            self._update_household(h, existing_h[h.household_no], chunk, hashes, sealed,
-                                   existing_m, new_members)
-        if new_members:
-            self.conn.exec_driver_sql(self.member_sql, new_members)
-        report.households_created += len(new_h)
-        report.members_created += sum(h.end - h.start for h in new_h)
+            self.report.add_errors(errors)
 
     def _existing(self, households, hashes):
         """Households (by number) and members (by ID hash) of this chunk already
@@ -297,7 +348,7 @@ class _Writer:
                                     "WHERE household_no IN ({marks})", part))
         return ids
 
-    def _update_household(self, h, existing, chunk, hashes, sealed, existing_m, new_members):
+    def _update_household(self, h, existing, chunk, rows, existing_m, new_members):
         hid, old_values, _created = existing
         changes = []
         changed = {}
@@ -309,22 +360,23 @@ class _Writer:
             changed["updated_at"] = self.now
             db.session.execute(update(Household).where(Household.id == hid).values(**changed))
         any_member_change = False
+        values = slice(2, 2 + len(MEMBER_FIELDS))
         for k in range(h.start, h.end):
-            found = existing_m.get(hashes[k])
+            row = rows[k]
+            found = existing_m.get(row[1])
             if found is None:
-                new_members.append((hid, sealed[k], hashes[k], *chunk.members[k], self.stamp,
-                                    self.stamp))
+                new_members.append(row + (hid,))
                 self.report.members_created += 1
                 any_member_change = True
                 continue
             mid, _hid, _no, enc, old_member, _created = found
             diff = {}
-            for name, old, new in zip(MEMBER_FIELDS, old_member, chunk.members[k]):
+            for name, old, new in zip(MEMBER_FIELDS, old_member, row[values]):
                 if old != new:
                     diff[name] = new
                     changes.append(self._change(hid, mid, name, old, new))
-            if self.cipher.decrypt(enc) != chunk.doc_numbers[k]:
-                diff["id_enc"] = sealed[k]
+            if self.cipher.decrypt(enc) != self.cipher.decrypt(row[0]):
+                diff["id_enc"] = row[0]
                 changes.append(self._change(hid, mid, "id_number", "", ""))
             if diff:
                 diff["updated_at"] = self.now
@@ -370,26 +422,35 @@ def import_households(path: str | os.PathLike, *, filename: str | None = None,
         return report
     report.format, report.encoding, report.header_row = sheet.format, sheet.encoding, sheet.header_row
     report.unknown_columns = sheet.unknown_columns
+    try:
+        split = split_households(functools.partial(sheet.column, sheet.mapping["household_no"]))
+    except SheetError as exc:
+        report.unusable = True
+        report.add_errors([Issue(0, "", exc.code, exc.params)])
+        return report
     regions = RegionIndex(db.session.execute(
         select(Region.code, Region.name, Region.level, Region.parent_code)))
     validator = RowValidator(sheet.mapping, sheet.headers, regions,
                              default_year=utcnow().year, create_regions=create_regions,
-                             scope=scope)
+                             scope=scope, split=split)
     writer = _Writer(report, record.id if record else None, getattr(user, "id", None), regions,
                      validator.column)
     changed_villages: set[str] = set()
-    chunks = _validated(sheet, validator, current_app.config["DATA_KEY"])
+    chunks = _validated(sheet, validator, current_app.config["DATA_KEY"], writer.stamp)
     if sheet.format == "csv" and os.path.getsize(path) >= PIPELINE_MIN_BYTES:
         chunks = _in_a_helper_process(chunks)
     try:
-        for chunk, hashes, sealed in chunks:
-            report.rows += len(chunk.numbers)
-            report.add_errors(chunk.errors)
-            report.add_warnings(chunk.warnings)
-            writer.write(chunk, hashes, sealed)
-            changed_villages.update(h.values[0] for h in chunk.households if not h.rejected)
-            if progress is not None:
-                progress(report.rows)
+        with _collector_paused():
+            for count, (chunk, rows) in enumerate(chunks, 1):
+                if count % _COLLECT_EVERY == 0:
+                    gc.collect(1)
+                report.rows += len(chunk.numbers)
+                report.add_errors(chunk.errors)
+                report.add_warnings(chunk.warnings)
+                writer.write(chunk, rows)
+                changed_villages.update(h.values[0] for h in chunk.households if not h.rejected)
+                if progress is not None:
+                    progress(report.rows)
     except SheetError as exc:  # e.g. undecodable bytes half-way through
         report.unusable = True
         report.add_errors([Issue(0, "", exc.code, exc.params)])
@@ -403,16 +464,39 @@ def import_households(path: str | os.PathLike, *, filename: str | None = None,
     return report
 
 
-def _validated(sheet, validator, data_key: str):
-    """(chunk, ID hashes, encrypted numbers) for the sheet's rows, chunk by chunk."""
+# A chunk is a few hundred thousand small objects (cells, tuples).  The cyclic
+# collector's automatic passes walk all of them again and again: a third of the
+# import's CPU.  They form no cycles (reference counting frees them), so the import
+# pauses automatic collection and collects the young objects every this many chunks.
+_COLLECT_EVERY = 20
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Automatic garbage collection off for a block (the caller collects when due)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _validated(sheet, validator, data_key: str, stamp):
+    """(chunk, member rows) for the sheet's rows, chunk by chunk: the rows as
+    ``_Writer.write`` inserts them (``stamp`` is their creation time), so the
+    writer has one value to add per row and the helper sends one tuple a row."""
     keyed = _cipher_for(data_key)
-    digest, encrypt = keyed.digest, keyed.encrypt
+    digest, seal = keyed.digest, keyed.encrypt_many
+    stamps = itertools.repeat(stamp)
     for numbers, rows in _whole_households(sheet.blocks(CHUNK_ROWS),
                                            sheet.mapping["household_no"]):
         chunk = validator.validate(numbers, rows)
         hashes = [digest(p) if p is not None else None for p in chunk.person_ids]
-        sealed = [encrypt(d) if d is not None else None for d in chunk.doc_numbers]
-        yield chunk._replace(person_ids=None), hashes, sealed
+        sealed = seal(chunk.doc_numbers)
+        rows = list(zip(sealed, hashes, *chunk.members, stamps, stamps))
+        yield chunk._replace(members=None, person_ids=None, doc_numbers=None), rows
 
 
 # Above this size a CSV is read, validated and encrypted in a helper process
@@ -432,8 +516,11 @@ def _in_a_helper_process(chunks):
     queue = context.Queue(maxsize=4)
 
     def produce():
+        gc.disable()  # see _COLLECT_EVERY
         try:
-            for item in chunks:
+            for count, item in enumerate(chunks, 1):
+                if count % _COLLECT_EVERY == 0:
+                    gc.collect(1)
                 queue.put(("chunk", item))
             queue.put((_DONE, None))
         except SheetError as exc:
@@ -473,7 +560,8 @@ def _whole_households(blocks, hno_col: int):
     carry_rows: list = []
 
     def household_no(cells) -> str:
-        return str(cells[hno_col]).strip() if len(cells) > hno_col else ""
+        # As the validator reads it: a household is one run of the same number.
+        return _cell_text(cells[hno_col]) if len(cells) > hno_col else ""
 
     for numbers, rows in blocks:
         numbers, rows = carry_numbers + numbers, carry_rows + rows

@@ -113,6 +113,7 @@ class Sheet:
     mapping: dict[str, int]  # field → column index
     unknown_columns: list[str] = field(default_factory=list)
     _rows: Iterator[list] | None = None
+    delimiter: str = ","  # CSV only
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """(row number, cells as cleaned text) for every non-empty data row."""
@@ -145,6 +146,21 @@ class Sheet:
             keep = [k for k, cells in enumerate(block) if cells and (cells[0] or any(cells))]
             if keep:
                 yield [numbers[k] for k in keep], [block[k] for k in keep]
+
+    def column(self, index: int) -> Iterator[str]:
+        """One column's cells for the data rows that ``blocks()`` gives ("" where a
+        row is short).  Reads the file again; a CSV without parsing the other
+        columns (the import's quick first look at the household numbers)."""
+        if self.format != "csv":
+            sheet = open_sheet(self.path, "sheet.xlsx")
+            for _numbers, block in sheet.blocks(5000):
+                yield from (cells[index] if len(cells) > index else "" for cells in block)
+            return
+        with open(self.path, encoding=self.encoding, newline="", errors="strict") as fh:
+            try:
+                yield from _csv_column(fh, self.delimiter, self.header_row, index)
+            except UnicodeDecodeError as exc:
+                raise SheetError("encoding", encoding=self.encoding) from exc
 
     def preview(self, n: int = 5) -> list[tuple[int, list[str]]]:
         """The first n data rows; consumes the sheet (open it again to import)."""
@@ -266,7 +282,33 @@ def _open_csv(path: str, head: bytes, layout: Layout | None = None) -> Sheet:
         it.close()
         raise
     return Sheet(path, "csv", encoding, header_row, headers, mapping, unknown,
-                 itertools.chain(buffered, it))
+                 itertools.chain(buffered, it), delimiter)
+
+
+# Longer lines go through csv.reader, which enforces its field size limit.
+_LONG_LINE = 100_000
+
+
+def _csv_column(fh, delimiter: str, skip: int, index: int) -> Iterator[str]:
+    """Column ``index`` of the rows after the first ``skip`` that csv.reader reads
+    from ``fh``, blank rows left out.  A line without a quote is its text split at
+    the delimiter (as csv.reader reads it), so only the first columns are split; a
+    line with a quote (which may run on over several lines), a NUL or a very long
+    field goes through csv.reader."""
+    reader = csv.reader(fh, delimiter=delimiter)
+    for _ in itertools.islice(reader, skip):
+        pass
+    strip = "\r\n"
+    for line in fh:
+        if '"' in line or "\0" in line or len(line) >= _LONG_LINE:
+            cells = next(csv.reader(itertools.chain((line,), fh), delimiter=delimiter))
+            if cells and (cells[0] or any(cells)):
+                yield cells[index] if len(cells) > index else ""
+            continue
+        line = line.rstrip(strip)
+        if line.strip(delimiter):  # not a blank row (only delimiters)
+            cells = line.split(delimiter, index + 1)
+            yield cells[index] if len(cells) > index else ""
 
 
 def _open_xlsx(path: str, layout: Layout | None = None) -> Sheet:

@@ -11,7 +11,7 @@ import collections
 import itertools
 import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from . import categories as cat
@@ -197,7 +197,7 @@ class Chunk(NamedTuple):
     """A validated chunk: per-row columns plus households as runs of rows."""
 
     numbers: list[int]  # row numbers as the official sees them
-    members: list[tuple]  # MEMBER_FIELDS per row (meaningful for accepted rows)
+    members: tuple[list, ...]  # a list per MEMBER_FIELDS, a value per row (accepted rows)
     person_ids: list[str | None]  # 18-character resident ID per row
     doc_numbers: list[str | None]  # document number as stored, per row
     households: list[Household]
@@ -216,8 +216,12 @@ class RowValidator:
     and looked up for every row, which keeps a million-row import fast."""
 
     def __init__(self, mapping: dict[str, int], headers: list[str], regions: RegionIndex,
-                 *, default_year: int, create_regions: bool = False, scope: str = ""):
+                 *, default_year: int, create_regions: bool = False, scope: str = "",
+                 split: frozenset[str] | set[str] = frozenset()):
         self.scope = scope  # region-code prefix every row's village must have ("" = all)
+        # Household numbers whose rows are not all together in the file (see
+        # ``split_households``): every row of theirs is rejected, wherever it is.
+        self.split = split
         self.mapping = mapping
         self.headers = headers
         self.regions = regions
@@ -328,12 +332,13 @@ class RowValidator:
         household_cols = (villages, years, get("household_type"), get("poverty_status"),
                           get("exit_year"), get("main_cause"), get("other_causes"),
                           get("standard"), get("household_phone"))
-        members = list(zip(get("person_no"), names, sexes, births, kinds, v["relation"],
-                           get("education"), get("student_status"), v["labour_skill"],
-                           get("work_place"), get("work_months"), get("health"),
-                           get("ethnicity"), get("phone"), get("politics"), get("employer"),
-                           get("dibao"), get("tekun"), get("mandarin"), get("dropout_reason"),
-                           get("disability")))
+        # Columns, not rows: the import zips them once with the sealed numbers.
+        members = (get("person_no"), names, sexes, births, kinds, v["relation"],
+                   get("education"), get("student_status"), v["labour_skill"],
+                   get("work_place"), get("work_months"), get("health"),
+                   get("ethnicity"), get("phone"), get("politics"), get("employer"),
+                   get("dibao"), get("tekun"), get("mandarin"), get("dropout_reason"),
+                   get("disability"))
 
         bad_rows = {e.row for e in errors}
         relations = v["relation"]
@@ -342,6 +347,8 @@ class RowValidator:
         split = set()
         if len(runs) != len(set(hno for hno, _ in runs)):
             split = {hno for hno, c in collections.Counter(h for h, _ in runs).items() if c > 1}
+        if self.split:
+            split.update(hno for hno, _ in runs if hno in self.split)
         is_head = [r == "01" for r in relations]
         is_spouse = [r == "02" for r in relations]
         start = 0
@@ -482,6 +489,43 @@ class RowValidator:
         if found is None:
             return Issue(0, self.column("village"), "unknown_region", {"value": "/".join(names[2:])})
         return found
+
+
+def split_households(numbers: Callable[[], Iterable[str]]) -> set[str]:
+    """The household numbers that come in more than one run of consecutive rows.
+
+    ``numbers()`` gives the household-number cell of every data row, in file order
+    (blank rows left out); it is called a second time only when a household may be
+    split.  Memory: a hash per household (about 70 bytes), not the rows."""
+    seen: set[int] = set()
+    maybe: set[str] = set()
+    last_raw = last = None
+    for raw in numbers():
+        if raw == last_raw:
+            continue
+        last_raw, hno = raw, _text(raw)
+        if hno == last or not hno:
+            last = hno
+            continue
+        last = hno
+        key = hash(hno)
+        if key in seen:
+            maybe.add(hno)  # seen before, or another number with the same hash
+        else:
+            seen.add(key)
+    seen.clear()
+    if not maybe:
+        return set()
+    runs = collections.Counter()
+    last_raw = last = None
+    for raw in numbers():
+        if raw == last_raw:
+            continue
+        last_raw, hno = raw, _text(raw)
+        if hno != last and hno in maybe:
+            runs[hno] += 1
+        last = hno
+    return {hno for hno, count in runs.items() if count > 1}
 
 
 def _texts(col) -> list[str]:
