@@ -267,10 +267,13 @@ def _registry():
     from lms.extensions import db
     from lms.households.services import cipher
 
-    skip = {"created_at", "updated_at", "id_enc"}
-    tables = [Household.__table__, Member.__table__]
-    found = [[tuple(v for k, v in row._mapping.items() if k not in skip)
-              for row in db.session.execute(select(t).order_by(t.c.id))] for t in tables]
+    # Ids depend on the database's sequences: members name their household by number.
+    skip = {"id", "created_at", "updated_at", "id_enc", "household_id"}
+    numbers = dict(db.session.execute(select(Household.id, Household.household_no)).all())
+    found = [[(numbers.get(row._mapping.get("household_id")),)
+              + tuple(v for k, v in row._mapping.items() if k not in skip)
+              for row in db.session.execute(select(t).order_by(t.c.id))]
+             for t in (Household.__table__, Member.__table__)]
     found.append([cipher().decrypt(e) for e in db.session.scalars(
         select(Member.id_enc).order_by(Member.id))])
     return found
