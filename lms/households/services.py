@@ -25,7 +25,7 @@ from lms.extensions import db
 from .idnumbers import IdCipher
 from .messages import issue_dict
 from .models import Household, HouseholdImport, Member, MemberChange
-from .spreadsheet import SheetError, open_sheet
+from .spreadsheet import IrregularLines, SheetError, open_sheet
 from .validation import (HOUSEHOLD_FIELDS, MEMBER_FIELDS, Issue, RegionIndex, RowValidator,
                          split_households)
 from .validation import _text as _cell_text
@@ -423,7 +423,7 @@ def import_households(path: str | os.PathLike, *, filename: str | None = None,
     report.format, report.encoding, report.header_row = sheet.format, sheet.encoding, sheet.header_row
     report.unknown_columns = sheet.unknown_columns
     try:
-        split = split_households(functools.partial(sheet.column, sheet.mapping["household_no"]))
+        split = _split_households(sheet)
     except SheetError as exc:
         report.unusable = True
         report.add_errors([Issue(0, "", exc.code, exc.params)])
@@ -483,6 +483,16 @@ def _collector_paused():
             gc.enable()
 
 
+def _split_households(sheet) -> set[str]:
+    """The household numbers whose rows are not all together in the file: a first
+    quick pass over that one column (``validation.split_households``)."""
+    index = sheet.mapping["household_no"]
+    try:
+        return split_households(functools.partial(sheet.column, index))
+    except IrregularLines:
+        return split_households(functools.partial(sheet.column, index, as_text=True))
+
+
 def _validated(sheet, validator, data_key: str, stamp):
     """(chunk, member rows) for the sheet's rows, chunk by chunk: the rows as
     ``_Writer.write`` inserts them (``stamp`` is their creation time), so the
@@ -490,9 +500,10 @@ def _validated(sheet, validator, data_key: str, stamp):
     keyed = _cipher_for(data_key)
     digest, seal = keyed.digest, keyed.encrypt_many
     stamps = itertools.repeat(stamp)
-    for numbers, rows in _whole_households(sheet.blocks(CHUNK_ROWS),
-                                           sheet.mapping["household_no"]):
-        chunk = validator.validate(numbers, rows)
+    width = max(sheet.mapping.values()) + 1
+    for numbers, columns in _whole_households(sheet.column_blocks(CHUNK_ROWS, width),
+                                              sheet.mapping["household_no"]):
+        chunk = validator.validate(numbers, columns)
         hashes = [digest(p) if p is not None else None for p in chunk.person_ids]
         sealed = seal(chunk.doc_numbers)
         rows = list(zip(sealed, hashes, *chunk.members, stamps, stamps))
@@ -554,26 +565,28 @@ def _in_a_helper_process(chunks):
 
 
 def _whole_households(blocks, hno_col: int):
-    """(numbers, rows) blocks that never split a household's consecutive rows:
-    the last household of a block moves on to the next one."""
+    """(numbers, columns) blocks that never split a household's consecutive rows:
+    the last household of a block moves on to the next one.  Rows without a
+    household number (each rejected on its own) may be cut anywhere."""
     carry_numbers: list[int] = []
-    carry_rows: list = []
-
-    def household_no(cells) -> str:
-        # As the validator reads it: a household is one run of the same number.
-        return _cell_text(cells[hno_col]) if len(cells) > hno_col else ""
-
-    for numbers, rows in blocks:
-        numbers, rows = carry_numbers + numbers, carry_rows + rows
-        last = household_no(rows[-1])
-        cut = len(rows)
-        while cut > 0 and household_no(rows[cut - 1]) == last:
-            cut -= 1
-        carry_numbers, carry_rows = numbers[cut:], rows[cut:]
-        if cut:
-            yield numbers[:cut], rows[:cut]
-    if carry_rows:
-        yield carry_numbers, carry_rows
+    carry: list[list] = []
+    for numbers, columns in blocks:
+        if carry_numbers:
+            numbers = carry_numbers + numbers
+            columns = [a + b for a, b in zip(carry, columns)]
+        hnos = columns[hno_col]
+        last = _cell_text(hnos[-1])
+        cut = len(numbers)
+        if last:
+            while cut > 0 and _cell_text(hnos[cut - 1]) == last:
+                cut -= 1
+        carry_numbers, carry = numbers[cut:], [c[cut:] for c in columns]
+        if cut == len(numbers):
+            yield numbers, columns
+        elif cut:
+            yield numbers[:cut], [c[:cut] for c in columns]
+    if carry_numbers:
+        yield carry_numbers, carry
 
 
 class LinkError(ValueError):

@@ -147,20 +147,34 @@ class Sheet:
             if keep:
                 yield [numbers[k] for k in keep], [block[k] for k in keep]
 
-    def column(self, index: int) -> Iterator[str]:
+    def column_blocks(self, size: int, width: int) -> Iterator[tuple[list[int], list[tuple]]]:
+        """``blocks()`` as (row numbers, columns): a tuple for each of the first
+        ``width`` columns ("" where a row is short).  The validator works column
+        by column; one transposition in C here is cheaper than picking each
+        column out of the rows."""
+        for numbers, rows in self.blocks(size):
+            yield numbers, _columns(rows, width)
+
+    def column(self, index: int, *, as_text: bool = False) -> Iterator[str]:
         """One column's cells for the data rows that ``blocks()`` gives ("" where a
-        row is short).  Reads the file again; a CSV without parsing the other
-        columns (the import's quick first look at the household numbers)."""
+        row is short), where a cell equal to the one before may be left out.  Reads
+        the file again, a CSV without parsing the other columns: the import's quick
+        first look at the household numbers.  A CSV in UTF-8 or GB18030 is read as
+        bytes unless ``as_text``; IrregularLines when it has to be read as text."""
         if self.format != "csv":
             sheet = open_sheet(self.path, "sheet.xlsx")
             for _numbers, block in sheet.blocks(5000):
                 yield from (cells[index] if len(cells) > index else "" for cells in block)
             return
-        with open(self.path, encoding=self.encoding, newline="", errors="strict") as fh:
-            try:
+        try:
+            if self.encoding in _LINES_SPLIT_AS_BYTES and not as_text:
+                yield from _csv_column_bytes(self.path, self.encoding, self.delimiter,
+                                             self.header_row, index)
+                return
+            with open(self.path, encoding=self.encoding, newline="", errors="strict") as fh:
                 yield from _csv_column(fh, self.delimiter, self.header_row, index)
-            except UnicodeDecodeError as exc:
-                raise SheetError("encoding", encoding=self.encoding) from exc
+        except UnicodeDecodeError as exc:
+            raise SheetError("encoding", encoding=self.encoding) from exc
 
     def preview(self, n: int = 5) -> list[tuple[int, list[str]]]:
         """The first n data rows; consumes the sheet (open it again to import)."""
@@ -287,6 +301,106 @@ def _open_csv(path: str, head: bytes, layout: Layout | None = None) -> Sheet:
 
 # Longer lines go through csv.reader, which enforces its field size limit.
 _LONG_LINE = 100_000
+
+
+def _columns(rows: list, width: int) -> list[tuple]:
+    """Rows (lists of cells) as ``width`` columns, short rows padded with ""."""
+    if min(map(len, rows)) < width:
+        rows = [r if len(r) >= width else list(r) + [""] * (width - len(r)) for r in rows]
+    return list(itertools.islice(zip(*rows), width))
+
+
+# Encodings in which a byte that looks like ASCII "\n", "\r", '"', NUL or a delimiter
+# always is that character (never part of a multi-byte one).
+_LINES_SPLIT_AS_BYTES = ("utf-8", "utf-8-sig", "gb18030")
+
+
+class IrregularLines(Exception):
+    """A CSV the byte reader cannot split into rows (a lone CR: a line break in
+    text mode, not in bytes): read it as text."""
+
+
+def _csv_column_bytes(path: str, encoding: str, delimiter: str, skip: int,
+                      index: int) -> Iterator[str]:
+    """``_csv_column`` reading bytes, about a megabyte of lines at a time: the
+    lines are split as bytes up to the cell wanted (in C, no Python step per
+    line), and only the first cell of a run of equal cells is decoded and given.
+    A block with something unusual (a quote before the cell or a quoted cell that
+    may go on over lines, a short or blank row, a NUL) is read line by line; a
+    lone CR (a line break in text mode, not here) raises IrregularLines."""
+    sep = delimiter.encode("ascii")
+    with open(path, "rb") as fh:
+        decoded = (line.decode(encoding) for line in fh)
+        try:
+            for _ in itertools.islice(csv.reader(decoded, delimiter=delimiter), skip):
+                pass
+        except csv.Error:
+            raise IrregularLines() from None
+        split = operator.methodcaller("split", sep, index + 1)
+        crlf = operator.methodcaller("endswith", b"\r\n")
+        last = None
+        while lines := fh.readlines(1 << 20):
+            block = b"".join(lines)
+            if block.count(b"\r") != sum(map(crlf, lines)):
+                raise IrregularLines()
+            cells = list(map(split, lines))
+            if (min(map(len, cells)) > index + 1 and b"\0" not in block
+                    and max(map(len, lines)) < _LONG_LINE
+                    and all(raws := list(map(operator.itemgetter(index), cells)))
+                    and (b'"' not in block or _quotes_after(lines, cells, sep))):
+                for raw, _run in itertools.groupby(raws):
+                    if raw != last:
+                        last = raw
+                        yield raw.decode(encoding)
+                continue
+            last = None
+            rest = iter(lines)
+            more = (line.decode(encoding) for line in itertools.chain(rest, fh))
+            for line in rest:
+                if b"\0" in line or b'"' in line or len(line) >= _LONG_LINE:
+                    try:
+                        row = next(csv.reader(itertools.chain((line.decode(encoding),), more),
+                                              delimiter=delimiter))
+                    except csv.Error:
+                        raise IrregularLines() from None
+                else:
+                    row = line.rstrip(b"\r\n").split(sep)
+                if row and (row[0] or any(row)):
+                    cell = row[index] if len(row) > index else ""
+                    yield cell if cell.__class__ is str else cell.decode(encoding)
+
+
+def _quotes_after(lines: list[bytes], cells: list[list[bytes]], sep: bytes) -> bool:
+    """Whether every line with a quote has it only after the cell wanted (the last
+    but one of its ``cells``), and is a whole row on its own."""
+    for k in itertools.compress(range(len(lines)), map(operator.contains, lines,
+                                                         itertools.repeat(b'"'))):
+        line, rest = lines[k], cells[k][-1]
+        if line.find(b'"') < len(line) - len(rest) or not _whole_row(rest.rstrip(b"\r\n"), sep):
+            return False
+    return True
+
+
+def _whole_row(text: bytes, sep: bytes) -> bool:
+    """Whether csv.reader reads ``text`` (a line without its line break, or the
+    rest of one from the start of a cell) as a whole row: no quoted cell left open
+    at its end.  A quote opens a quoted cell only at the start of a cell (elsewhere
+    it is kept as it is); in a quoted cell a doubled quote is a quote."""
+    pos = 0
+    while (quote := text.find(b'"', pos)) >= 0:
+        if quote and text[quote - 1:quote] != sep:
+            pos = quote + 1  # inside an unquoted cell: an ordinary character
+            continue
+        close = quote + 1
+        while True:
+            close = text.find(b'"', close)
+            if close < 0:
+                return False  # still open at the end of the line
+            if text[close + 1:close + 2] != b'"':
+                break
+            close += 2
+        pos = close + 1
+    return True
 
 
 def _csv_column(fh, delimiter: str, skip: int, index: int) -> Iterator[str]:

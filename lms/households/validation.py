@@ -206,7 +206,6 @@ class Chunk(NamedTuple):
 
 
 _SEX_OF = {d: ("1" if int(d) % 2 else "2") for d in "0123456789"}
-_slice = operator.itemgetter
 
 
 class RowValidator:
@@ -233,7 +232,6 @@ class RowValidator:
         self._cached = [(f, mapping[f], {}, set(), conv) for f, conv in _CONVERTERS.items()
                         if f in mapping]
         self._free = [(f, mapping[f], n) for f, n in _TEXT_FIELDS.items() if f in mapping]
-        self._width = max(mapping.values()) + 1
         self._code_col = mapping.get("village_code")
         self._name_cols = [mapping.get(f) for f in ("province", "city", "county", "township",
                                                     "village")]
@@ -243,14 +241,10 @@ class RowValidator:
         i = self.mapping.get(field)
         return self.headers[i] if i is not None and i < len(self.headers) else HEADERS[field][0]
 
-    def validate(self, numbers: list[int], rows: list[list[str]]) -> Chunk:
-        """Validate a chunk of rows; a household's rows must all be in it."""
-        n = len(rows)
-        width = self._width
-        if min(map(len, rows)) < width:
-            rows = [r if len(r) >= width else list(r) + [""] * (width - len(r)) for r in rows]
-        needed = {i for i in self.mapping.values()}
-        cols = {i: list(map(_slice(i), rows)) for i in needed}
+    def validate(self, numbers: list[int], cols: list[list[str]]) -> Chunk:
+        """Validate a chunk of rows, given as columns (a list of cells per column, at
+        least up to the last mapped one); a household's rows must all be in it."""
+        n = len(numbers)
         errors: list[Issue] = []
         warnings: list[Issue] = []
         v: dict[str, list] = {}
@@ -261,18 +255,22 @@ class RowValidator:
 
         for f, i, cache, bad_keys, conv in self._cached:
             col = cols[i]
-            distinct = set(col)
-            todo = distinct.difference(cache)
-            if len(cache) + len(todo) <= _CACHE_LIMIT:
-                for raw in todo:
-                    value = cache[raw] = conv(_text(raw))
-                    if value.__class__ is _Bad:
-                        bad_keys.add(raw)
+            try:  # after the first chunks, every value of a category column is known
                 values = list(map(cache.__getitem__, col))
-                bad = not bad_keys.isdisjoint(distinct)
-            else:
-                values = [cache[r] if r in cache else conv(_text(r)) for r in col]
-                bad = True
+                bad = bool(bad_keys) and not bad_keys.isdisjoint(col)
+            except KeyError:
+                distinct = set(col)
+                todo = distinct.difference(cache)
+                if len(cache) + len(todo) <= _CACHE_LIMIT:
+                    for raw in todo:
+                        value = cache[raw] = conv(_text(raw))
+                        if value.__class__ is _Bad:
+                            bad_keys.add(raw)
+                    values = list(map(cache.__getitem__, col))
+                    bad = not bad_keys.isdisjoint(distinct)
+                else:
+                    values = [cache[r] if r in cache else conv(_text(r)) for r in col]
+                    bad = True
             if bad:
                 for k, value in enumerate(values):
                     if value.__class__ is _Bad:
@@ -280,8 +278,12 @@ class RowValidator:
                         values[k] = None
             v[f] = values
         for f, i, limit in self._free:
-            v[f] = [(t[1:].strip() if t[:1] in _APOSTROPHES else t)[:limit] or None
-                    for t in map(str.strip, cols[i])]
+            texts = list(map(str.strip, cols[i]))
+            if max(map(len, texts), default=0) <= limit and not _any_apostrophe(texts):
+                v[f] = list(map(_NONE_IF_EMPTY.get, texts, texts))  # "" → None
+            else:
+                v[f] = [(t[1:].strip() if t[:1] in _APOSTROPHES else t)[:limit] or None
+                        for t in texts]
         get = lambda f: v.get(f) or none  # noqa: E731
 
         hnos = _texts(cols[self.mapping["household_no"]])
@@ -313,19 +315,27 @@ class RowValidator:
         if "birth_date" in self.mapping:
             # The common spelling (1986-09-01 or 19860901) compares as text with the ID's digits.
             given = [t.strip().replace("-", "") for t in cols[self.mapping["birth_date"]]]
-            for k, (text, pid) in enumerate(zip(given, person)):
-                if text and pid is not None and text != pid[6:14] and _ymd(text) != births[k]:
-                    fail(k, "birth_date", "birth_mismatch")
+            # Quick test first: every date spelled as the ID's eight digits.
+            if set(map(len, given)) != {8} or "".join(given) != "".join(
+                    [pid[6:14] if pid is not None else "" for pid in person]):
+                for k, (text, pid) in enumerate(zip(given, person)):
+                    if text and pid is not None and text != pid[6:14] and _ymd(text) != births[k]:
+                        fail(k, "birth_date", "birth_mismatch")
         if "education" in v and "student_status" in v:
-            for k, (e, s) in enumerate(zip(v["education"], v["student_status"])):
-                if e is not None and s is not None:
-                    fail(k, "education", "education_and_student")
+            education, student = v["education"], v["student_status"]
+            # Quick test first: an education given for any of the students?
+            if any(e is not None for e in itertools.compress(education, student)):
+                for k, (e, s) in enumerate(zip(education, student)):
+                    if e is not None and s is not None:
+                        fail(k, "education", "education_and_student")
         if "work_place" in v or "work_months" in v:
             places, months = get("work_place"), get("work_months")
-            bad_months = {e.row for e in errors if e.code == "work_months_range"}
-            for k, (p, m) in enumerate(zip(places, months)):
-                if (p is not None) != bool(m) and numbers[k] not in bad_months:
-                    fail(k, "work_place", "work_together")
+            # Quick test first: a place exactly where there are months.
+            if list(map(operator.is_not, places, _NONES)) != list(map(bool, months)):
+                bad_months = {e.row for e in errors if e.code == "work_months_range"}
+                for k, (p, m) in enumerate(zip(places, months)):
+                    if (p is not None) != bool(m) and numbers[k] not in bad_months:
+                        fail(k, "work_place", "work_together")
 
         villages, new_regions = self._villages(cols, numbers, errors)
         years = [y or self.default_year for y in get("year")]
@@ -349,6 +359,7 @@ class RowValidator:
             split = {hno for hno, c in collections.Counter(h for h, _ in runs).items() if c > 1}
         if self.split:
             split.update(hno for hno, _ in runs if hno in self.split)
+        household_rows = list(zip(*household_cols))
         is_head = [r == "01" for r in relations]
         is_spouse = [r == "02" for r in relations]
         start = 0
@@ -376,7 +387,7 @@ class RowValidator:
             rejected = (not hno or len(errors) > before
                         or (bool(bad_rows) and not bad_rows.isdisjoint(numbers[start:end])))
             lead = heads[0] if heads else start
-            households.append(Household(hno, start, end, tuple([c[lead] for c in household_cols]),
+            households.append(Household(hno, start, end, household_rows[lead],
                                         new_regions[lead], rejected))
             start = end
         return Chunk(numbers, members, person, docno, households, errors, warnings)
@@ -528,10 +539,24 @@ def split_households(numbers: Callable[[], Iterable[str]]) -> set[str]:
     return {hno for hno, count in runs.items() if count > 1}
 
 
+_NONE_IF_EMPTY = {"": None}
+_NONES = itertools.repeat(None)
+
+
+def _any_apostrophe(texts: list[str]) -> bool:
+    """Whether any of the texts holds an apostrophe anywhere (a quick, rarely true
+    test before looking for one at the start of a cell)."""
+    joined = "".join(texts)
+    return any(a in joined for a in _APOSTROPHES)
+
+
 def _texts(col) -> list[str]:
     """A column's cells as text, stripped, without an Excel apostrophe."""
-    texts = [t.strip() if t.__class__ is str else _text(t) for t in col]
-    if any(t[:1] in _APOSTROPHES and t for t in texts):
+    try:
+        texts = list(map(str.strip, col))
+    except TypeError:  # not all text
+        texts = [t.strip() if t.__class__ is str else _text(t) for t in col]
+    if _any_apostrophe(texts) and any(t[:1] in _APOSTROPHES and t for t in texts):
         texts = list(map(_text, texts))
     return texts
 

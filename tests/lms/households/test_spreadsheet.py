@@ -72,3 +72,43 @@ def test_xlsx_with_a_title_row_and_a_number_formatted_id(tmp_path):
     assert [n for n, _ in rows] == [3, 4]
     assert rows[0][1][2] == make_id()
     assert "E+" in rows[1][1][2]  # the float form, which the import rejects with advice
+
+
+# Household numbers H1…: H2 is split by H9's row, H3 only by a blank row (not split),
+# H4's rows are split by a row without a number, H5 has a quoted cell over two lines.
+_TRICKY = ["H1,张三,\"a,b\",x\r\n", "H2,李四,x,y\r\n", "H9,\"王,五\",1,2\r\n", "H2,\"a\"\"b\",1,2\r\n",
+           "H3,a,1,2\r\n", ",,,\r\n", "H3,b,1,2\r\n", "H4,c,1,2\r\n", ",d,1,2\r\n", "H4,e,1,2\r\n",
+           "H5,\"多\r\n行\",1,2\r\n", "H5,f,1,2\r\n", "x\"y,g,1,2\r\n", "H2,h,\"i\r\n", "j\",2\r\n"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+@pytest.mark.parametrize("line_break", ["\r\n", "\n", "\r"])
+def test_first_look_at_household_numbers_reads_as_csv_does(tmp_path, encoding, line_break):
+    """The import's quick first pass (bytes, or text for a lone CR) finds the same
+    split households as reading every row with csv.reader."""
+    from lms.households.services import _split_households
+
+    path = tmp_path / "m.csv"
+    path.write_bytes(("户编号,姓名,证件号码,与户主关系,劳动技能,村代码" + line_break + "".join(
+        line.replace("\r\n", line_break) for line in _TRICKY)).encode(encoding))
+    rows = [cells for _numbers, block in open_sheet(path).blocks(4) for cells in block]
+    assert len(rows) == 13 and rows[9][1] == "多" + line_break + "行"
+    assert _split_households(open_sheet(path)) == {"H2", "H4"}
+
+
+def test_first_look_splits_plain_blocks_in_one_go(tmp_path, monkeypatch):
+    """Megabyte blocks of plain lines (quotes only after the household number) take
+    the quick path, and a household is followed across blocks."""
+    from lms.households import spreadsheet
+    from lms.households.services import _split_households
+
+    quick = []
+    check = spreadsheet._quotes_after
+    monkeypatch.setattr(spreadsheet, "_quotes_after", lambda *a: quick.append(check(*a)) or quick[-1])
+    lines = [f"H{k // 3},张三,\"a,b\",x\r\n" for k in range(150_000)]
+    for split in (False, True):
+        path = tmp_path / "m.csv"
+        path.write_text("户编号,姓名,证件号码,与户主关系,劳动技能,村代码\r\n" + "".join(lines)
+                        + ("H7,李四,1,2\r\n" if split else ""), encoding="utf-8", newline="")
+        assert _split_households(open_sheet(path)) == ({"H7"} if split else set())
+    assert len(quick) > 4 and all(quick)
