@@ -9,11 +9,13 @@ CSP = (
 )
 
 
+HEADERS = (("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
+           ("X-Frame-Options", "SAMEORIGIN"), ("Referrer-Policy", "same-origin"))
+
+
 def _headers(response):
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    for name, value in HEADERS:
+        response.headers.setdefault(name, value)
     return response
 
 

@@ -117,24 +117,52 @@ class CachingSessionInterface(SecureCookieSessionInterface):
     def __init__(self):
         self._verified: dict[str, tuple[dict, float]] = {}
 
-    def open_session(self, app, request):
-        value = request.cookies.get(self.get_cookie_name(app))
-        hit = self._verified.get(value) if value else None
-        max_age = app.permanent_session_lifetime.total_seconds()
-        if hit is not None and time.time() - hit[1] <= max_age:
-            return self.session_class(hit[0])
-        serializer = self.get_signing_serializer(app)
-        if serializer is None or not value:
-            return super().open_session(app, request)
-        try:
-            data, signed_at = serializer.loads(value, max_age=int(max_age), return_timestamp=True)
-        except BadSignature:
-            return self.session_class()
+    def verified(self, app, value: str) -> dict | None:
+        """The contents of a session cookie this process has verified, if it is not too old
+        (a copy; None otherwise)."""
+        hit = self._verified.get(value)
+        if hit is not None and time.time() - hit[1] <= app.permanent_session_lifetime.total_seconds():
+            return dict(hit[0])
+        return None
+
+    def _remember(self, value: str, data, signed_at: float) -> None:
         if all(isinstance(v, (str, int, float, bool, type(None))) for v in data.values()):
             if len(self._verified) >= self.MAX_ENTRIES:
                 self._verified.clear()
-            self._verified[value] = (dict(data), signed_at.timestamp())
+            self._verified[value] = (dict(data), signed_at)
+
+    def open_session(self, app, request):
+        value = request.cookies.get(self.get_cookie_name(app))
+        data = self.verified(app, value) if value else None
+        if data is not None:
+            return self.session_class(data)
+        serializer = self.get_signing_serializer(app)
+        if serializer is None or not value:
+            return super().open_session(app, request)
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        self._remember(value, data, signed_at.timestamp())
         return self.session_class(data)
+
+    def save_session(self, app, session, response) -> None:
+        signed_at = float(int(time.time()))  # itsdangerous signs whole seconds, at or after this
+        super().save_session(app, session, response)
+        if session.modified and session:  # the cookie just signed is known without checking it
+            prefix = self.get_cookie_name(app) + "="
+            for header in response.headers.getlist("Set-Cookie"):
+                if header.startswith(prefix):
+                    self._remember(header[len(prefix):].split(";", 1)[0], session, signed_at)
+
+    def rewrite(self, app, data: dict) -> list[str]:
+        """Set-Cookie headers for a session changed outside a request (the heartbeat fast path)."""
+        session = self.session_class(data)
+        session.modified = True
+        response = app.response_class()
+        self.save_session(app, session, response)
+        return response.headers.getlist("Set-Cookie")
 
 
 def _finish_transaction(response):

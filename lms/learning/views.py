@@ -28,6 +28,9 @@ def _setup(state):
 
     register_nav("learning.terminals", _l("Terminals"), ("admin",), order=80)
     register_signin_link("learning.terminal_signin", _l("Pick your name (village terminal)"), order=5)
+    from lms.learning import fastpath
+
+    fastpath.install(state.app)  # accepted heartbeats are answered in front of Flask
 
 
 @bp.before_app_request
@@ -75,8 +78,7 @@ _VERIFIED_TOKENS: dict[str, str] = {}
 def _csrf_ok(token) -> bool:
     if not isinstance(token, str) or not token:
         return False
-    raw = _VERIFIED_TOKENS.get(token)
-    if raw is None:
+    if token not in _VERIFIED_TOKENS:
         try:
             validate_csrf(token)
         except (ValidationError, CSRFError):
@@ -87,8 +89,13 @@ def _csrf_ok(token) -> bool:
             _VERIFIED_TOKENS.clear()
         _VERIFIED_TOKENS[token] = session["csrf_token"]
         return True
-    expected = session.get("csrf_token")
-    return isinstance(expected, str) and hmac.compare_digest(expected, raw)
+    return csrf_token_known(token, session.get("csrf_token"))
+
+
+def csrf_token_known(token, expected) -> bool:
+    """True when ``token`` was verified earlier in this process and is the session's (``expected``)."""
+    raw = _VERIFIED_TOKENS.get(token) if isinstance(token, str) else None
+    return raw is not None and isinstance(expected, str) and hmac.compare_digest(expected, raw)
 
 
 # ---------------------------------------------------------------- certificates

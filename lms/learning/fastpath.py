@@ -1,0 +1,128 @@
+"""Heartbeats in front of Flask: the steady state of ``POST /api/v1/progress``.
+
+A player sends a heartbeat every 15 s; a village full of learners makes it the busiest request
+by far, and most of its cost was the page machinery around it (hooks, the request context, the
+rate limiter, the ORM session's bookkeeping). This WSGI layer answers the common case with the
+same pieces the view uses, and hands every other case to Flask unchanged, where
+``lms.learning.views.progress`` answers it:
+
+- the session cookie must be one this process has already verified (``CachingSessionInterface``);
+  the signed-in user id comes from it, and the account is read from the database on every
+  heartbeat (``SessionUser.load``: a disabled account goes to Flask, which answers 401);
+- Flask-Login's session protection must hold (same address and browser as at sign-in);
+- the idle sign-out must not be due (a learner's ``last_seen`` within the idle limit); when the
+  idle clock is due to move, the cookie is rewritten here exactly as Flask would;
+- the CSRF token must be one already verified and equal to this session's;
+- the heartbeat must be accepted: a refused one (400, 404, ...) is rolled back and re-run by
+  Flask, which answers with the translated message.
+
+Anything unexpected also goes to Flask (it then meets the same problem and reports it).
+"""
+from __future__ import annotations
+
+import io
+import json
+import time
+from hashlib import sha512
+
+from lms import security
+
+PATH = "/api/v1/progress"
+
+
+class HeartbeatFastPath:
+    """WSGI middleware: answers accepted heartbeats itself and passes everything else to ``app``."""
+
+    def __init__(self, wsgi_app, flask_app):
+        self.wsgi_app = wsgi_app
+        self.app = flask_app
+        self.cookie_name = flask_app.config["SESSION_COOKIE_NAME"]
+        self._identifiers: dict[tuple, str] = {}
+        self.headers = [("Content-Type", "application/json"), *security.HEADERS, ("Vary", "Cookie")]
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
+            return self.wsgi_app(environ, start_response)
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return self.wsgi_app(environ, start_response)
+        if not 0 < length <= 64 * 1024:
+            return self.wsgi_app(environ, start_response)
+        body = environ["wsgi.input"].read(length)
+        answer = self.answer(environ, body)
+        if answer is None:  # Flask reads the same bytes
+            environ["wsgi.input"] = io.BytesIO(body)
+            return self.wsgi_app(environ, start_response)
+        payload, cookies = answer
+        start_response("200 OK", [*self.headers, ("Content-Length", str(len(payload))),
+                                  *(("Set-Cookie", c) for c in cookies)])
+        return [payload]
+
+    def answer(self, environ, body: bytes):
+        from lms.learning import services, views
+        from lms.sessions import IDLE_GRANULARITY, SessionUser
+
+        app = self.app
+        cookie = _cookie(environ.get("HTTP_COOKIE", ""), self.cookie_name)
+        data = app.session_interface.verified(app, cookie) if cookie else None
+        if not data or "_user_id" not in data or data.get("_id") != self.identifier(environ):
+            return None
+        try:
+            heartbeat = json.loads(body)
+        except ValueError:
+            return None
+        token = environ.get("HTTP_X_CSRFTOKEN") or (heartbeat.get("csrf_token") if isinstance(heartbeat, dict) else None)
+        if not views.csrf_token_known(token, data.get("csrf_token")):
+            return None
+        now = time.time()
+        last_seen = data.get("last_seen")
+        if last_seen is None or not 0 <= now - last_seen:
+            return None
+        with app.app_context():
+            from lms.extensions import db
+            from lms.settings import get_setting
+
+            try:
+                if now - last_seen > 60 * int(get_setting("learner_idle_minutes")):
+                    return None  # Flask signs the learner out
+                user = SessionUser.load(int(data["_user_id"]))
+                if user is None or user.role.value != "learner":
+                    return None
+                result = services.record_heartbeat(user.id, heartbeat)
+                db.session.commit()
+            except Exception:
+                db.session.rollback()
+                return None
+            cookies = []
+            if now - last_seen > IDLE_GRANULARITY:  # move the idle clock as lms.sessions does
+                cookies = app.session_interface.rewrite(app, {**data, "last_seen": now})
+        return (json.dumps(result.as_json(), separators=(",", ":"), sort_keys=True) + "\n").encode(), cookies
+
+    def identifier(self, environ) -> str:
+        """Flask-Login's session identifier (``_create_identifier``) for this address and browser."""
+        forwarded = environ.get("HTTP_X_FORWARDED_FOR")
+        address = forwarded if forwarded is not None else environ.get("REMOTE_ADDR")
+        agent = environ.get("HTTP_USER_AGENT")
+        key = (address, agent)
+        ident = self._identifiers.get(key)
+        if ident is None:
+            if len(self._identifiers) > 20000:
+                self._identifiers.clear()
+            # Byte strings formatted into text, as Flask-Login does ("b'10.0.0.1'|b'Mozilla…'").
+            address = address.encode("utf-8").split(b",")[0].strip() if address is not None else None
+            agent = agent.encode("utf-8") if agent is not None else None
+            ident = self._identifiers[key] = sha512(f"{address}|{agent}".encode("utf8")).hexdigest()
+        return ident
+
+
+def _cookie(header: str, name: str) -> str | None:
+    for part in header.split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep and key == name:
+            return value if value and value[0] != '"' else None
+    return None
+
+
+def install(app) -> None:
+    app.wsgi_app = HeartbeatFastPath(app.wsgi_app, app)

@@ -1,0 +1,120 @@
+"""The heartbeat fast path answers the steady state itself and hands every other case to Flask."""
+import pytest
+
+from lms.extensions import db
+from tests.lms.learning.test_progress_api import beat, clock, learner_in_lesson  # noqa: F401
+
+
+@pytest.fixture
+def flask_calls(app, monkeypatch):
+    """Counts heartbeats that reached the Flask view (the rest were answered in front of it)."""
+    import functools
+
+    calls = []
+    view = app.view_functions["learning.progress"]
+
+    @functools.wraps(view)  # the same name, so it stays exempt from the form CSRF check
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return view(*args, **kwargs)
+
+    monkeypatch.setitem(app.view_functions, "learning.progress", counting)
+    return calls
+
+
+@pytest.fixture
+def token(client, learner_in_lesson):  # noqa: F811
+    return client.csrf_token()  # the page's token, fixed for the page's life as in the player
+
+
+def send(client, lesson, intervals, seq, token, client_id="dev-1"):
+    return beat(client, lesson, intervals, seq, client_id=client_id, csrf=False, headers={"X-CSRFToken": token})
+
+
+def test_steady_heartbeats_are_answered_in_front_of_flask(client, learner_in_lesson, clock, token,  # noqa: F811
+                                                          flask_calls):
+    from lms.learning.models import Heartbeat
+
+    _, _, lesson = learner_in_lesson
+    clock.now += 15
+    first = send(client, lesson, [[0, 15]], 1, token)  # verifies the page's CSRF token once
+    assert first.status_code == 200 and len(flask_calls) == 1
+    clock.now += 15
+    second = send(client, lesson, [[15, 30]], 2, token)
+    again = send(client, lesson, [[15, 30]], 2, token)  # a retry: applied once
+    assert len(flask_calls) == 1
+    assert second.status_code == 200 and second.get_json() == again.get_json() == first.get_json() | {
+        "watched_seconds": 30.0, "coverage": 0.3}
+    assert second.headers["Content-Type"] == "application/json"
+    assert second.headers["X-Content-Type-Options"] == "nosniff" and "Content-Security-Policy" in second.headers
+    assert db.session.query(Heartbeat).count() == 2
+
+
+def test_refusals_are_answered_by_flask(client, learner_in_lesson, clock, token, flask_calls):  # noqa: F811
+    _, _, lesson = learner_in_lesson
+    clock.now += 15
+    assert send(client, lesson, [[0, 15]], 1, token).status_code == 200
+    clock.now += 15
+    r = send(client, lesson, [[20, 10]], 2, token)
+    assert r.status_code == 400 and r.get_json()["error"] == "interval_inverted" and len(flask_calls) == 2
+    r = send(client, lesson, [[0, 15]], 3, "a-forged-token")
+    assert r.status_code == 403 and len(flask_calls) == 3, r.get_json()
+
+
+def test_a_disabled_account_goes_to_flask_and_is_refused(client, learner_in_lesson, clock, token,  # noqa: F811
+                                                         flask_calls):
+    from lms.accounts.models import User
+
+    learner, _, lesson = learner_in_lesson
+    clock.now += 15
+    assert send(client, lesson, [[0, 15]], 1, token).status_code == 200
+    db.session.get(User, learner.id).is_active_account = False
+    db.session.commit()
+    clock.now += 15
+    assert send(client, lesson, [[15, 30]], 2, token).status_code == 401
+    assert len(flask_calls) == 2
+
+
+def test_the_idle_clock_moves_and_the_new_cookie_is_recognised(client, learner_in_lesson, clock, token,  # noqa: F811
+                                                               flask_calls, monkeypatch):
+    import lms.learning.fastpath as fastpath
+
+    _, _, lesson = learner_in_lesson
+    monkeypatch.setattr(fastpath, "time", clock)
+    clock.now += 15
+    assert send(client, lesson, [[0, 15]], 1, token).status_code == 200
+    before = client.get_cookie("session").value
+    clock.now += 25  # more than the idle clock's 30 s since the sign-in, less than the idle limit
+    r = send(client, lesson, [[15, 40]], 2, token)
+    assert r.status_code == 200 and "session=" in r.headers.get("Set-Cookie", "")
+    assert client.get_cookie("session").value != before
+    clock.now += 15
+    assert send(client, lesson, [[40, 55]], 3, token).get_json()["watched_seconds"] == 55
+    assert len(flask_calls) == 1
+
+
+def test_idle_sign_out_is_left_to_flask(client, learner_in_lesson, clock, token, flask_calls,  # noqa: F811
+                                        monkeypatch):
+    import lms.learning.fastpath as fastpath
+    import lms.sessions as sessions
+
+    _, _, lesson = learner_in_lesson
+    clock.now += 15
+    assert send(client, lesson, [[0, 15]], 1, token).status_code == 200
+    monkeypatch.setattr(fastpath, "time", clock)
+    monkeypatch.setattr(sessions, "time", clock)
+    clock.now += 11 * 60  # past the 10-minute idle limit
+    assert send(client, lesson, [[15, 30]], 2, token).status_code == 401
+    assert len(flask_calls) == 2
+
+
+def test_session_identifier_is_flask_logins(app):
+    from flask_login.utils import _create_identifier
+
+    from lms.learning.fastpath import HeartbeatFastPath
+
+    fast = HeartbeatFastPath(None, app)
+    for headers, addr in (({"User-Agent": "Mozilla/5.0 (乡学)"}, "10.1.2.3"), ({}, "127.0.0.1"),
+                          ({"X-Forwarded-For": "203.0.113.9, 10.0.0.1"}, "10.0.0.1")):
+        with app.test_request_context("/", headers=headers, environ_base={"REMOTE_ADDR": addr}) as ctx:
+            assert fast.identifier(ctx.request.environ) == _create_identifier()
