@@ -72,7 +72,10 @@ class HeartbeatFastPath:
             heartbeat = json.loads(body)
         except ValueError:
             return None
-        token = environ.get("HTTP_X_CSRFTOKEN") or (heartbeat.get("csrf_token") if isinstance(heartbeat, dict) else None)
+        if not isinstance(heartbeat, dict):
+            return None
+        # sendBeacon cannot set headers: its body carries the token.
+        token = environ.get("HTTP_X_CSRFTOKEN") or heartbeat.get("csrf_token")
         if not views.csrf_token_known(token, data.get("csrf_token")):
             return None
         now = time.time()
