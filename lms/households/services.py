@@ -422,28 +422,27 @@ def import_households(path: str | os.PathLike, *, filename: str | None = None,
         return report
     report.format, report.encoding, report.header_row = sheet.format, sheet.encoding, sheet.header_row
     report.unknown_columns = sheet.unknown_columns
-    try:
-        split = _split_households(sheet)
-    except SheetError as exc:
-        report.unusable = True
-        report.add_errors([Issue(0, "", exc.code, exc.params)])
-        return report
     regions = RegionIndex(db.session.execute(
         select(Region.code, Region.name, Region.level, Region.parent_code)))
     validator = RowValidator(sheet.mapping, sheet.headers, regions,
                              default_year=utcnow().year, create_regions=create_regions,
-                             scope=scope, split=split)
+                             scope=scope)
     writer = _Writer(report, record.id if record else None, getattr(user, "id", None), regions,
                      validator.column)
     changed_villages: set[str] = set()
     chunks = _validated(sheet, validator, current_app.config["DATA_KEY"], writer.stamp)
     if sheet.format == "csv" and os.path.getsize(path) >= PIPELINE_MIN_BYTES:
-        chunks = _in_a_helper_process(chunks)
+        chunks = _Helper(chunks)
     try:
+        # With a helper, this first pass runs while the helper reads its first chunks.
+        split = _split_households(sheet)
+        household_column = validator.column("household_no")
         with _collector_paused():
             for count, (chunk, rows) in enumerate(chunks, 1):
                 if count % _COLLECT_EVERY == 0:
                     gc.collect(1)
+                if split:
+                    chunk = _reject_split(chunk, split, household_column)
                 report.rows += len(chunk.numbers)
                 report.add_errors(chunk.errors)
                 report.add_warnings(chunk.warnings)
@@ -455,6 +454,9 @@ def import_households(path: str | os.PathLike, *, filename: str | None = None,
         report.unusable = True
         report.add_errors([Issue(0, "", exc.code, exc.params)])
         return report
+    finally:
+        if isinstance(chunks, _Helper):
+            chunks.close()
     if record is not None:
         record.rows_total = report.rows
     if changed_villages:
@@ -483,6 +485,31 @@ def _collector_paused():
             gc.enable()
 
 
+# Rules on a household's rows as a whole: for a household whose rows are not
+# together, the one that matters is that they are not (``household_split``).
+_HOUSEHOLD_RULES = frozenset({"no_head", "many_heads", "many_spouses", "spouse_same_sex"})
+
+
+def _reject_split(chunk, split: set[str], column: str):
+    """``chunk`` with its households that also have rows elsewhere in the file
+    (``split``) rejected as ``household_split``, every part of them, wherever it
+    is: a household is imported whole or not at all.  The validator sees one
+    chunk; it only knows of the parts inside it."""
+    parts = [h for h in chunk.households if h.household_no in split]
+    if not parts:
+        return chunk
+    numbers = chunk.numbers
+    flagged = {e.row for e in chunk.errors if e.code == "household_split"}
+    parts = [h for h in parts if numbers[h.start] not in flagged]
+    rows = {numbers[k] for h in parts for k in range(h.start, h.end)}
+    errors = [e for e in chunk.errors if e.code not in _HOUSEHOLD_RULES or e.row not in rows]
+    errors.extend(Issue(numbers[h.start], column, "household_split", {"household": h.household_no})
+                  for h in parts)
+    households = [h._replace(rejected=True) if h.household_no in split else h
+                  for h in chunk.households]
+    return chunk._replace(households=households, errors=errors)
+
+
 def _split_households(sheet) -> set[str]:
     """The household numbers whose rows are not all together in the file: a first
     quick pass over that one column (``validation.split_households``)."""
@@ -498,13 +525,13 @@ def _validated(sheet, validator, data_key: str, stamp):
     ``_Writer.write`` inserts them (``stamp`` is their creation time), so the
     writer has one value to add per row and the helper sends one tuple a row."""
     keyed = _cipher_for(data_key)
-    digest, seal = keyed.digest, keyed.encrypt_many
+    digest, seal = keyed.digest_many, keyed.encrypt_many
     stamps = itertools.repeat(stamp)
     width = max(sheet.mapping.values()) + 1
     for numbers, columns in _whole_households(sheet.column_blocks(CHUNK_ROWS, width),
                                               sheet.mapping["household_no"]):
         chunk = validator.validate(numbers, columns)
-        hashes = [digest(p) if p is not None else None for p in chunk.person_ids]
+        hashes = digest(chunk.person_ids)
         sealed = seal(chunk.doc_numbers)
         rows = list(zip(sealed, hashes, *chunk.members, stamps, stamps))
         yield chunk._replace(members=None, person_ids=None, doc_numbers=None), rows
@@ -516,39 +543,48 @@ PIPELINE_MIN_BYTES = 8 * 1024 * 1024
 _DONE = "done"
 
 
-def _in_a_helper_process(chunks):
-    """Run the ``chunks`` generator in a forked helper; yield what it produces.
+class _Helper:
+    """The ``chunks`` generator run in a forked helper process, started at once;
+    iterate to get what it produces, ``close()`` to stop it.
 
     The helper only reads the file and computes: it never touches the database
     (the forked connection stays unused).  A bounded queue keeps memory flat."""
-    import multiprocessing
 
-    context = multiprocessing.get_context("fork")
-    queue = context.Queue(maxsize=4)
+    def __init__(self, chunks):
+        import multiprocessing
 
-    def produce():
-        gc.disable()  # see _COLLECT_EVERY
+        context = multiprocessing.get_context("fork")
+        # Room for the chunks the helper reads while this process makes its first
+        # pass over the household numbers (some 20 for a million rows).
+        self.queue = queue = context.Queue(maxsize=32)
+        self.chunks = chunks
+
+        def produce():
+            gc.disable()  # see _COLLECT_EVERY
+            try:
+                for count, item in enumerate(chunks, 1):
+                    if count % _COLLECT_EVERY == 0:
+                        gc.collect(1)
+                    queue.put(("chunk", item))
+                queue.put((_DONE, None))
+            except SheetError as exc:
+                queue.put(("sheet_error", (exc.code, exc.params)))
+            except BaseException as exc:  # reported to the parent, which raises
+                queue.put(("error", repr(exc)))
+
+        self.process = context.Process(target=produce, daemon=True)
         try:
-            for count, item in enumerate(chunks, 1):
-                if count % _COLLECT_EVERY == 0:
-                    gc.collect(1)
-                queue.put(("chunk", item))
-            queue.put((_DONE, None))
-        except SheetError as exc:
-            queue.put(("sheet_error", (exc.code, exc.params)))
-        except BaseException as exc:  # reported to the parent, which raises
-            queue.put(("error", repr(exc)))
+            self.process.start()
+        except (AssertionError, OSError):  # e.g. inside a daemonic worker process
+            self.process = None
+            queue.close()
 
-    helper = context.Process(target=produce, daemon=True)
-    try:
-        helper.start()
-    except (AssertionError, OSError):  # e.g. inside a daemonic worker process
-        queue.close()
-        yield from chunks
-        return
-    try:
+    def __iter__(self):
+        if self.process is None:
+            yield from self.chunks
+            return
         while True:
-            kind, item = queue.get()
+            kind, item = self.queue.get()
             if kind == "chunk":
                 yield item
             elif kind == _DONE:
@@ -557,11 +593,14 @@ def _in_a_helper_process(chunks):
                 raise SheetError(item[0], **item[1])
             else:
                 raise RuntimeError(f"import helper failed: {item}")
-    finally:
-        if helper.is_alive():
-            helper.terminate()
-        helper.join()
-        queue.close()
+
+    def close(self) -> None:
+        if self.process is not None:
+            if self.process.is_alive():
+                self.process.terminate()
+            self.process.join()
+            self.queue.close()
+            self.process = None
 
 
 def _whole_households(blocks, hno_col: int):

@@ -114,6 +114,7 @@ class Sheet:
     unknown_columns: list[str] = field(default_factory=list)
     _rows: Iterator[list] | None = None
     delimiter: str = ","  # CSV only
+    _reader: Iterator[list] | None = None  # CSV: the rows straight from csv.reader
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """(row number, cells as cleaned text) for every non-empty data row."""
@@ -134,8 +135,11 @@ class Sheet:
         rows, self._rows = self._rows, None
         if rows is None:
             raise RuntimeError("the rows can be read once")
+        # The CSV reader itself, without the per-row step of the checking ``rows``
+        # (which is held on to: dropping it closes the file).
+        raw = self._reader or rows
         base = self.header_row + 1
-        while block := list(itertools.islice(rows, size)):
+        while block := _next_block(raw, size, self.encoding):
             if self.format == "xlsx":
                 block = [[_xlsx_text(c) for c in cells] for cells in block]
             numbers = range(base, base + len(block))
@@ -179,6 +183,13 @@ class Sheet:
     def preview(self, n: int = 5) -> list[tuple[int, list[str]]]:
         """The first n data rows; consumes the sheet (open it again to import)."""
         return list(itertools.islice(self.rows(), n))
+
+
+def _next_block(rows, size: int, encoding: str | None) -> list:
+    try:
+        return list(itertools.islice(rows, size))
+    except UnicodeDecodeError as exc:
+        raise SheetError("encoding", encoding=encoding) from exc
 
 
 def _xlsx_text(value) -> str:
@@ -296,7 +307,8 @@ def _open_csv(path: str, head: bytes, layout: Layout | None = None) -> Sheet:
         it.close()
         raise
     return Sheet(path, "csv", encoding, header_row, headers, mapping, unknown,
-                 itertools.chain(buffered, it), delimiter)
+                 itertools.chain(buffered, it), delimiter,
+                 None if fh.closed else itertools.chain(buffered, rows))  # closed: all read
 
 
 # Longer lines go through csv.reader, which enforces its field size limit.

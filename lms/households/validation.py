@@ -215,12 +215,8 @@ class RowValidator:
     and looked up for every row, which keeps a million-row import fast."""
 
     def __init__(self, mapping: dict[str, int], headers: list[str], regions: RegionIndex,
-                 *, default_year: int, create_regions: bool = False, scope: str = "",
-                 split: frozenset[str] | set[str] = frozenset()):
+                 *, default_year: int, create_regions: bool = False, scope: str = ""):
         self.scope = scope  # region-code prefix every row's village must have ("" = all)
-        # Household numbers whose rows are not all together in the file (see
-        # ``split_households``): every row of theirs is rejected, wherever it is.
-        self.split = split
         self.mapping = mapping
         self.headers = headers
         self.regions = regions
@@ -228,6 +224,7 @@ class RowValidator:
         self.create_regions = create_regions
         self.counties = regions.county_codes()
         self._region_cache: dict = {}
+        self._known_village: dict = {}  # region-cache key → code of a village in the table
         self._area_cache: dict[str, tuple | None] = {}
         self._cached = [(f, mapping[f], {}, set(), conv) for f, conv in _CONVERTERS.items()
                         if f in mapping]
@@ -279,7 +276,8 @@ class RowValidator:
             v[f] = values
         for f, i, limit in self._free:
             texts = list(map(str.strip, cols[i]))
-            if max(map(len, texts), default=0) <= limit and not _any_apostrophe(texts):
+            if (QUICK_TESTS and max(map(len, texts), default=0) <= limit
+                    and not _any_apostrophe(texts)):
                 v[f] = list(map(_NONE_IF_EMPTY.get, texts, texts))  # "" → None
             else:
                 v[f] = [(t[1:].strip() if t[:1] in _APOSTROPHES else t)[:limit] or None
@@ -316,7 +314,7 @@ class RowValidator:
             # The common spelling (1986-09-01 or 19860901) compares as text with the ID's digits.
             given = [t.strip().replace("-", "") for t in cols[self.mapping["birth_date"]]]
             # Quick test first: every date spelled as the ID's eight digits.
-            if set(map(len, given)) != {8} or "".join(given) != "".join(
+            if not QUICK_TESTS or set(map(len, given)) != {8} or "".join(given) != "".join(
                     [pid[6:14] if pid is not None else "" for pid in person]):
                 for k, (text, pid) in enumerate(zip(given, person)):
                     if text and pid is not None and text != pid[6:14] and _ymd(text) != births[k]:
@@ -324,14 +322,16 @@ class RowValidator:
         if "education" in v and "student_status" in v:
             education, student = v["education"], v["student_status"]
             # Quick test first: an education given for any of the students?
-            if any(e is not None for e in itertools.compress(education, student)):
+            if not QUICK_TESTS or any(e is not None
+                                      for e in itertools.compress(education, student)):
                 for k, (e, s) in enumerate(zip(education, student)):
                     if e is not None and s is not None:
                         fail(k, "education", "education_and_student")
         if "work_place" in v or "work_months" in v:
             places, months = get("work_place"), get("work_months")
             # Quick test first: a place exactly where there are months.
-            if list(map(operator.is_not, places, _NONES)) != list(map(bool, months)):
+            if (not QUICK_TESTS
+                    or list(map(operator.is_not, places, _NONES)) != list(map(bool, months))):
                 bad_months = {e.row for e in errors if e.code == "work_months_range"}
                 for k, (p, m) in enumerate(zip(places, months)):
                     if (p is not None) != bool(m) and numbers[k] not in bad_months:
@@ -357,8 +357,6 @@ class RowValidator:
         split = set()
         if len(runs) != len(set(hno for hno, _ in runs)):
             split = {hno for hno, c in collections.Counter(h for h, _ in runs).items() if c > 1}
-        if self.split:
-            split.update(hno for hno, _ in runs if hno in self.split)
         household_rows = list(zip(*household_cols))
         is_head = [r == "01" for r in relations]
         is_spouse = [r == "02" for r in relations]
@@ -397,7 +395,10 @@ class RowValidator:
         the ID column; None where the number is wrong (with an error)."""
         n = len(col)
         dates = _birth_dates()
-        # Fast path, column at a time: clean 18-character numbers.
+        quick = self._clean_identities(col, doc_types, dates) if QUICK_TESTS else None
+        if quick is not None:
+            return quick
+        # Column at a time: clean 18-character numbers.
         clean = [r if len(r) == 18 and r.isascii() and r[:17].isdigit() else None for r in col]
         clean = [r.upper() if r is not None and r[17] == "x" else r for r in clean]
         checks = [ric.calc_check_digit(r) if r is not None else "" for r in clean]
@@ -442,6 +443,35 @@ class RowValidator:
                     warnings.append(Issue(numbers[k], id_header, code, params))
         return person, docno, births, sexes, kinds
 
+    def _clean_identities(self, col, doc_types, dates):
+        """``_identities`` for the usual column: every cell a well-formed resident ID
+        (digits, and an upper-case X only as the check character) with the right
+        check character and birth date, a current area code, and no other document
+        type.  Whole-column string tests; None when any of that is not so."""
+        n = len(col)
+        joined = "".join(col)
+        if len(joined) != 18 * n or set(map(len, col)) != {18} or not joined.isascii():
+            return None
+        checks = joined[17::18]
+        if not joined.replace("X", "0").isdigit() or joined.count("X") != checks.count("X"):
+            return None
+        if "".join(map(ric.calc_check_digit, col)) != checks:
+            return None
+        births = list(map(dates.get, [r[6:14] for r in col]))
+        if None in births:
+            return None
+        if any(d not in (None, "1") for d in doc_types):
+            return None
+        cache = self._area_cache
+        for area in {r[:6] for r in col}:
+            if area not in cache:
+                cache[area] = area_warning(area + "0" * 12, self.counties)
+            if cache[area] is not None:
+                return None
+        person = list(col)
+        sexes = list(map(_SEX_OF.__getitem__, joined[16::18]))
+        return person, list(person), births, sexes, ["1"] * n
+
     def _villages(self, cols, numbers, errors):
         n = len(numbers)
         cache = self._region_cache
@@ -452,6 +482,10 @@ class RowValidator:
         else:
             keys = [c if c and c.strip() else names for c, names in
                     zip(codes or [""] * n, zip(*name_cols))]
+        try:  # the usual case: every village seen before, and in the regions table
+            return list(map(self._known_village.__getitem__, keys)), [None] * n
+        except KeyError:
+            pass
         hits = list(map(cache.get, keys))
         if None in hits:
             for k, key in enumerate(keys):
@@ -473,6 +507,8 @@ class RowValidator:
             villages[k] = hit[0]
             if hit[0] not in levels:
                 new[k] = hit
+            else:
+                self._known_village[keys[k]] = hit[0]
         return villages, new
 
     def _resolve(self, code: str, names: tuple) -> str | Issue:
@@ -539,6 +575,9 @@ def split_households(numbers: Callable[[], Iterable[str]]) -> set[str]:
     return {hno for hno, count in runs.items() if count > 1}
 
 
+# Whole-column tests that skip the row-by-row checks when a column is clean (the
+# usual case); off, every row is checked one by one (the tests compare the two).
+QUICK_TESTS = True
 _NONE_IF_EMPTY = {"": None}
 _NONES = itertools.repeat(None)
 
@@ -556,7 +595,8 @@ def _texts(col) -> list[str]:
         texts = list(map(str.strip, col))
     except TypeError:  # not all text
         texts = [t.strip() if t.__class__ is str else _text(t) for t in col]
-    if _any_apostrophe(texts) and any(t[:1] in _APOSTROPHES and t for t in texts):
+    if ((not QUICK_TESTS or _any_apostrophe(texts))
+            and any(t[:1] in _APOSTROPHES and t for t in texts)):
         texts = list(map(_text, texts))
     return texts
 

@@ -107,3 +107,12 @@ def test_cipher_round_trip_and_keyed_hash():
     assert one.digest_input("not an id") is None
     with pytest.raises(Exception):
         two.decrypt(sealed)
+
+
+def test_sealing_and_hashing_a_chunk_at_once_agree_with_one_at_a_time():
+    numbers = [make_id(seq=k) for k in range(1, 6)] + [None]
+    cipher = IdCipher("key one")
+    assert cipher.digest_many(numbers) == [cipher.digest(n) for n in numbers[:-1]] + [None]
+    sealed = cipher.encrypt_many(numbers)
+    assert [cipher.decrypt(s) for s in sealed[:-1]] == numbers[:-1] and sealed[-1] is None
+    assert len({s[:12] for s in sealed[:-1]}) == 5  # a nonce each

@@ -227,12 +227,14 @@ def test_region_by_names_and_create_regions(export):
     assert db.session.get(Region, "621123102000").parent_code == "621123000000"
 
 
-@pytest.mark.parametrize("chunk_rows", [5000, 2])
-def test_a_household_split_in_the_file_is_rejected_whole(export, monkeypatch, chunk_rows):
+@pytest.mark.parametrize("chunk_rows,helper", [(5000, False), (2, False), (2, True)])
+def test_a_household_split_in_the_file_is_rejected_whole(export, monkeypatch, chunk_rows, helper):
     from lms.households import services
 
     # With 2-row chunks the parts of H1 reach the database in different chunks.
     monkeypatch.setattr(services, "CHUNK_ROWS", chunk_rows)
+    if helper:
+        monkeypatch.setattr(services, "PIPELINE_MIN_BYTES", 0)
     rows = family("H1", 1)
     report = run(export(rows[:2] + family("H2", 2) + rows[2:] + family("H3", 3)))
     assert codes(report) == [(2, "household_split"), (7, "household_split")]
@@ -361,3 +363,42 @@ def test_ids_repeated_across_chunks_are_caught(export, monkeypatch):
     twice[1]["证件号码"] = make_id("19820202", 12)  # the spouse of H1, two chunks earlier
     report = run(export(family("H1", 1) + family("H2", 2) + twice))
     assert own_codes(report) == ["id_duplicate"] and report.households_created == 2
+
+
+def test_quick_column_tests_give_what_the_row_by_row_checks_give(tmp_path, monkeypatch):
+    """The validator's whole-column shortcuts (clean ID numbers, birth dates spelled as
+    in the ID, no student with an education, work place exactly with months) against
+    its row-by-row checks, on a synthetic export with a few rows spoilt."""
+    import csv as csvlib
+
+    from lms.extensions import db
+    from lms.households import validation
+    from lms.households.synth import regions_path, write
+    from lms.regions.services import import_regions
+
+    path = tmp_path / "m.csv"
+    write(str(path), 60, seed=5, counties=("621123", "621102"))
+    with open(regions_path(str(path)), encoding="utf-8") as fh:
+        import_regions(fh.read())
+    db.session.commit()
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csvlib.reader(fh))
+    head = rows[0]
+    rows[5][head.index("证件号码")] = rows[5][head.index("证件号码")].lower()[:17] + "x"
+    rows[9][head.index("出生日期")] = "1999-01-01"
+    rows[12][head.index("务工时间（月）")] = "3"
+    rows[20][head.index("文化程度")] = "小学"
+    spoilt = tmp_path / "spoilt.csv"
+    with open(spoilt, "w", encoding="utf-8", newline="") as fh:
+        csvlib.writer(fh).writerows(rows)
+
+    results = []
+    for quick in (True, False):
+        monkeypatch.setattr(validation, "QUICK_TESTS", quick)
+        reports = [run(p).as_dict() for p in (path, spoilt)]
+        results.append((reports, _registry()))
+        for table in ("member_changes", "members", "households"):
+            db.session.execute(Household.metadata.tables[table].delete())
+        db.session.commit()
+    assert results[0] == results[1]
+    assert results[0][0][0]["exit_code"] == 0 and results[0][0][1]["error_count"] >= 3
