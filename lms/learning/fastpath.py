@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
+from contextlib import nullcontext
 from hashlib import sha512
 
 from lms import security
 
 PATH = "/api/v1/progress"
+_NO_LOCK = nullcontext()
 
 
 class HeartbeatFastPath:
@@ -38,6 +41,11 @@ class HeartbeatFastPath:
         self.app = flask_app
         self.cookie_name = flask_app.config["SESSION_COOKIE_NAME"]
         self._identifiers: dict[tuple, str] = {}
+        # SQLite has one writer at a time and makes the others poll for the lock with growing
+        # sleeps (1, 2, 5, 10 ... ms); the threads of one worker queue here instead, so only the
+        # other process ever polls (bench/progress.py, 4 threads a worker: the insert's wait at
+        # p99 went from 35 ms to 8 ms).
+        self.write_lock = threading.Lock()
         self.headers = [("Content-Type", "application/json"), *security.HEADERS, ("Vary", "Cookie")]
 
     def __call__(self, environ, start_response):
@@ -92,8 +100,9 @@ class HeartbeatFastPath:
                 user = SessionUser.load(int(data["_user_id"]))
                 if user is None or user.role.value != "learner":
                     return None
-                result = services.record_heartbeat(user.id, heartbeat)
-                db.session.commit()
+                with self.write_lock if db.session.get_bind().dialect.name == "sqlite" else _NO_LOCK:
+                    result = services.record_heartbeat(user.id, heartbeat)
+                    db.session.commit()
             except Exception:
                 db.session.rollback()
                 return None
