@@ -54,19 +54,24 @@ class SessionUser:
     def __init__(self, id, role, locale):
         self.id, self.role, self.locale = id, role, locale
 
+    SQL = "SELECT role, locale FROM users WHERE id = :id AND is_active_account"
+
     @classmethod
-    def load(cls, user_id: int):
+    def load(cls, user_id: int, sqlite_connection=None):
+        """From the request's session, or from a bare SQLite driver connection if given."""
         from sqlalchemy import text
 
         from lms.accounts.models import Role
 
-        sql = "SELECT role, locale FROM users WHERE id = :id AND is_active_account"
-        connection = db.session.connection()
-        if connection.dialect.name == "sqlite":  # straight on the driver: see lms.learning.store
-            row = connection.connection.driver_connection.execute(sql, {"id": user_id}).fetchone()
+        if sqlite_connection is None:
+            connection = db.session.connection()
+            if connection.dialect.name == "sqlite":  # straight on the driver: see lms.learning.store
+                sqlite_connection = connection.connection.driver_connection
+        if sqlite_connection is not None:
+            row = sqlite_connection.execute(cls.SQL, {"id": user_id}).fetchone()
         else:
             if cls._query is None:
-                cls._query = text(sql)
+                cls._query = text(cls.SQL)
             row = connection.execute(cls._query, {"id": user_id}).first()
         return None if row is None else cls(user_id, Role(row[0]), row[1])
 

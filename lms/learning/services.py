@@ -121,7 +121,13 @@ def _lesson_facts(lesson_id: int, now: float):
     return facts
 
 
-def record_heartbeat(user_id: int, body, now: float | None = None) -> ProgressResult:
+class NeedsSession(Exception):
+    """A heartbeat run on a bare connection (``store=``) needs the ORM session after all: it is
+    the lesson's first (the progress row is created) or it completes something. The caller rolls
+    back and runs it again the ordinary way."""
+
+
+def record_heartbeat(user_id: int, body, now: float | None = None, store=None) -> ProgressResult:
     """Apply one heartbeat: idempotent per (client_id, seq), never goes backwards.
 
     The hot path is four prepared statements on the request's connection: read the progress
@@ -130,6 +136,9 @@ def record_heartbeat(user_id: int, body, now: float | None = None) -> ProgressRe
     together. When the conditional update finds the row changed by a concurrent heartbeat, the
     row is read again (under the write lock on SQLite, FOR UPDATE on PostgreSQL) and the merge is
     redone. A refused heartbeat raises; the request then rolls back, insert included.
+
+    With ``store`` (lms.learning.store) every write goes through that store's connection and
+    ``NeedsSession`` is raised where the ORM would have to write.
     """
     lesson_id, raw_intervals, position, client_id, seq = parse_heartbeat(body)
     now = time.time() if now is None else now
@@ -147,9 +156,12 @@ def record_heartbeat(user_id: int, body, now: float | None = None) -> ProgressRe
     except iv.IntervalError as exc:
         raise ProgressError(exc.code, exc.message) from None
     claimed_total = iv.total(claimed)
-    store = store_for(db.session.connection())
+    bare = store is not None
+    store = store or store_for(db.session.connection())
     row = store.read(user_id, lesson_id)
     if row is None:
+        if bare:
+            raise NeedsSession
         get_progress(user_id, lesson_id, create=True)
         row = store.read(user_id, lesson_id)
     stamp = utcnow()
@@ -191,6 +203,8 @@ def record_heartbeat(user_id: int, body, now: float | None = None) -> ProgressRe
     watched, coverage = values["watched_seconds"], values["coverage"]
     completed = row.completed_at is not None
     if not completed and _may_complete(kind, watched, duration, row.opened_at, now):
+        if bare:
+            raise NeedsSession
         progress = db.session.get(Progress, row.id)
         db.session.refresh(progress)
         completed = check_lesson_complete(progress, db.session.get(Lesson, lesson_id), now)
