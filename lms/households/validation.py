@@ -395,60 +395,72 @@ class RowValidator:
         the ID column; None where the number is wrong (with an error)."""
         n = len(col)
         dates = _birth_dates()
-        quick = self._clean_identities(col, doc_types, dates) if QUICK_TESTS else None
+        # Rows of another document type (a disability certificate) are read one by one.
+        other = [k for k, d in enumerate(doc_types) if d is not None and d != "1"]
+        quick = self._clean_identities(col, other, dates) if QUICK_TESTS else None
         if quick is not None:
-            return quick
-        # Column at a time: clean 18-character numbers.
-        clean = [r if len(r) == 18 and r.isascii() and r[:17].isdigit() else None for r in col]
-        clean = [r.upper() if r is not None and r[17] == "x" else r for r in clean]
-        checks = [ric.calc_check_digit(r) if r is not None else "" for r in clean]
-        births = list(map(dates.get, [r[6:14] if r is not None else "" for r in clean]))
-        person = [r if r is not None and c == r[17] and b is not None else None
-                  for r, c, b in zip(clean, checks, births)]
-        if any(d not in (None, "1") for d in doc_types):
-            person = [p if d in (None, "1") else None for p, d in zip(person, doc_types)]
-        docno = list(person)
-        kinds = ["1" if p is not None else None for p in person]
-        sexes = [_SEX_OF[p[16]] if p is not None else None for p in person]
-        births = [b if p is not None else 0 for b, p in zip(births, person)]
+            person, docno, births, sexes, kinds = quick
+            todo = other
+        else:
+            # Column at a time: clean 18-character numbers.
+            clean = [r if len(r) == 18 and r.isascii() and r[:17].isdigit() else None
+                     for r in col]
+            clean = [r.upper() if r is not None and r[17] == "x" else r for r in clean]
+            checks = [ric.calc_check_digit(r) if r is not None else "" for r in clean]
+            births = list(map(dates.get, [r[6:14] if r is not None else "" for r in clean]))
+            person = [r if r is not None and c == r[17] and b is not None else None
+                      for r, c, b in zip(clean, checks, births)]
+            for k in other:
+                person[k] = None
+            docno = list(person)
+            kinds = ["1" if p is not None else None for p in person]
+            sexes = [_SEX_OF[p[16]] if p is not None else None for p in person]
+            births = [b if p is not None else 0 for b, p in zip(births, person)]
+            todo = [k for k in range(n) if person[k] is None]
         id_header = self.column("id_number")
-        if None in person:
-            for k in range(n):
-                if person[k] is not None:
-                    continue
-                raw = col[k]
-                try:
-                    ident = parse_id(_text(raw), DocType(doc_types[k]) if doc_types[k] else None)
-                except IdError as exc:
-                    errors.append(Issue(numbers[k], id_header, exc.code, exc.params))
-                    continue
-                if ident.upgraded:
-                    warnings.append(Issue(numbers[k], id_header, "id_upgraded", {}))
-                person[k], docno[k], births[k] = ident.person_id, ident.number, ident.birth_ymd
-                sexes[k], kinds[k] = ident.sex.value, ident.doc_type.value
-        areas = [p[:6] if p is not None else None for p in person]
+        for k in todo:
+            raw = col[k]
+            try:
+                ident = parse_id(_text(raw), DocType(doc_types[k]) if doc_types[k] else None)
+            except IdError as exc:
+                errors.append(Issue(numbers[k], id_header, exc.code, exc.params))
+                continue
+            if ident.upgraded:
+                warnings.append(Issue(numbers[k], id_header, "id_upgraded", {}))
+            person[k], docno[k], births[k] = ident.person_id, ident.number, ident.birth_ymd
+            sexes[k], kinds[k] = ident.sex.value, ident.doc_type.value
+        # The quick test has checked the areas of the other rows: all current.
+        checked = range(n) if quick is None else todo
+        areas = [(k, person[k][:6]) for k in checked if person[k] is not None]
         cache = self._area_cache
         flagged = set()
-        for area in set(areas):
-            if area is None:
-                continue
+        for area in {area for _k, area in areas}:
             if area not in cache:
                 cache[area] = area_warning(area + "0" * 12, self.counties)
             if cache[area] is not None:
                 flagged.add(area)
         if flagged:
-            for k, area in enumerate(areas):
+            for k, area in areas:
                 if area in flagged:
                     code, params = cache[area]
                     warnings.append(Issue(numbers[k], id_header, code, params))
         return person, docno, births, sexes, kinds
 
-    def _clean_identities(self, col, doc_types, dates):
-        """``_identities`` for the usual column: every cell a well-formed resident ID
-        (digits, and an upper-case X only as the check character) with the right
-        check character and birth date, a current area code, and no other document
-        type.  Whole-column string tests; None when any of that is not so."""
+    def _clean_identities(self, col, other: list[int], dates):
+        """``_identities`` for the usual column, but the rows ``other`` (None there,
+        to be read one by one): every other cell a well-formed resident ID (digits,
+        and an upper-case X only as the check character) with the right check
+        character and birth date, and a current area code.  Whole-column string
+        tests; None when any of that is not so."""
         n = len(col)
+        if other:
+            if len(other) == n:
+                return None
+            skip = set(other)
+            stand_in = col[next(k for k in range(n) if k not in skip)]
+            col = list(col)
+            for k in other:
+                col[k] = stand_in
         joined = "".join(col)
         if len(joined) != 18 * n or set(map(len, col)) != {18} or not joined.isascii():
             return None
@@ -460,8 +472,6 @@ class RowValidator:
         births = list(map(dates.get, [r[6:14] for r in col]))
         if None in births:
             return None
-        if any(d not in (None, "1") for d in doc_types):
-            return None
         cache = self._area_cache
         for area in {r[:6] for r in col}:
             if area not in cache:
@@ -470,7 +480,11 @@ class RowValidator:
                 return None
         person = list(col)
         sexes = list(map(_SEX_OF.__getitem__, joined[16::18]))
-        return person, list(person), births, sexes, ["1"] * n
+        kinds = ["1"] * n
+        for k in other:
+            person[k] = sexes[k] = kinds[k] = None
+            births[k] = 0
+        return person, list(person), births, sexes, kinds
 
     def _villages(self, cols, numbers, errors):
         n = len(numbers)
