@@ -139,12 +139,13 @@ class _Writer:
     """Writes validated chunks with executemany on the session's connection."""
 
     def __init__(self, report: ImportReport, import_id: int | None, user_id: int | None,
-                 regions: RegionIndex, column: Callable[[str], str]):
+                 regions: RegionIndex, column: Callable[[str], str], created_regions: list):
         self.report = report
         self.column = column
         self.import_id = import_id
         self.user_id = user_id
         self.regions = regions
+        self.created_regions = created_regions  # Region objects added to the session
         self.cipher = cipher()
         self.conn = db.session.connection()
         dialect = self.conn.dialect
@@ -329,11 +330,14 @@ class _Writer:
                 continue
             code, town_name, village_name = h.new_region
             town = code[:9] + "000"
+            new = []
             if town not in self.regions.levels:
-                db.session.add(Region(code=town, name=town_name, level=4,
-                                      parent_code=code[:6] + "000000"))
+                new.append(Region(code=town, name=town_name, level=4,
+                                  parent_code=code[:6] + "000000"))
                 self.regions.add(town, town_name, 4, code[:6] + "000000")
-            db.session.add(Region(code=code, name=village_name, level=5, parent_code=town))
+            new.append(Region(code=code, name=village_name, level=5, parent_code=town))
+            db.session.add_all(new)
+            self.created_regions.extend(new)
             self.regions.add(code, village_name, 5, town)
         db.session.flush()
 
@@ -405,6 +409,11 @@ def _batched(items, n):
         yield part
 
 
+class _SplitFound(Exception):
+    """A household number met again after other households: its rows are not
+    all together in the file."""
+
+
 def import_households(path: str | os.PathLike, *, filename: str | None = None,
                       user=None, record: HouseholdImport | None = None, dry_run: bool = False,
                       strict: bool = False, create_regions: bool = False, scope: str = "",
@@ -413,7 +422,41 @@ def import_households(path: str | os.PathLike, *, filename: str | None = None,
     caller commits when ``report.changes_kept`` and rolls back otherwise.
 
     ``scope`` is the importing official's region prefix: rows of villages
-    outside it are rejected."""
+    outside it are rejected.
+
+    A household is imported whole or not at all, also when its rows are not all
+    together in the file: then every part of it is rejected (``household_split``
+    on the first row of each part, ``household_rejected`` on the others) and
+    nothing of it is written.  The import first runs hoping no household is split,
+    noting a hash of each household number it passes (memory: some 70 bytes a
+    household).  On meeting one again it goes back to a savepoint taken at the
+    start and runs once more, knowing from a quick first pass over the household
+    numbers which ones are split."""
+    options = dict(filename=filename, user=user, record=record, dry_run=dry_run,
+                   strict=strict, create_regions=create_regions, scope=scope,
+                   progress=progress)
+    connection = db.session.connection()
+    connection.exec_driver_sql("SAVEPOINT households_import")
+    created_regions: list = []
+    try:
+        return _import(path, split=None, created_regions=created_regions, **options)
+    except _SplitFound:
+        connection.exec_driver_sql("ROLLBACK TO SAVEPOINT households_import")
+        for region in created_regions:  # gone from the database: from the session too
+            db.session.expunge(region)
+        try:
+            split = _split_households(open_sheet(path, filename))
+        except SheetError as exc:
+            report = ImportReport(dry_run=dry_run, strict=strict, unusable=True)
+            report.add_errors([Issue(0, "", exc.code, exc.params)])
+            return report
+        return _import(path, split=split, created_regions=[], **options)
+
+
+def _import(path, *, split: set[str] | None, created_regions: list, filename, user, record,
+            dry_run, strict, create_regions, scope, progress) -> ImportReport:
+    """One run of the import; ``split`` is None while no household is known to
+    be split (then _SplitFound when one turns out to be)."""
     from lms.regions.models import Region
 
     report = ImportReport(dry_run=dry_run, strict=strict)
@@ -431,14 +474,13 @@ def import_households(path: str | os.PathLike, *, filename: str | None = None,
                              default_year=utcnow().year, create_regions=create_regions,
                              scope=scope)
     writer = _Writer(report, record.id if record else None, getattr(user, "id", None), regions,
-                     validator.column)
+                     validator.column, created_regions)
     changed_villages: set[str] = set()
-    chunks = _validated(sheet, validator, current_app.config["DATA_KEY"], writer.stamp)
+    chunks = _validated(sheet, validator, current_app.config["DATA_KEY"], writer.stamp,
+                        watch=split is None)
     if sheet.format == "csv" and os.path.getsize(path) >= PIPELINE_MIN_BYTES:
         chunks = _Helper(chunks)
     try:
-        # With a helper, this first pass runs while the helper reads its first chunks.
-        split = _split_households(sheet)
         household_column = validator.column("household_no")
         with _collector_paused():
             for count, (chunk, rows) in enumerate(chunks, 1):
@@ -523,17 +565,26 @@ def _split_households(sheet) -> set[str]:
         return split_households(functools.partial(sheet.column, index, as_text=True))
 
 
-def _validated(sheet, validator, data_key: str, stamp):
+def _validated(sheet, validator, data_key: str, stamp, watch: bool = False):
     """(chunk, member rows) for the sheet's rows, chunk by chunk: the rows as
     ``_Writer.write`` inserts them (``stamp`` is their creation time), so the
-    writer has one value to add per row and the helper sends one tuple a row."""
+    writer has one value to add per row and the helper sends one tuple a row.
+
+    ``watch``: raise _SplitFound on a household number met in an earlier chunk."""
     keyed = _cipher_for(data_key)
     digest, seal = keyed.digest_many, keyed.encrypt_many
     stamps = itertools.repeat(stamp)
     width = max(sheet.mapping.values()) + 1
+    seen: set[int] = set()
     for numbers, columns in _whole_households(sheet.column_blocks(CHUNK_ROWS, width),
                                               sheet.mapping["household_no"]):
         chunk = validator.validate(numbers, columns)
+        if watch:
+            # A hash, not the number: a rare false alarm costs a second run only.
+            mine = {hash(h.household_no) for h in chunk.households if h.household_no}
+            if not seen.isdisjoint(mine):
+                raise _SplitFound()
+            seen |= mine
         hashes = digest(chunk.person_ids)
         sealed = seal(chunk.doc_numbers)
         rows = list(zip(sealed, hashes, *chunk.members, stamps, stamps))
@@ -575,9 +626,7 @@ class _Helper:
         import multiprocessing
 
         context = multiprocessing.get_context("fork")
-        # Room for the rows the helper reads while this process makes its first pass
-        # over the household numbers (some 150,000 for a million rows).
-        self.queue = queue = context.Queue(maxsize=max(4, 160_000 // CHUNK_ROWS))
+        self.queue = queue = context.Queue(maxsize=8)
         self.chunks = chunks
 
         def produce():
@@ -590,6 +639,8 @@ class _Helper:
                 queue.put((_DONE, None))
             except SheetError as exc:
                 queue.put(("sheet_error", (exc.code, exc.params)))
+            except _SplitFound:
+                queue.put(("split", None))
             except BaseException as exc:  # reported to the parent, which raises
                 queue.put(("error", repr(exc)))
 
@@ -612,6 +663,8 @@ class _Helper:
                 break
             elif kind == "sheet_error":
                 raise SheetError(item[0], **item[1])
+            elif kind == "split":
+                raise _SplitFound()
             else:
                 raise RuntimeError(f"import helper failed: {item}")
 

@@ -402,3 +402,30 @@ def test_quick_column_tests_give_what_the_row_by_row_checks_give(tmp_path, monke
         db.session.commit()
     assert results[0] == results[1]
     assert results[0][0][0]["exit_code"] == 0 and results[0][0][1]["error_count"] >= 3
+
+
+def test_a_split_found_late_undoes_the_first_run_regions_too(export, monkeypatch):
+    """The import runs once hoping no household is split; meeting one, it goes back to
+    its savepoint (regions it created included) and runs again knowing the split ones."""
+    from lms.extensions import db
+    from lms.households import services
+    from lms.regions.models import Region
+
+    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    first_pass = []
+    split_of = services._split_households
+    monkeypatch.setattr(services, "_split_households",
+                        lambda sheet: first_pass.append(1) or split_of(sheet))
+    run(export(family("H1", 1) + family("H2", 2)))
+    assert first_pass == []  # nothing split: one run, no first pass
+
+    new = family("H3", 3, village="621123102005")
+    for r in new:
+        r.update(乡="新设镇", 村="新设村")
+    h4 = family("H4", 4)
+    report = run(export(new + h4[:1] + family("H5", 5) + h4[1:]), create_regions=True)
+    assert first_pass == [1]
+    assert [c for _r, c in codes(report)] == ["household_split", "household_split"]
+    assert (report.households_created, report.rejected) == (2, 3)
+    assert db.session.get(Region, "621123102005").name == "新设村"
+    assert count(Household) == 4 and db_household("H4") is None
