@@ -17,6 +17,10 @@ same pieces the view uses, and hands every other case to Flask unchanged, where
   Flask, which answers with the translated message.
 
 Anything unexpected also goes to Flask (it then meets the same problem and reports it).
+
+Flask's before- and after-request hooks do not run for the heartbeats answered here: a new
+app-wide hook that heartbeats must go through has to be called here as well (the security headers
+are, from ``lms.security.HEADERS``; the rate limiter and page compression deliberately are not).
 """
 from __future__ import annotations
 
