@@ -28,7 +28,6 @@ from .messages import issue_dict
 from .models import Household, HouseholdImport, Member, MemberChange
 from .spreadsheet import IrregularLines, SheetError, open_sheet
 from .validation import HOUSEHOLD_FIELDS, MEMBER_FIELDS, Issue, RegionIndex, RowValidator
-from .validation import Household as ValidatedHousehold
 from .validation import split_households
 from .validation import _text as _cell_text
 
@@ -201,12 +200,22 @@ class _Writer:
         levels = self.regions.levels
         if any(h.new_region is not None and h.new_region[0] not in levels for h in keep):
             return False  # regions to create: the checked path creates them
-        last = self.conn.exec_driver_sql("SELECT max(id) FROM households").scalar() or 0
+        last = self._last_household_id()
         try:
-            ids = self._insert_households(keep)
+            if keep:
+                stamp = self.stamp
+                self.conn.exec_driver_sql(self.household_sql, [(h.household_no, *h.values, stamp, stamp)
+                                                               for h in keep])
+            if self._last_household_id() == last + len(keep):
+                # SQLite gives each new row the largest id so far plus one, so these
+                # households have the next ids in turn (if not, read them back).
+                ids = [last + 1 + i for i in range(len(keep))]
+            else:
+                found = self._household_ids(keep)
+                ids = [found[h.household_no] for h in keep]
             members = []
-            for h in keep:
-                tail = (ids[h.household_no],)
+            for h, hid in zip(keep, ids):
+                tail = (hid,)
                 members.extend([row + tail for row in rows[h.start:h.end]])
             if members:
                 self.conn.exec_driver_sql(self.member_sql, members)
@@ -341,6 +350,9 @@ class _Writer:
             self.regions.add(code, village_name, 5, town)
         db.session.flush()
 
+    def _last_household_id(self) -> int:
+        return self.conn.exec_driver_sql("SELECT max(id) FROM households").scalar() or 0
+
     def _insert_households(self, households) -> dict[str, int]:
         """Insert with executemany, then read the new ids back by number (one
         query per thousand: cheaper than RETURNING row by row)."""
@@ -349,6 +361,9 @@ class _Writer:
         stamp = self.stamp
         self.conn.exec_driver_sql(self.household_sql,
                                   [(h.household_no, *h.values, stamp, stamp) for h in households])
+        return self._household_ids(households)
+
+    def _household_ids(self, households) -> dict[str, int]:
         ids = {}
         for part in _batched([h.household_no for h in households], 500):
             ids.update(self._select("SELECT household_no, id FROM households "
@@ -600,19 +615,15 @@ _DONE = "done"
 def _packed(chunk, rows: list) -> tuple:
     """A chunk as it crosses to the writer: marshal for the member rows of plain
     values (quicker than pickle both ways; on PostgreSQL their times are datetimes,
-    which marshal cannot take), households as plain tuples."""
-    households = list(map(tuple, chunk.households))
+    which marshal cannot take)."""
     try:
-        rows = marshal.dumps(rows)
+        return chunk, marshal.dumps(rows)
     except ValueError:
-        pass
-    return chunk._replace(households=households), rows
+        return chunk, rows
 
 
 def _unpacked(chunk, rows) -> tuple:
-    households = list(map(ValidatedHousehold._make, chunk.households))
-    return chunk._replace(households=households), (
-        marshal.loads(rows) if rows.__class__ is bytes else rows)
+    return chunk, marshal.loads(rows) if rows.__class__ is bytes else rows
 
 
 class _Helper:
