@@ -160,6 +160,12 @@ class _Writer:
         self.member_sql = (f"INSERT INTO members ({', '.join(mcols)}) "
                            f"VALUES ({', '.join([mark] * len(mcols))})")
         self.insert_first = dialect.name == "sqlite"
+        if self.insert_first:
+            # Straight to the driver: these run a few times a chunk on the hot path.
+            raw = self.conn.connection.dbapi_connection
+            self.cursor = raw.cursor()
+            self.integrity_error = dialect.dbapi.IntegrityError
+            self.member_sql_from = self.member_sql.rsplit("?", 1)[0] + "? + {first})"
         self.undo_members = f"DELETE FROM members WHERE household_id > {mark}"
         self.undo_households = f"DELETE FROM households WHERE id > {mark}"
         hcols = ("household_no",) + HOUSEHOLD_FIELDS + ("created_at", "updated_at")
@@ -183,9 +189,11 @@ class _Writer:
                               f"VALUES ({', '.join([mark] * len(hcols))})")
 
     def write(self, chunk, rows: list) -> None:
-        """Write a validated chunk.  ``rows`` are its member rows as inserted, less
-        the household id: (encrypted number, look-up hash, *MEMBER_FIELDS, created,
-        updated); the number and hash are None in a row with no valid number."""
+        """Write a validated chunk.  ``rows`` are its member rows as inserted but for
+        the last value: (encrypted number, look-up hash, *MEMBER_FIELDS, created,
+        updated, place of the household among the chunk's accepted ones), where the
+        household's id goes; the number and hash are None in a row with no valid
+        number."""
         if not (self.insert_first and self._write_new(chunk, rows)):
             self._write_checked(chunk, rows)
 
@@ -201,29 +209,33 @@ class _Writer:
         if any(h.new_region is not None and h.new_region[0] not in levels for h in keep):
             return False  # regions to create: the checked path creates them
         last = self._last_household_id()
+        cursor = self.cursor
         try:
             if keep:
                 stamp = self.stamp
-                self.conn.exec_driver_sql(self.household_sql, [(h.household_no, *h.values, stamp, stamp)
-                                                               for h in keep])
+                cursor.executemany(self.household_sql, [(h.household_no, *h.values, stamp, stamp)
+                                                        for h in keep])
+            if len(keep) == len(chunk.households):
+                members = rows
+            else:
+                members = list(itertools.chain.from_iterable(rows[h.start:h.end] for h in keep))
             if self._last_household_id() == last + len(keep):
                 # SQLite gives each new row the largest id so far plus one, so these
-                # households have the next ids in turn (if not, read them back).
-                ids = [last + 1 + i for i in range(len(keep))]
-            else:
+                # households have the next ids in turn: a row's last value, the place
+                # of its household among those kept, plus the first id is its own.
+                sql = self.member_sql_from.format(first=int(last) + 1)
+            else:  # (not so past the largest id: read them back)
                 found = self._household_ids(keep)
                 ids = [found[h.household_no] for h in keep]
-            members = []
-            for h, hid in zip(keep, ids):
-                tail = (hid,)
-                members.extend([row + tail for row in rows[h.start:h.end]])
+                members = [row[:-1] + (ids[row[-1]],) for row in members]
+                sql = self.member_sql
             if members:
-                self.conn.exec_driver_sql(self.member_sql, members)
-        except IntegrityError:
+                cursor.executemany(sql, members)
+        except self.integrity_error:
             # Only this chunk's households have ids above ``last``, and only they
             # have members pointing at them.
-            self.conn.exec_driver_sql(self.undo_members, (last,))
-            self.conn.exec_driver_sql(self.undo_households, (last,))
+            cursor.execute(self.undo_members, (last,))
+            cursor.execute(self.undo_households, (last,))
             return False
         self._reject(chunk, [h for h in chunk.households if h.rejected], [])
         self.report.households_created += len(keep)
@@ -283,7 +295,7 @@ class _Writer:
         new_members = []
         for h in new_h:
             tail = (ids[h.household_no],)
-            new_members.extend([row + tail for row in rows[h.start:h.end]])
+            new_members.extend([row[:-1] + tail for row in rows[h.start:h.end]])
         for h in old_h:
             self._update_household(h, existing_h[h.household_no], chunk, rows, existing_m,
                                    new_members)
@@ -351,7 +363,7 @@ class _Writer:
         db.session.flush()
 
     def _last_household_id(self) -> int:
-        return self.conn.exec_driver_sql("SELECT max(id) FROM households").scalar() or 0
+        return self.cursor.execute("SELECT max(id) FROM households").fetchone()[0] or 0
 
     def _insert_households(self, households) -> dict[str, int]:
         """Insert with executemany, then read the new ids back by number (one
@@ -387,7 +399,7 @@ class _Writer:
             row = rows[k]
             found = existing_m.get(row[1])
             if found is None:
-                new_members.append(row + (hid,))
+                new_members.append(row[:-1] + (hid,))
                 self.report.members_created += 1
                 any_member_change = True
                 continue
@@ -502,7 +514,9 @@ def _import(path, *, split: set[str] | None, created_regions: list, filename, us
                 if count % _COLLECT_EVERY == 0:
                     gc.collect(1)
                 if split:
-                    chunk = _reject_split(chunk, split, household_column)
+                    checked = _reject_split(chunk, split, household_column)
+                    if checked is not chunk:  # fewer households accepted: new places
+                        chunk, rows = checked, _placed(checked, rows)
                 report.rows += len(chunk.numbers)
                 report.add_errors(chunk.errors)
                 report.add_warnings(chunk.warnings)
@@ -570,6 +584,15 @@ def _reject_split(chunk, split: set[str], column: str):
     return chunk._replace(households=households, errors=errors)
 
 
+def _placed(chunk, rows: list) -> list:
+    """``rows`` with their last value (the place of the row's household among the
+    chunk's accepted ones, see ``_validated``) set anew."""
+    places = [-1] * len(rows)
+    for place, h in enumerate(h for h in chunk.households if not h.rejected):
+        places[h.start:h.end] = [place] * (h.end - h.start)
+    return [row[:-1] + (place,) for row, place in zip(rows, places)]
+
+
 def _split_households(sheet) -> set[str]:
     """The household numbers whose rows are not all together in the file: a first
     quick pass over that one column (``validation.split_households``)."""
@@ -602,7 +625,12 @@ def _validated(sheet, validator, data_key: str, stamp, watch: bool = False):
             seen |= mine
         hashes = digest(chunk.person_ids)
         sealed = seal(chunk.doc_numbers)
-        rows = list(zip(sealed, hashes, *chunk.members, stamps, stamps))
+        # Last in each row: the place of its household among the chunk's accepted
+        # ones (the writer turns it into the household's id).
+        places = [-1] * len(numbers)
+        for place, h in enumerate(h for h in chunk.households if not h.rejected):
+            places[h.start:h.end] = [place] * (h.end - h.start)
+        rows = list(zip(sealed, hashes, *chunk.members, stamps, stamps, places))  # see _placed
         yield chunk._replace(members=None, person_ids=None, doc_numbers=None), rows
 
 
