@@ -11,8 +11,23 @@ import time
 _TIMES: list[float] = []
 
 
+_GC: list[tuple[int, float]] = []
+_gc_start = [0.0]
+
+
+def _gc_probe(phase, info):
+    if phase == "start":
+        _gc_start[0] = time.perf_counter()
+    else:
+        _GC.append((info["generation"], time.perf_counter() - _gc_start[0]))
+
+
 def post_fork(server, worker):
+    import gc
+
     from lms.learning.store import SqliteStore
+
+    gc.callbacks.append(_gc_probe)
 
     insert = SqliteStore.insert_heartbeat
 
@@ -31,3 +46,5 @@ def worker_exit(server, worker):
     if folder:
         with open(os.path.join(folder, f"{os.getpid()}.json"), "w") as fh:
             json.dump(_TIMES, fh)
+        with open(os.path.join(folder, f"{os.getpid()}.gc"), "w") as fh:
+            json.dump(_GC, fh)
