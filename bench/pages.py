@@ -121,18 +121,25 @@ def session_cookie(base: str) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
+def signed_in_page(p, base: str, cookie: str):
+    """A fresh chromium at 1024×600 carrying the learner's cookies, with a CDP session watching
+    the network: (browser, page, cdp)."""
+    browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+    context = browser.new_context(viewport={"width": 1024, "height": 600})
+    context.add_cookies([{"name": k, "value": v, "url": base}
+                         for k, v in (c.split("=", 1) for c in cookie.split("; "))])
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    return browser, page, cdp
+
+
 def measure_bytes(base: str, cookie: str, paths: dict) -> dict:
     from playwright.sync_api import sync_playwright
 
     out = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(viewport={"width": 1024, "height": 600})
-        context.add_cookies([{"name": k, "value": v, "url": base}
-                             for k, v in (c.split("=", 1) for c in cookie.split("; "))])
-        page = context.new_page()
-        cdp = context.new_cdp_session(page)
-        cdp.send("Network.enable")
+        browser, page, cdp = signed_in_page(p, base, cookie)
         urls, sizes = {}, []
         cdp.on("Network.requestWillBeSent", lambda e: urls.__setitem__(e["requestId"], e["request"]["url"]))
         cdp.on("Network.loadingFinished", lambda e: sizes.append((urls.get(e["requestId"], ""), e["encodedDataLength"])))
@@ -170,13 +177,7 @@ def first_frame(base: str, cookie: str, lessons: list[int]) -> dict:
     })"""
     result = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        context = browser.new_context(viewport={"width": 1024, "height": 600})
-        context.add_cookies([{"name": k, "value": v, "url": base}
-                             for k, v in (c.split("=", 1) for c in cookie.split("; "))])
-        page = context.new_page()
-        cdp = context.new_cdp_session(page)
-        cdp.send("Network.enable")
+        browser, page, cdp = signed_in_page(p, base, cookie)
         # 400 kbps each way, 200 ms round trip.
         cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 200,
                                                        "downloadThroughput": 400_000 / 8,

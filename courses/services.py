@@ -117,8 +117,8 @@ def save_course(actor, course: Course | None, *, title: str, summary: str, progr
 def _usable_cover(actor, asset_id: int) -> bool:
     from media import queries as media_queries
 
-    return actor is not None and any(a.id == asset_id and a.kind == "video"
-                                     for a in media_queries.ready_assets(actor))
+    asset = media_queries.ready_asset_of(actor, asset_id) if actor is not None else None
+    return asset is not None and asset.kind == "video"
 
 
 def cover_url(course: Course) -> str | None:

@@ -80,6 +80,11 @@ def ready_assets(user):
     return db.session.scalars(assets_for(user).where(Asset.status == AssetStatus.ready).limit(500)).all()
 
 
+def ready_asset_of(user, asset_id: int) -> Asset | None:
+    """One ready asset the user may use (their own; any for an admin), else None."""
+    return db.session.scalar(assets_for(user).where(Asset.id == asset_id, Asset.status == AssetStatus.ready))
+
+
 def export_path(asset_id: int) -> str | None:
     """The best file to carry elsewhere (course packages): the original, else the 240p MP4."""
     asset = db.session.get(Asset, asset_id)

@@ -31,6 +31,10 @@ def test_course_statistics_by_region_and_month(regions, client, login, make_user
     db.session.commit()
     login(client, make_user("official", region_code="621123100000"))
     page = client.get("/stats/courses?region=621123100000").get_data(as_text=True)
+    # each table once, in the page body; the browser tab shows just the title
+    assert [page.count(f'id="{t}"') for t in ("course-table", "programme-table", "month-table")] == [1, 1, 1]
+    assert "<table" not in page.split("<title>")[1].split("</title>")[0]
+    assert "<table" not in page.split("<head>")[1].split("</head>")[0]
     row = page.split('id="course-table"')[1].split("</tr>")[1]
     assert "马铃薯种植技术" in row and ">3<" in row and ">2<" in row and "66.7%" in row and ">1.5<" in row
     assert "雨露计划·短期技能培训" in page.split('id="programme-table"')[1]
