@@ -4,7 +4,7 @@ signed link, heartbeats to completion, and the official's statistics."""
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from tests.production import flows
 from tests.production.browser import Browser
@@ -64,7 +64,7 @@ def test_trainer_publishes_and_learner_completes_the_lesson(cluster, published, 
     reader = learner(cluster, 0)
     # Search: the worker indexed the published course; both hosts read the shared index.
     def found():
-        answer = reader.get("/api/v1/search?q=" + "牛肉拉面")
+        answer = reader.get("/api/v1/search?q=" + quote("牛肉拉面"))
         assert answer.status == 200
         hits = [h["course"] for h in answer.json()["hits"]]
         return published["course"] in hits and answer.header("X-Search-Fallback") is None
