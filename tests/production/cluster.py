@@ -163,7 +163,8 @@ class Cluster:
 
         with psycopg.connect(f"host=127.0.0.1 port={self.pg_port} user=postgres dbname=xiangxue",
                              autocommit=True) as conn:
-            return conn.execute(statement, params).fetchall()
+            cursor = conn.execute(statement, params)
+            return cursor.fetchall() if cursor.description else cursor.rowcount
 
     # ------------------------------------------------------------ Redis
 
