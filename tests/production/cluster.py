@@ -236,11 +236,14 @@ class Cluster:
         self.start_redis()
         self.flask("db", "upgrade")
         seeded = subprocess.run([str(BIN / "python"), "-m", "tests.production.seed"], cwd=REPO,
-                                env=self.host_env("cli"), input=json.dumps(accounts), capture_output=True,
-                                text=True, timeout=120)
+                                env=self.host_env("cli"), input=json.dumps({"accounts": accounts, "nginx": [
+                                    "--server-name", "localhost", "--listen", f"127.0.0.1:{self.nginx_port}",
+                                    "--secret-from-env",
+                                    *(f"--upstream=127.0.0.1:{port}" for port in self.web_ports.values())]}),
+                                capture_output=True, text=True, timeout=120)
         assert seeded.returncode == 0, seeded.stderr
         seed = json.loads(seeded.stdout.strip().splitlines()[-1])
-        self.static_folders = [tuple(pair) for pair in seed["static"]]
+        self.site_config = seed["nginx"]
         for host in self.web_ports:
             self._spawn_web(host)
         self.start_worker()
