@@ -23,8 +23,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-# Small enough to fill in a test, large enough for the clips the flow uploads and transcodes.
-MEDIA_VOLUME_MB = 48
+# Small enough to fill in a test, large enough for the clips the tests upload and transcode.
+MEDIA_VOLUME_MB = 96
+# Admin settings the layout starts with.
+SETTINGS: dict = {}
 
 
 def free_port() -> int:
@@ -236,11 +238,11 @@ class Cluster:
         self.start_redis()
         self.flask("db", "upgrade")
         seeded = subprocess.run([str(BIN / "python"), "-m", "tests.production.seed"], cwd=REPO,
-                                env=self.host_env("cli"), input=json.dumps({"accounts": accounts, "nginx": [
+                                env=self.host_env("cli"), capture_output=True, text=True, timeout=120,
+                                input=json.dumps({"accounts": accounts, "settings": SETTINGS, "nginx": [
                                     "--server-name", "localhost", "--listen", f"127.0.0.1:{self.nginx_port}",
                                     "--secret-from-env",
-                                    *(f"--upstream=127.0.0.1:{port}" for port in self.web_ports.values())]}),
-                                capture_output=True, text=True, timeout=120)
+                                    *(f"--upstream=127.0.0.1:{port}" for port in self.web_ports.values())]}))
         assert seeded.returncode == 0, seeded.stderr
         seed = json.loads(seeded.stdout.strip().splitlines()[-1])
         self.site_config = seed["nginx"]
