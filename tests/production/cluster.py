@@ -129,7 +129,8 @@ class Cluster:
         result = subprocess.run([str(BIN / "flask"), "--app", "wsgi", *args], cwd=REPO, env=env or self.host_env("cli"),
                                 capture_output=True, text=True, timeout=timeout)
         if check and result.returncode != 0:
-            raise AssertionError(f"flask {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+            raise AssertionError(f"flask {' '.join(args)} exited {result.returncode}:\n"
+                                 f"{result.stdout}\n{result.stderr}")
         return result
 
     def host_env(self, host: str) -> dict:

@@ -54,7 +54,8 @@ def test_killing_a_web_host_mid_heartbeats_loses_and_doubles_nothing(cluster, pu
                                  "GROUP BY seq ORDER BY seq", user, f"tab-{n}")
             assert stored == [(seq, 1) for seq in range(1, HEARTBEATS + 1)]
             [(watched, completed_at)] = cluster.sql(
-                "SELECT watched_seconds, completed_at FROM progress WHERE user_id = %s AND lesson_id = %s", user, lesson)
+                "SELECT watched_seconds, completed_at FROM progress WHERE user_id = %s AND lesson_id = %s",
+                user, lesson)
             assert abs(watched - min(duration, HEARTBEATS * STEP)) < 0.05
             assert completed_at is not None
             assert cluster.sql("SELECT count(*) FROM enrolments WHERE user_id = %s AND course_id = %s "
