@@ -12,7 +12,7 @@ def test_a_restarted_worker_finishes_the_transcode_of_a_killed_one(cluster, tmp_
     trainer = Browser(cluster.url)
     assert trainer.sign_in_staff("prod-trainer", PASSWORD).status == 302
     # Long enough that the kill lands while ffmpeg is still encoding.
-    clip = flows.make_clip(tmp_path / "long.mp4", seconds=40)
+    clip = flows.make_clip(tmp_path / "long.mp4", seconds=30)
     asset = flows.upload(trainer, clip, "长视频", chunk=512 * 1024)
 
     def encoding():
