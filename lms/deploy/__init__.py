@@ -9,3 +9,4 @@ def init_app(app) -> None:
     from . import cli
 
     app.cli.add_command(cli.cli)
+    app.cli.add_command(cli.keys_cli)

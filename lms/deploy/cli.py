@@ -39,3 +39,17 @@ def nginx(server_name, upstreams, media_root, static_root, listen, secret_from_e
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(text, nl=False)
+
+
+@click.group("keys")
+def keys_cli():
+    """The keys every host shares (LMS_SECRET_KEY, LMS_DATA_KEY, LMS_MEDIA_LINK_SECRET)."""
+
+
+@keys_cli.command("generate")
+def generate():
+    """Print new keys as `export` lines for every web and worker host's environment."""
+    from .keys import generate as new_keys
+
+    for variable, value in new_keys().items():
+        click.echo(f"export {variable}={value}")
