@@ -57,6 +57,14 @@ def load_environment(config: dict) -> None:
     instance = Path(env.get("LMS_INSTANCE_PATH", config["INSTANCE_PATH"]))
     config["INSTANCE_PATH"] = instance
     config.setdefault("SQLALCHEMY_DATABASE_URI", env.get("LMS_DATABASE_URL") or f"sqlite:///{instance / 'lms.db'}")
+    if not str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        # After a database restart every pooled connection is dead: test each one as it is taken
+        # from the pool (one round trip) so no request meets a stale one; and give up connecting
+        # after 5 s, so a database that is away answers 503 quickly instead of hanging workers.
+        options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("pool_pre_ping", True)
+        options["connect_args"] = {"connect_timeout": 5, **options.get("connect_args", {})}
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     config.setdefault("MEDIA_ROOT", Path(env.get("LMS_MEDIA_ROOT") or instance / "media"))
     config.setdefault("QUEUE_URL", env.get("LMS_QUEUE_URL") or f"sqlite:///{instance / 'queue.db'}")
     config.setdefault("SEARCH_INDEX", Path(env.get("LMS_SEARCH_INDEX") or instance / "search-index"))

@@ -36,6 +36,7 @@ from hashlib import sha512
 from lms import security
 
 PATH = "/api/v1/progress"
+UNAVAILABLE = object()  # answer(): the database is away
 
 
 class HeartbeatFastPath:
@@ -64,6 +65,12 @@ class HeartbeatFastPath:
             return self.wsgi_app(environ, start_response)
         body = environ["wsgi.input"].read(length)
         answer = self.answer(environ, body)
+        if answer is UNAVAILABLE:  # the database is away: 503 + Retry-After, the player keeps its queue
+            from lms.errors import database_away_response
+
+            with self.app.request_context(environ):
+                response = database_away_response()
+            return response(environ, start_response)
         if answer is None:  # Flask reads the same bytes
             environ["wsgi.input"] = io.BytesIO(body)
             return self.wsgi_app(environ, start_response)
@@ -110,9 +117,11 @@ class HeartbeatFastPath:
                         return None
                     result = services.record_heartbeat(user.id, heartbeat)
                     db.session.commit()
-            except Exception:
-                db.session.rollback()
-                return None
+            except Exception as exc:
+                from lms.db import database_unavailable, rollback_quietly
+
+                rollback_quietly(db.session)
+                return UNAVAILABLE if database_unavailable(exc) else None
             if result is None:
                 return None
             cookies = []
