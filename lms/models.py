@@ -11,3 +11,4 @@ from search.models import SynonymGroup  # noqa: F401
 from lms.households.models import Household, HouseholdImport, Member, MemberChange  # noqa: F401
 from lms.skills.models import Attendance, ClassSession, OfflineClass, SkillAward, Trainee  # noqa: F401
 from lms.stats.models import DirtyVillage, SkillRollup, SkillRollupBreakdown, SkillRollupMonth  # noqa: F401
+from lms.deploy.models import WorkerHeartbeat  # noqa: F401
