@@ -18,7 +18,7 @@ import os
 import time
 
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
-                   send_file, session, url_for)
+                   send_file, url_for)
 from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -28,7 +28,7 @@ from werkzeug.security import safe_join
 from lms.accounts.access import role_required
 from lms.extensions import db, limiter
 
-from . import fastpath, links, queries, services, storage
+from . import access, fastpath, links, queries, services, storage
 from .models import Asset
 
 bp = Blueprint("media", __name__, url_prefix="/media", template_folder="templates",
@@ -36,7 +36,7 @@ bp = Blueprint("media", __name__, url_prefix="/media", template_folder="template
 
 STAFF = ("trainer", "admin")
 CHUNK_SIZE = 2 * 1024 * 1024  # 2 MB: a few seconds each on a 3G uplink
-IMMUTABLE = "public, max-age=31536000, immutable"
+PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
 UPLOAD_ERRORS = {
     "too_large": _l("The file is larger than the upload limit of %(mb)s MB."),
     "checksum": _l("A piece of the file arrived damaged; it is sent again."),
@@ -166,21 +166,26 @@ def upload_chunk(asset_id):
 @bp.route("/files/<int:asset_id>/v<int:version>/<path:name>")
 @limiter.exempt
 def file(asset_id, version, name):
-    """A published file, for any signed-in user. No database read on this hot path: the signed
-    session cookie proves the sign-in, and the version folder exists only once published.
+    """A published file, for whoever may watch the asset (``media.access.may_watch``: its owner,
+    admins, people who may open a page that uses it); anyone else, signed in or not, gets 404.
 
-    Variant playlists are rewritten so their init and segment URIs are signed links
+    Variant playlists are rewritten so their init and segment URIs are signed links for that rung
     (``media.links``): the segments, fetched every few seconds, are then checked by nginx (or by
-    the app's WSGI fast path) without a session or the rest of the app.
+    the app's WSGI fast path) without a session or the rest of the app. The files answered here
+    are cached privately (``private``): a shared proxy must not hand them to someone else.
     """
-    if not session.get("_user_id"):
-        return current_app.login_manager.unauthorized()
+    asset = db.session.get(Asset, asset_id)
+    if asset is None or not access.may_watch(current_user, asset):
+        abort(404)
     relative = storage.version_relpath(asset_id, version)
     path = safe_join(str(current_app.config["MEDIA_ROOT"]), relative, name)
     if path is None or not os.path.isfile(path):
         abort(404)
     if name.endswith(".m3u8") and "/" in name:
-        return _without_session(_variant_playlist(path, asset_id, version, name))
+        try:
+            return _without_session(_variant_playlist(path, asset_id, version, name))
+        except ValueError:  # not a rung folder of ours, or a playlist naming other files
+            abort(404)
     accel = current_app.config.get("MEDIA_ACCEL")
     if accel:
         response = current_app.response_class()
@@ -189,7 +194,7 @@ def file(asset_id, version, name):
     else:
         response = send_file(path, mimetype=_mimetype(name), conditional=True, etag=True,
                              max_age=31536000)
-    response.headers["Cache-Control"] = IMMUTABLE
+    response.headers["Cache-Control"] = PRIVATE_IMMUTABLE
     return _without_session(response)
 
 
@@ -200,7 +205,7 @@ def _variant_playlist(path: str, asset_id: int, version: int, name: str):
     rung = name.rsplit("/", 1)[0]
     with open(path, encoding="utf-8") as fh:
         text = fh.read()
-    body = links.rewrite_playlist(text, links.signed_prefix(asset_id, version, expires) + rung + "/")
+    body = links.rewrite_playlist(text, links.signed_prefix(asset_id, version, rung, expires))
     response = current_app.response_class(body, mimetype="application/vnd.apple.mpegurl")
     response.set_etag(hashlib.md5(body.encode()).hexdigest())
     # The links change at the start of each day: so does the playlist (If-Modified-Since works).
