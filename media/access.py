@@ -28,3 +28,18 @@ def may_watch(user, asset: Asset) -> bool:
     if user.has_role("admin"):
         return True
     return any(check(user, asset.id) for check in VIEWER_CHECKS)
+
+
+def may_use(user, asset_id: int) -> bool:
+    """Whether ``user`` may put the asset on a page (a lesson, a quiz prompt, a cover): only
+    their own media; an admin any."""
+    from lms.extensions import db
+
+    if user is None or not isinstance(asset_id, int) or isinstance(asset_id, bool):
+        return False
+    if not 0 < asset_id < 2**63:
+        return False
+    if user.has_role("admin"):
+        return True
+    owner = db.session.scalar(db.select(Asset.owner_id).where(Asset.id == asset_id))
+    return owner is not None and owner == user.id
