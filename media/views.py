@@ -56,10 +56,16 @@ def _own_asset(asset_id: int) -> Asset:
 
 
 def _upload_error(exc: services.UploadError):
-    message = UPLOAD_ERRORS.get(exc.code, UPLOAD_ERRORS["bad_size"])
-    body = {"error": exc.code, "message": str(message) % {"mb": services.max_upload_bytes() // 2**20}}
+    message = exc.message or str(UPLOAD_ERRORS.get(exc.code, UPLOAD_ERRORS["bad_size"])) % {
+        "mb": services.max_upload_bytes() // 2**20}
+    body = {"error": exc.code, "message": message}
     if exc.offset is not None:
         body["offset"] = exc.offset
+    if exc.code == "no_space":
+        # The failed upload, its alert for admins and their audit entries are kept (an error
+        # response would otherwise roll them back); the uploader must not retry.
+        db.session.commit()
+        body["retry"] = False
     return jsonify(body), exc.status
 
 
@@ -156,7 +162,7 @@ def upload_chunk(asset_id):
         return _upload_error(services.UploadError("chunk_too_large", 413))
     try:
         services.append_chunk(asset, int(offset), request.get_data(cache=False),
-                              request.headers.get("Chunk-SHA256", ""))
+                              request.headers.get("Chunk-SHA256", ""), actor=current_user)
     except services.UploadError as exc:
         return _upload_error(exc)
     return jsonify({"id": asset.id, "offset": asset.upload_offset, "status": asset.status.value,
@@ -198,6 +204,33 @@ def file(asset_id, version, name):
     return _without_session(response)
 
 
+ALERT_KINDS = {
+    "upload_refused": _l("An upload was refused: not enough space"),
+    "upload": _l("The disk filled up during an upload"),
+    "transcode": _l("The disk filled up during a conversion"),
+}
+
+
+@bp.route("/alerts")
+@role_required("admin")
+def alerts():
+    from . import space
+
+    return render_template("media/alerts.html", alerts=space.open_alerts(), disk=space.disk_status(),
+                           kinds={k: str(v) for k, v in ALERT_KINDS.items()}, size=space.human_size)
+
+
+@bp.route("/alerts/resolve", methods=["POST"])
+@role_required("admin")
+def resolve_alerts():
+    from . import space
+
+    ids = [int(i) for i in request.form.getlist("alert") if i.isdigit() and len(i) < 12]
+    if space.resolve_alerts(current_user, ids):
+        flash(_("Marked as handled."), "success")
+    return redirect(url_for("media.alerts"), 303)
+
+
 def _variant_playlist(path: str, asset_id: int, version: int, name: str):
     """The rung's playlist with signed segment links. Its links change once a day, so it is
     cached privately only while they stay valid for at least another day."""
@@ -234,6 +267,7 @@ def _register():
     from lms.ui import register_nav
 
     register_nav("media.my_media", _l("My media"), STAFF, 30)
+    register_nav("media.alerts", _l("Storage alerts"), ("admin",), 84)
     # Segment fetches are not activity (like static files): the player's heartbeat is.
     PASSIVE_ENDPOINTS.add("media.file")
 
