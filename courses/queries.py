@@ -31,6 +31,34 @@ def is_available(user, course: Course) -> bool:
         Course.id == course.id, offered_to(getattr(user, "region_code", None)))) is not None
 
 
+def may_open_course(user, course: Course) -> bool:
+    """The lesson, course and quiz pages' rule: a published course offered where the user lives,
+    or one the trainer or admin may edit (a preview)."""
+    from courses.services import may_edit
+
+    if is_available(user, course):
+        return True
+    return user.has_role("trainer", "admin") and may_edit(user, course)
+
+
+def courses_using_asset(asset_id: int) -> list[Course]:
+    """Courses that show a media asset: in a lesson, a quiz prompt or as the cover."""
+    from courses.models import Question, Quiz
+
+    by_lesson = select(Lesson.course_id).where(Lesson.asset_id == asset_id)
+    by_quiz = select(Quiz.course_id).join(Question, Question.quiz_id == Quiz.id).where(
+        Question.audio_asset_id == asset_id)
+    return list(db.session.scalars(select(Course).where(or_(
+        Course.id.in_(by_lesson), Course.id.in_(by_quiz), Course.cover_asset_id == asset_id))))
+
+
+def may_watch_asset(user, asset_id: int) -> bool:
+    """Media's viewer check: the user may open a page of a course that shows the asset."""
+    if not user.has_role("learner", "trainer", "admin"):
+        return False
+    return any(may_open_course(user, course) for course in courses_using_asset(asset_id))
+
+
 def top_skills() -> list[Skill]:
     return list(db.session.scalars(select(Skill).where(Skill.parent_id.is_(None)).order_by(Skill.position)))
 

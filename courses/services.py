@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from courses import catalogue
 from courses.models import (Course, CourseRegion, Lesson, LessonKind, Programme, Question, Quiz, Skill,
                             SkillCategory)
-from courses.playback import playback
+from courses.playback import may_use, playback
 from lms.audit import record
 from lms.db import utcnow
 from lms.extensions import db
@@ -146,6 +146,8 @@ def add_lesson(actor, course: Course, *, title: str, kind: str, body: str = "", 
     lesson = Lesson(title=title, kind=kind_enum, body=(body or "").strip(),
                     required=bool(required), position=_next_position(course))
     if kind_enum in (LessonKind.video, LessonKind.audio):
+        if asset_id and not may_use(actor, asset_id):
+            raise CourseError(_("Only your own media files can be used in your lessons."))
         info = playback(asset_id)
         if not info:
             raise CourseError(_("Choose a media file for this lesson."))
@@ -249,6 +251,8 @@ def set_quiz(actor, course: Course, pass_mark: float, questions: list[dict]) -> 
             raise CourseError(_("Mark the right answer of question %(n)d.", n=n))
         audio = q.get("audio_asset_id")
         if audio:
+            if not may_use(actor, audio):
+                raise CourseError(_("The spoken prompt of question %(n)d must be one of your own media files.", n=n))
             info = playback(audio)
             if not info or info.get("status") != "ready":
                 raise CourseError(_("The spoken prompt of question %(n)d is not ready media.", n=n))

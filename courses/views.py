@@ -40,6 +40,10 @@ def _register_media_checker():
     register = getattr(media_services, "register_in_use_checker", None)
     if register is not None:
         register(services.assets_in_use)
+    from media import access as media_access
+
+    # Media files are served to whoever may open a page that shows them (the pages' own rule).
+    media_access.register_viewer_check(queries.may_watch_asset)
 
 
 def learner_required(view):
@@ -82,8 +86,7 @@ def catalogue():
 
 def _visible_course(course_id: int) -> Course:
     course = db.get_or_404(Course, course_id)
-    if queries.is_available(current_user, course) or (
-            current_user.has_role("trainer", "admin") and services.may_edit(current_user, course)):
+    if queries.may_open_course(current_user, course):
         return course
     abort(404)
 

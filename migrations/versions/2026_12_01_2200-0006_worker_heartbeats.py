@@ -1,7 +1,7 @@
 """deploy: worker heartbeats for /healthz
 
-Revision ID: 0005_worker_heartbeats
-Revises: 0004_stats
+Revision ID: 0006_worker_heartbeats
+Revises: 0005_media_storage_alerts
 Create Date: 2026-12-01 22:00:00
 
 """
@@ -12,8 +12,8 @@ import lms.db
 
 
 # revision identifiers, used by Alembic.
-revision = '0005_worker_heartbeats'
-down_revision = '0004_stats'
+revision = '0006_worker_heartbeats'
+down_revision = '0005_media_storage_alerts'
 branch_labels = None
 depends_on = None
 
