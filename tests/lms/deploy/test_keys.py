@@ -117,9 +117,10 @@ def test_after_rotating_the_media_link_secret_links_handed_out_still_play_until_
         app, make_user, login, make_ready_asset):
     from media.queries import playback
 
-    learner = app.test_client()
-    login(learner, make_user("learner"))
-    asset = make_ready_asset()
+    owner = make_user("trainer")
+    learner = app.test_client()  # the owner here: a signed-in user who may play the asset
+    login(learner, owner)
+    asset = make_ready_asset(owner=owner)
     playlist = learner.get(playback(asset.id)["variants"][0]["url"]).get_data(as_text=True)
     link = next(line for line in playlist.splitlines() if line.startswith("/media/s/"))
     old_secret = app.extensions["media_link_secret"]
