@@ -68,6 +68,9 @@ def load_environment(config: dict) -> None:
     config.setdefault("MEDIA_ROOT", Path(env.get("LMS_MEDIA_ROOT") or instance / "media"))
     config.setdefault("QUEUE_URL", env.get("LMS_QUEUE_URL") or f"sqlite:///{instance / 'queue.db'}")
     config.setdefault("SEARCH_INDEX", Path(env.get("LMS_SEARCH_INDEX") or instance / "search-index"))
+    # Files uploaded for an import that the worker runs (and their progress files): the worker
+    # may be another machine, so past one machine this is shared storage like the media.
+    config.setdefault("IMPORT_ROOT", Path(env.get("LMS_IMPORT_ROOT") or instance / "uploads"))
     config.setdefault("FFMPEG", env.get("LMS_FFMPEG", "ffmpeg"))
     config.setdefault("FFPROBE", env.get("LMS_FFPROBE", "ffprobe"))
     config.setdefault("MEDIA_ACCEL", env.get("LMS_MEDIA_ACCEL") or None)

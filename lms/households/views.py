@@ -169,7 +169,7 @@ def account(member_id: int):
 
 
 def _upload_dir() -> str:
-    path = os.path.join(current_app.config["INSTANCE_PATH"], "uploads", "households")
+    path = os.path.join(current_app.config["IMPORT_ROOT"], "households")
     os.makedirs(path, exist_ok=True)
     return path
 
