@@ -1,6 +1,7 @@
 """Import every area's models so the metadata (Alembic, create_all) knows every table."""
 from lms.accounts.models import User  # noqa: F401
 from lms.audit.models import AuditEntry  # noqa: F401
+from lms.crypto import DataKeyRotation  # noqa: F401
 from lms.queue import TaskFailure  # noqa: F401
 from lms.regions.models import Region  # noqa: F401
 from lms.settings import Setting  # noqa: F401

@@ -6,7 +6,7 @@ import re
 from flask_babel import gettext as _
 
 from lms.accounts.models import Role, User
-from lms.crypto import keyed_hash, mask_identifier, normalize_identifier
+from lms.crypto import keyed_hash, keyed_hashes, mask_identifier, normalize_identifier
 from lms.db import utcnow
 from lms.extensions import db
 from lms.regions.models import Region
@@ -22,6 +22,11 @@ class AccountError(ValueError):
 
 def learner_login_key(identifier: str) -> str:
     return keyed_hash(normalize_identifier(identifier), "login")
+
+
+def learner_login_keys(identifier: str) -> list[str]:
+    """For look-ups: the key under the current data key, then under any key being rotated out."""
+    return keyed_hashes(normalize_identifier(identifier), "login")
 
 
 def parse_role(value: str) -> Role:
@@ -50,7 +55,7 @@ def create_user(*, username: str, role: str | Role, password: str, region_code: 
         if not PIN_PATTERN.match(password or ""):
             raise AccountError(_("A PIN is exactly 6 digits."))
         key = learner_login_key(identifier)
-        if db.session.scalar(db.select(User.id).where(User.login_key == key)):
+        if db.session.scalar(db.select(User.id).where(User.login_key.in_(learner_login_keys(identifier)))):
             raise AccountError(_("An account with this phone or ID number already exists."))
         user.login_key, user.login_hint = key, mask_identifier(identifier)
     else:
@@ -85,9 +90,15 @@ def authenticate_staff(username: str, password: str) -> User | None:
 
 
 def authenticate_learner(identifier: str, pin: str) -> User | None:
-    user = db.session.scalar(db.select(User).where(User.login_key == learner_login_key(identifier or "")))
+    keys = learner_login_keys(identifier or "")
+    user = db.session.scalar(db.select(User).where(User.login_key.in_(keys)))
     if user is None or not user.check_password(pin or ""):
         return None
+    if user.login_key != keys[0]:
+        # Made under a data key being rotated out: only the learner's own sign-in can move it
+        # (a phone number is stored nowhere to re-hash it from).
+        user.login_key = keys[0]
+        db.session.flush()
     return user
 
 

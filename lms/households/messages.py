@@ -17,6 +17,8 @@ MESSAGES = {
     "encoding": N_("The file is not valid %(encoding)s text. Save it again as UTF-8 or GBK CSV, or as XLSX."),
     "no_header": N_("No header row found: the first rows must include the column titles 户编号, 姓名, 证件号码."),
     "missing_columns": N_("Required columns are missing: %(columns)s."),
+    "data_key_rotating": N_("The data key is being changed: an administrator must first run "
+                            "“flask keys rotate-data”. Please import again after that."),
     # values
     "required": N_("This value is required."),
     "too_long": N_("Too long: at most %(limit)s characters."),

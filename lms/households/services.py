@@ -40,13 +40,14 @@ REPORT_LIMIT = 20_000
 
 
 @functools.lru_cache(maxsize=4)
-def _cipher_for(key: str) -> IdCipher:
-    return IdCipher(key)
+def _cipher_for(key: str, fallbacks: tuple = ()) -> IdCipher:
+    return IdCipher(key, fallbacks)
 
 
 def cipher() -> IdCipher:
-    """The ID cipher keyed from the app's data key (``LMS_DATA_KEY``)."""
-    return _cipher_for(current_app.config["DATA_KEY"])
+    """The ID cipher keyed from the app's data key (``LMS_DATA_KEY``; reading also with
+    ``LMS_DATA_KEY_OLD`` during a rotation)."""
+    return _cipher_for(current_app.config["DATA_KEY"], tuple(current_app.config.get("DATA_KEY_FALLBACKS") or ()))
 
 
 @dataclass
@@ -459,6 +460,12 @@ def import_households(path: str | os.PathLike, *, filename: str | None = None,
     household).  On meeting one again it goes back to a savepoint taken at the
     start and runs once more, knowing from a quick first pass over the household
     numbers which ones are split."""
+    from lms.crypto import rotation_pending
+
+    if rotation_pending():  # stored numbers under an old key would not be recognised: duplicates
+        report = ImportReport(dry_run=dry_run, strict=strict, unusable=True)
+        report.add_errors([Issue(0, "", "data_key_rotating", {})])
+        return report
     options = dict(filename=filename, user=user, record=record, dry_run=dry_run,
                    strict=strict, create_regions=create_regions, scope=scope,
                    progress=progress)
