@@ -87,6 +87,11 @@ def init_app(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error):
+        # Flask wraps an error raised outside the view (the commit in an after-request hook) in a 500.
+        original = getattr(error, "original_exception", None)
+        if original is not None and database_unavailable(original):
+            rollback_quietly(db.session)
+            return database_away(original)
         message = error.description if getattr(error, "xiangxue_message", False) else None
         return render_error(error.code or 500, message)
 

@@ -198,3 +198,24 @@ def test_what_counts_as_the_database_being_away():
     assert database_unavailable(sqlite3.OperationalError("database is locked"))
     assert not database_unavailable(exc.IntegrityError("INSERT", {}, Exception("duplicate")))
     assert not database_unavailable(ValueError("a bug"))
+
+
+def test_a_commit_that_meets_the_database_gone_is_a_503_too(app):
+    """The request's commit runs after the view (an after-request hook): Flask wraps what it raises."""
+    import psycopg
+    from sqlalchemy import exc
+
+    config = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "DATA_KEY", "MEDIA_ROOT",
+                                         "SEARCH_INDEX", "SERVER_NAME")}
+    config.update(TESTING=False, PROPAGATE_EXCEPTIONS=False)
+    host = create_app(config)
+    queue.init_app(app)
+
+    @host.after_request
+    def commit_fails(response):
+        raise exc.OperationalError("COMMIT", {}, psycopg.OperationalError("server closed the connection"))
+
+    page = host.test_client().get("/signin", headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 503 and "服务暂时不可用" in page.get_data(as_text=True)
+    with host.app_context():
+        db.engine.dispose()
