@@ -319,8 +319,9 @@ def add_lesson(course_id):
         asset_id = _asset_field(f.get("asset"))
         services.add_lesson(current_user, course, title=f.get("title", ""), kind=f.get("kind", ""),
                             body=f.get("body", ""), asset_id=asset_id,
-                            document=upload.read() if upload else None,
-                            captions=captions.read().decode("utf-8", "replace") if captions and captions.filename else None,
+                            document=upload.stream if upload and upload.filename else None,
+                            captions=(captions.read(services.MAX_CAPTIONS_BYTES + 1).decode("utf-8", "replace")
+                                      if captions and captions.filename else None),
                             required=f.get("required") == "1")
     except (services.CourseError, ValueError) as exc:
         db.session.rollback()
