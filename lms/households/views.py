@@ -19,6 +19,7 @@ from lms.crypto import mask_id
 from lms.extensions import db, limiter
 from lms.regions.models import Region
 from lms.regions.scope import ensure_in_scope, region_prefix
+from lms.settings import get_setting, register_default
 from lms.ui import register_nav, register_signin_link
 
 from . import categories as cat
@@ -27,6 +28,8 @@ from .display import FIELD_LABELS, value_label
 from .forms import AccountForm, ConfirmForm, LinkForm, PinForm, RegisterForm, RemoveForm, UploadForm
 from .models import Household, HouseholdImport, Member
 from .spreadsheet import HEADERS, SheetError, open_sheet
+
+register_default("households_max_upload_mb", 50, _l("Largest household spreadsheet accepted, in MB"), int)
 
 bp = Blueprint("households", __name__, url_prefix="/households", template_folder="templates",
                static_folder="static")
@@ -181,6 +184,10 @@ def upload():
     form = UploadForm()
     if form.validate_on_submit():
         upload = form.file.data
+        if _too_large(upload):
+            form.file.errors.append(_("The file is larger than %(mb)s MB.", mb=get_setting("households_max_upload_mb")))
+            return render_template("households/upload.html", form=form,
+                                   imports=queries.imports_for(current_user)), 413
         name = os.path.basename(upload.filename or "export.csv")[:200]
         ext = ".xlsx" if name.lower().endswith(".xlsx") else ".csv"
         stored = os.path.join(_upload_dir(), uuid.uuid4().hex + ext)
@@ -206,6 +213,15 @@ def upload():
                                mapping=mapping, form=ConfirmForm())
     return render_template("households/upload.html", form=form,
                            imports=queries.imports_for(current_user))
+
+
+def _too_large(upload) -> bool:
+    """The upload's size, measured on the spooled file (not its header), against the setting."""
+    stream = upload.stream
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return size > int(get_setting("households_max_upload_mb")) * 1024 * 1024
 
 
 def _preview_cell(field: str, value) -> str:
