@@ -81,20 +81,24 @@ def index():
                            args={k: v for k, v in request.args.items() if k != "page"})
 
 
-@bp.get("/export.xlsx")
+# (Registered bottom-up: the XLSX rule first, so url_for without ``fmt`` builds it.)
+@bp.get("/export.csv", defaults={"fmt": "csv"})
+@bp.get("/export.xlsx", defaults={"fmt": "xlsx"})
 @role_required(*STAFF)
-def export():
-    """The filtered list as XLSX with Chinese headers."""
-    from .exports import write_households
+def export(fmt: str):
+    """The filtered list as XLSX (or UTF-8 CSV) with Chinese headers."""
+    from .exports import write_households, write_households_csv
 
-    path = write_households(current_user, _filters())
+    writer = write_households if fmt == "xlsx" else write_households_csv
+    path = writer(current_user, _filters())
     try:
         with open(path, "rb") as fh:
             data = io.BytesIO(fh.read())
     finally:
         os.remove(path)
-    return send_file(data, as_attachment=True, download_name="households.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    mimetype = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if fmt == "xlsx"
+                else "text/csv; charset=utf-8")
+    return send_file(data, as_attachment=True, download_name=f"households.{fmt}", mimetype=mimetype)
 
 
 def _household_or_404(household_id: int) -> Household:
