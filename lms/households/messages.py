@@ -30,7 +30,8 @@ MESSAGES = {
     "birth_mismatch": N_("出生日期 does not match the birth date in the ID number."),
     "village_code_format": N_("“%(value)s” is not a 12-digit village code."),
     "unknown_region": N_("Unknown village “%(value)s”: add it to the regions first, or import with --create-regions and a 12-digit 村代码."),
-    "out_of_scope": N_("Village %(value)s is outside your region."),
+    # Without the code: a village given by name must not be resolved for someone outside it.
+    "out_of_scope": N_("This row's village is outside your region."),
     # ID numbers
     "id_missing": N_("The ID number is missing."),
     "id_format": N_("The ID number contains characters other than digits and X."),
