@@ -218,3 +218,28 @@ def test_every_import_state_shows_in_chinese(client, official):
     for rec in db.session.scalars(select(HouseholdImport)):
         page = client.get(f"/households/import/{rec.id}").get_data(as_text=True)
         assert f"<strong>{labels[rec.status]}</strong>" in page
+
+
+def test_a_job_declared_dead_that_finishes_after_all_keeps_nothing(upload, monkeypatch):
+    """The check declared the job dead (another process, its own transaction) after the job had
+    claimed the import: the job's import is rolled back and the import stays failed."""
+    from lms.households import tasks
+    from lms.households.models import HouseholdImport
+
+    rec = upload()
+    rec.status = "queued"
+    db.session.commit()
+    count_rows = tasks.estimate_rows
+
+    def declared_dead_meanwhile(path):
+        with db.engine.begin() as other:
+            other.execute(HouseholdImport.__table__.update()
+                          .where(HouseholdImport.id == rec.id)
+                          .values(status="failed", lease_token=None, lease_expires_at=None))
+        return count_rows(path)
+
+    monkeypatch.setattr(tasks, "estimate_rows", declared_dead_meanwhile)
+    tasks.run_import(rec.id)
+    db.session.expire_all()
+    assert db.session.get(HouseholdImport, rec.id).status == "failed"
+    assert households() == 0
