@@ -119,7 +119,8 @@ def fail_dead_imports(now: dt.datetime | None = None) -> list[int]:
 def preview_hours() -> int:
     from lms.settings import get_setting
 
-    return int(get_setting("households.preview_hours"))
+    # At least an hour: a mistyped 0 must not remove a file while its official is reading the preview.
+    return max(1, int(get_setting("households.preview_hours")))
 
 
 def expire_previews(now: dt.datetime | None = None) -> list[int]:
