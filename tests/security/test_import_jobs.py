@@ -243,3 +243,18 @@ def test_a_job_declared_dead_that_finishes_after_all_keeps_nothing(upload, monke
     db.session.expire_all()
     assert db.session.get(HouseholdImport, rec.id).status == "failed"
     assert households() == 0
+
+
+def test_a_mistyped_zero_hour_setting_still_leaves_a_fresh_preview_alone(upload):
+    from lms.households.models import HouseholdImport
+    from lms.households.uploads import expire_previews
+    from lms.settings import set_setting
+
+    rec = upload()
+    set_setting("households.preview_hours", 0)
+    rec.created_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=30)
+    db.session.commit()
+    assert expire_previews() == []
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(HouseholdImport, rec.id).status == "uploaded"
