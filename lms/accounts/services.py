@@ -37,9 +37,13 @@ def parse_role(value: str) -> Role:
 
 
 def create_user(*, username: str, role: str | Role, password: str, region_code: str | None = None,
-                display_name: str = "") -> User:
-    """Create a staff account or a learner account (``username`` = the learner's phone or ID number)."""
+                display_name: str = "", actor=None) -> User:
+    """Create a staff account or a learner account (``username`` = the learner's phone or ID number).
+
+    ``actor`` is who creates it (None: the system, e.g. the CLI or a learner linking themselves).
+    An official creates only learner accounts, each with a region inside their own; an admin any."""
     role = role if isinstance(role, Role) else parse_role(role)
+    _check_creator(actor, role, region_code)
     region = None
     if region_code:
         region = db.session.get(Region, region_code)
@@ -70,6 +74,18 @@ def create_user(*, username: str, role: str | Role, password: str, region_code: 
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def _check_creator(actor, role: Role, region_code: str | None) -> None:
+    from lms.regions.scope import code_in_scope
+
+    if actor is None or actor.role is Role.admin:
+        return
+    if actor.role is not Role.official or role is not Role.learner:
+        raise AccountError(_("Only an administrator creates staff accounts."))
+    if not region_code or not code_in_scope(actor, region_code):
+        # Said the same whether the region exists elsewhere or not at all.
+        raise AccountError(_("An account you create must belong to a village of your region."))
 
 
 def set_password(user: User, password: str) -> None:

@@ -27,7 +27,8 @@ def users():
     if form.validate_on_submit():
         try:
             user = create_user(username=form.username.data, role=form.role.data, password=form.password.data,
-                               region_code=form.region_code.data or None, display_name=form.display_name.data or "")
+                               region_code=form.region_code.data or None, display_name=form.display_name.data or "",
+                               actor=current_user)
         except AccountError as exc:
             form.username.errors.append(str(exc))
         else:
