@@ -13,7 +13,7 @@ import lms.db
 
 # revision identifiers, used by Alembic.
 revision = '0005_import_leases'
-down_revision = '0004_stats'
+down_revision = '0006_worker_heartbeats'
 branch_labels = None
 depends_on = None
 
