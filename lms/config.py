@@ -65,6 +65,7 @@ def load_environment(config: dict) -> None:
     config.setdefault("MEDIA_ACCEL", env.get("LMS_MEDIA_ACCEL") or None)
     config.setdefault("MEDIA_LINK_SECRET", env.get("LMS_MEDIA_LINK_SECRET") or None)
     config.setdefault("RATELIMIT_STORAGE_URI", env.get("LMS_RATELIMIT_URL", "memory://"))
+    config.setdefault("TRUSTED_PROXIES", int(env.get("LMS_TRUSTED_PROXIES") or 0))  # lms.security
     https = env.get("LMS_HTTPS") == "1"
     config.setdefault("SESSION_COOKIE_SECURE", https)
     config.setdefault("REMEMBER_COOKIE_SECURE", https)
