@@ -18,7 +18,7 @@ import os
 import time
 
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
-                   send_file, session, url_for)
+                   send_file, url_for)
 from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -166,14 +166,15 @@ def upload_chunk(asset_id):
 @bp.route("/files/<int:asset_id>/v<int:version>/<path:name>")
 @limiter.exempt
 def file(asset_id, version, name):
-    """A published file, for any signed-in user. No database read on this hot path: the signed
-    session cookie proves the sign-in, and the version folder exists only once published.
+    """A published file, for any signed-in user whose session still stands (one read of the
+    account: a cookie from before a sign-out is refused); the version folder exists only once
+    published.
 
     Variant playlists are rewritten so their init and segment URIs are signed links
     (``media.links``): the segments, fetched every few seconds, are then checked by nginx (or by
     the app's WSGI fast path) without a session or the rest of the app.
     """
-    if not session.get("_user_id"):
+    if not current_user.is_authenticated:  # the session must still stand (lms.sessions.session_current)
         return current_app.login_manager.unauthorized()
     relative = storage.version_relpath(asset_id, version)
     path = safe_join(str(current_app.config["MEDIA_ROOT"]), relative, name)
