@@ -92,3 +92,30 @@ def watched(user, lesson) -> float:
     db.session.expire_all()
     row = db.session.query(Progress).filter_by(user_id=user.id, lesson_id=lesson.id).one_or_none()
     return 0.0 if row is None else row.watched_seconds
+
+
+@pytest.fixture
+def another_app(app):
+    """Another ``create_app()`` on the same database (another worker, or one behind a proxy)."""
+    from lms import create_app
+    from lms.extensions import limiter
+    from tests.conftest import Client
+
+    made = []
+    # The limiter is one object for every app: init_app rebinds its storage. Put it back after.
+    limiter_state = dict(limiter.__dict__)
+
+    def make(**overrides):
+        keys = ("TESTING", "SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "DATA_KEY", "MEDIA_ROOT", "SEARCH_INDEX",
+                "QUEUE_IMMEDIATE", "RATELIMIT_STORAGE_URI", "SERVER_NAME")
+        other = create_app({**{k: app.config[k] for k in keys}, **overrides})
+        other.test_client_class = Client
+        made.append(other)
+        return other
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
+    limiter.__dict__.clear()
+    limiter.__dict__.update(limiter_state)
