@@ -219,3 +219,97 @@ def test_the_birth_date_and_the_end_of_the_number_are_refused(runner, pin, reaso
         return
     assert result.exit_code == 2 and reason in result.output
     assert db.session.query(User).count() == 0
+
+
+# ---------------------------------------------------------------- under gunicorn: two workers, a restart
+
+class Gunicorn:
+    """``gunicorn --workers 2 wsgi:app`` on a free port, on the tests' database and keys."""
+
+    def __init__(self, app, folder: Path):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.log = folder / "gunicorn.log"
+        self.env = {**os.environ, "LMS_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+                    "LMS_SECRET_KEY": app.config["SECRET_KEY"], "LMS_DATA_KEY": app.config["DATA_KEY"],
+                    "LMS_MEDIA_LINK_SECRET": "gunicorn-test-link-secret", "LMS_INSTANCE_PATH": str(folder),
+                    "LMS_MEDIA_ROOT": str(app.config["MEDIA_ROOT"]), "LMS_SEARCH_INDEX": str(app.config["SEARCH_INDEX"]),
+                    "LMS_QUEUE_URL": f"sqlite:///{folder / 'queue.db'}", "LMS_RATELIMIT_URL": "memory://"}
+        self.process = None
+
+    def start(self) -> None:
+        import sys
+
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [str(Path(sys.executable).parent / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{self.port}",
+                 "wsgi:app"], cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.log.read_text()[-2000:]
+            try:
+                if self.request("GET", "/signin?manual=1", {})[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError("gunicorn did not answer: " + self.log.read_text()[-2000:])
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(30)
+        self.process = None
+
+    def request(self, method, path, cookies, form=None):
+        """One request on a connection of its own (so either worker may answer it)."""
+        connection = HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Accept-Language": "zh-CN"}
+        if cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            text = response.read().decode()
+        finally:
+            connection.close()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, value = header.split(";", 1)[0].partition("=")
+            cookies[name] = value
+        return response.status, text, response.headers
+
+    def sign_in(self, identifier, pin):
+        cookies: dict[str, str] = {}
+        _, page, _ = self.request("GET", "/signin?manual=1", cookies)
+        token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+        return self.request("POST", "/signin?manual=1", cookies, {"csrf_token": token, "identifier": identifier,
+                                                                 "pin": pin})
+
+
+@pytest.fixture
+def gunicorn(app, tmp_path):
+    server = Gunicorn(app, tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_under_gunicorn_two_workers_and_a_restart_see_the_same_count(gunicorn, make_user):
+    learner = make_user("learner")
+    for left in (4, 3, 2, 1):
+        status, page, _ = gunicorn.sign_in(learner.plain_identifier, WRONG)
+        assert status == 401 and f"还可以再试 {left} 次" in page
+    status, page, _ = gunicorn.sign_in(learner.plain_identifier, WRONG)
+    assert status == 401 and "分钟后再试" in page
+    status, page, headers = gunicorn.sign_in(learner.plain_identifier, learner.plain_password)
+    assert status == 429 and "分钟后再试" in page and int(headers["Retry-After"]) > 0
+    gunicorn.stop()
+    gunicorn.start()
+    status, page, _ = gunicorn.sign_in(learner.plain_identifier, learner.plain_password)
+    assert status == 429 and "分钟后再试" in page
+    other = make_user("learner")  # the lockout is the account's, not the server's
+    assert gunicorn.sign_in(other.plain_identifier, other.plain_password)[0] == 302
