@@ -64,6 +64,10 @@ def load_environment(config: dict) -> None:
     config.setdefault("FFPROBE", env.get("LMS_FFPROBE", "ffprobe"))
     config.setdefault("MEDIA_ACCEL", env.get("LMS_MEDIA_ACCEL") or None)
     config.setdefault("MEDIA_LINK_SECRET", env.get("LMS_MEDIA_LINK_SECRET") or None)
+    # The largest request body the app accepts (a household export is the biggest); nginx's
+    # client_max_body_size is written from it by `flask deploy nginx`.
+    if config.get("MAX_CONTENT_LENGTH") is None:
+        config["MAX_CONTENT_LENGTH"] = int(env.get("LMS_MAX_REQUEST_MB") or 512) * 1024 * 1024
     config.setdefault("RATELIMIT_STORAGE_URI", env.get("LMS_RATELIMIT_URL", "memory://"))
     config.setdefault("TRUSTED_PROXIES", int(env.get("LMS_TRUSTED_PROXIES") or 0))  # lms.security
     https = env.get("LMS_HTTPS") == "1"

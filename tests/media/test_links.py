@@ -138,15 +138,28 @@ def test_traversal_and_unknown_files_are_404_even_with_a_valid_token(app, asset_
 
 
 def test_readme_shows_the_benchmarked_nginx_location():
-    """README's production location is the one bench/stream.py measures, character for character."""
+    """README's production media locations and the ones bench/stream.py measures both come from
+    media.nginx.media_locations, character for character."""
     import importlib.util
+
+    from media.nginx import media_locations
 
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     spec = importlib.util.spec_from_file_location("bench_stream", os.path.join(root, "bench", "stream.py"))
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    assert bench.media_locations is media_locations
     with open(os.path.join(root, "README.md"), encoding="utf-8") as fh:
         readme = fh.read()
-    block = bench.SIGNED_LOCATION.replace("@MEDIA@", "/srv/xiangxue/media")
-    block = block.replace("@SECRET@", "CHANGE-ME-to-LMS_MEDIA_LINK_SECRET").strip("\n")
-    assert block in readme
+    assert media_locations("/srv/xiangxue/media", "CHANGE-ME-to-LMS_MEDIA_LINK_SECRET") in readme
+
+
+@pytest.mark.parametrize("root, secret", [
+    ("relative/media", "CHANGE-ME-to-LMS_MEDIA_LINK_SECRET"), ("/srv/media; evil", "CHANGE-ME-to-LMS_MEDIA_LINK_SECRET"),
+    ("/srv/../etc", "CHANGE-ME-to-LMS_MEDIA_LINK_SECRET"), ("/srv/media", "short"), ("/srv/media", 'quote"breaks-nginx-conf'),
+])
+def test_nginx_locations_refuse_what_would_break_the_configuration(root, secret):
+    from media.nginx import media_locations
+
+    with pytest.raises(ValueError):
+        media_locations(root, secret)
