@@ -82,6 +82,7 @@ def load_environment(config: dict) -> None:
     if config.get("MAX_CONTENT_LENGTH") is None:
         config["MAX_CONTENT_LENGTH"] = int(env.get("LMS_MAX_REQUEST_MB") or 512) * 1024 * 1024
     config.setdefault("RATELIMIT_STORAGE_URI", env.get("LMS_RATELIMIT_URL", "memory://"))
+    config.setdefault("TRUSTED_PROXIES", int(env.get("LMS_TRUSTED_PROXIES") or 0))  # lms.security
     https = env.get("LMS_HTTPS") == "1"
     config.setdefault("SESSION_COOKIE_SECURE", https)
     config.setdefault("REMEMBER_COOKIE_SECURE", https)

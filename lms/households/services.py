@@ -843,7 +843,7 @@ def member_account(member: Member):
 
 def set_member_account(member: Member, pin: str, actor):
     """An official creates a member's learner account, or resets its PIN. Audited."""
-    from lms.accounts.services import set_password
+    from lms.accounts.services import AccountError, set_password
     from lms.audit import record
     from lms.regions.scope import require_in_scope
 
@@ -853,7 +853,13 @@ def set_member_account(member: Member, pin: str, actor):
         user = create_member_account(member, pin, actor=actor)
         record(actor, "households.account_create", user, {"member": member.id})
     else:
-        set_password(user, pin)
+        from .idnumbers import parse_id
+
+        # The ID number lets the PIN check refuse the member's birth date.
+        try:
+            set_password(user, pin, identifier=parse_id(cipher().decrypt(member.id_enc)).person_id)
+        except AccountError as exc:
+            raise LinkError(str(exc)) from exc
         record(actor, "households.account_reset", user, {"member": member.id})
     return user
 
