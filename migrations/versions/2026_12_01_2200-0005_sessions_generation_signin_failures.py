@@ -13,7 +13,7 @@ import lms.db
 
 # revision identifiers, used by Alembic.
 revision = '0005_sessions'
-down_revision = '0004_stats'
+down_revision = '0005_import_leases'
 branch_labels = None
 depends_on = None
 
