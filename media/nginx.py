@@ -17,20 +17,19 @@ _SECRET_RE = re.compile(r"^[A-Za-z0-9_.~-]{16,}$")
 # The regex is quoted: nginx would read its { } as a block.
 _TEMPLATE = r"""    location /_media/ {
         internal;                       # only reachable through X-Accel-Redirect from the app
-        alias @MEDIA@/;     # = LMS_MEDIA_ROOT
-        add_header Cache-Control "public, max-age=31536000, immutable";
+        alias @MEDIA@/;     # = LMS_MEDIA_ROOT (Cache-Control: the app's, public or private)
     }
-    # Signed segment links: /media/s/<expires>-<token>/<asset>/v<version>/<rung>/<file>
-    location ~ "^/media/s/(?<media_expires>\d+)-(?<media_token>[A-Za-z0-9_-]{22})/(?<media_asset>\d+)/v(?<media_version>\d+)/(?<media_file>[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)?)$" {
+    # Signed segment links: /media/s/<expires>-<token>/<asset>/v<version>/<rung>/<init or segment>
+    location ~ "^/media/s/(?<media_expires>\d+)-(?<media_token>[A-Za-z0-9_-]{22})/(?<media_asset>\d+)/v(?<media_version>\d+)/(?<media_rung>[A-Za-z0-9_]{1,16})/(?<media_file>init[A-Za-z0-9_]{0,16}\.mp4|seg_[0-9]{1,9}\.m4s)$" {
         secure_link $media_token,$media_expires;
-        secure_link_md5 "$secure_link_expires/$media_asset/v$media_version @SECRET@";
-        if ($secure_link = "") { return 403; }     # forged, or another asset's or version's
+        secure_link_md5 "$secure_link_expires/$media_asset/v$media_version/$media_rung @SECRET@";
+        if ($secure_link = "") { return 403; }     # forged, or another asset's, version's or rung's
         if ($secure_link = "0") { return 403; }    # expired
-        alias @MEDIA@/assets/$media_asset/v$media_version/$media_file;
+        alias @MEDIA@/assets/$media_asset/v$media_version/$media_rung/$media_file;
         add_header Cache-Control "public, max-age=31536000, immutable";
         types { video/iso.segment m4s; video/mp4 mp4; }
     }
-    location /media/s/ { return 404; }             # anything else under the signed prefix
+    location /media/s/ { return 404; }             # anything else: playlists, MP4, poster, traversal
 """
 
 

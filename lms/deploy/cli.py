@@ -39,3 +39,44 @@ def nginx(server_name, upstreams, media_root, static_root, listen, secret_from_e
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(text, nl=False)
+
+
+@click.group("keys")
+def keys_cli():
+    """The keys every host shares (LMS_SECRET_KEY, LMS_DATA_KEY, LMS_MEDIA_LINK_SECRET)."""
+
+
+@keys_cli.command("generate")
+def generate():
+    """Print new keys as `export` lines for every web and worker host's environment."""
+    from .keys import generate as new_keys
+
+    for variable, value in new_keys().items():
+        click.echo(f"export {variable}={value}")
+
+
+@keys_cli.command("rotate-data")
+@click.option("--batch", default=1000, show_default=True, help="Members per transaction.")
+def rotate_data(batch):
+    """Re-encrypt and re-hash stored ID numbers under LMS_DATA_KEY (from LMS_DATA_KEY_OLD); resumable."""
+    from lms.extensions import db
+
+    from .keys import RotationError, finish, rotate_batch, rotation_record
+
+    try:
+        row = rotation_record()
+        db.session.commit()
+        if row.finished_at is not None:
+            click.echo(f"Already done: {row.members} members, {row.logins} learner sign-ins moved.")
+            return
+        while rotate_batch(row, batch):
+            db.session.commit()  # each batch is kept: an interrupted run resumes after it
+            click.echo(f"  … up to member {row.last_member_id}: {row.members} members re-encrypted")
+        finish(row)
+        db.session.commit()
+    except RotationError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Done: {row.members} members re-encrypted and re-hashed, {row.logins} learner sign-ins "
+               "moved. Learners who sign in with a phone number move at their next sign-in: keep "
+               "LMS_DATA_KEY_OLD until they have.")

@@ -206,7 +206,7 @@ def test_secret_from_env_writes_the_real_secret(runner, monkeypatch):
     result = runner.invoke(args=["deploy", "nginx", "--server-name", "x.example", "--secret-from-env",
                                  "--media-root", "/srv/media"])
     assert result.exit_code == 0, result.output
-    assert "$media_version a-real-secret-0123456789\"" in result.output
+    assert "$media_rung a-real-secret-0123456789\"" in result.output
     assert "CHANGE-ME" not in result.output
 
 
