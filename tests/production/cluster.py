@@ -25,8 +25,9 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # Small enough to fill in a test, large enough for the clips the tests upload and transcode.
 MEDIA_VOLUME_MB = 96
-# Admin settings the layout starts with.
-SETTINGS: dict = {}
+# Admin settings the layout starts with: the space kept free on the media volume suits this small
+# one (the default, 1 GB, is for real volumes).
+SETTINGS = {"media_min_free_mb": 8}
 
 
 def free_port() -> int:
