@@ -59,6 +59,13 @@ def _pg_bin() -> Path:
     return found[-1].parent
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the test process dies, even killed outright."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def _as_postgres(args: list[str]) -> list[str]:
     # PostgreSQL refuses to run as root.
     return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
@@ -101,7 +108,7 @@ class Cluster:
         self.logs[name] = log
         with open(log, "ab") as out:
             proc = subprocess.Popen(args, cwd=cwd, env=env or self.env, stdout=out, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, start_new_session=True)
+                                    stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=_die_with_parent)
         self.procs[name] = proc
         return proc
 
