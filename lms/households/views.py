@@ -213,7 +213,7 @@ def upload():
         if _too_large(upload):
             form.file.errors.append(_("The file is larger than %(mb)s MB.", mb=get_setting("households_max_upload_mb")))
             return render_template("households/upload.html", form=form,
-                                   imports=queries.imports_for(current_user)), 413
+                                   imports=queries.imports_for(current_user), state_label=state_label), 413
         name = os.path.basename(upload.filename or "export.csv")[:200]
         ext = ".xlsx" if name.lower().endswith(".xlsx") else ".csv"
         stored = os.path.join(_upload_dir(), uuid.uuid4().hex + ext)
