@@ -87,7 +87,7 @@ def catalogue():
 
 def _visible_course(course_id: int) -> Course:
     course = db.get_or_404(Course, course_id)
-    if queries.may_open_course(current_user, course):
+    if queries.may_open(current_user, course):  # heartbeats decide with the same rule
         return course
     abort(404)
 

@@ -77,4 +77,8 @@ def create_app(config: dict | None = None) -> Flask:
     from lms import errors, models  # noqa: F401  (models: every table known to the metadata)
 
     errors.init_app(app)
+    from lms import deploy
+
+    deploy.init_app(app)
+    security.trust_proxies(app)  # last: outside every WSGI layer, the heartbeat fast path's too
     return app

@@ -34,6 +34,9 @@ class SignedMedia:
         self.wsgi_app = wsgi_app
         self.config = flask_app.config
         self.secret = secret
+        # Secrets being rotated out (LMS_MEDIA_LINK_SECRET_OLD) still verify the links handed out
+        # under them, until those expire (two days at most).
+        self.secrets = (secret, *flask_app.config.get("MEDIA_LINK_SECRET_FALLBACKS", ()))
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -49,7 +52,7 @@ class SignedMedia:
         if m is None:
             return _status(start_response, "404 Not Found")
         expires, given, asset, version, rung, name = m.groups()
-        if not links.valid(self.secret, expires, given, int(asset), int(version), rung):
+        if not any(links.valid(secret, expires, given, int(asset), int(version), rung) for secret in self.secrets):
             return _status(start_response, "403 Forbidden")
         relative = f"assets/{asset}/v{version}/{rung}/{name}"
         filename = os.path.join(str(self.config["MEDIA_ROOT"]), relative)
