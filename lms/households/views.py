@@ -31,7 +31,7 @@ from .models import Household, HouseholdImport, Member
 from .spreadsheet import HEADERS, SheetError, open_sheet
 from .uploads import WORKER_LOST, NotDiscardable, discard, preview_hours, state_label
 
-register_default("households_max_upload_mb", 50, _l("Largest household spreadsheet accepted, in MB"), int)
+register_default("households_max_upload_mb", 512, _l("Largest household spreadsheet accepted, in MB"), int)
 
 bp = Blueprint("households", __name__, url_prefix="/households", template_folder="templates",
                static_folder="static")
