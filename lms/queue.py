@@ -47,7 +47,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from huey import RedisHuey, SqliteHuey
-from sqlalchemy import JSON, Index, String, Text, and_, delete, event, insert, or_, select, update
+from sqlalchemy import JSON, Index, String, Text, and_, delete, event, func, insert, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.config import REPO_ROOT
@@ -211,6 +211,16 @@ def _outbox_id(message) -> int | None:
     if message is None or not str(message.id).startswith(MESSAGE_PREFIX):
         return None
     return int(str(message.id)[len(MESSAGE_PREFIX):])
+
+
+def backlog(now: datetime | None = None) -> dict:
+    """Jobs not yet handed to huey and due: how many, since when, and whether huey refused them
+    (for the admins' jobs page and health checks). One query."""
+    now = now or utcnow()
+    waiting, oldest, refused = db.session.execute(
+        select(func.count(JobOutbox.id), func.min(JobOutbox.available_at), func.max(JobOutbox.attempts))
+        .where(JobOutbox.dispatched_at.is_(None), JobOutbox.available_at <= now)).one()
+    return {"waiting": waiting, "oldest": oldest, "refused": bool(refused)}
 
 
 # ---- relaying: in the worker ---------------------------------------------------------------------

@@ -222,3 +222,16 @@ def test_a_relay_facing_a_refusing_queue_backs_off_to_ten_seconds(app, broken_qu
     relay_forever(app, stop)
     assert stop.waits == [2.0, 4.0, 8.0, MAX_BACKOFF, MAX_BACKOFF]
     assert [(r.dispatched_at, r.attempts) for r in outbox()] == [(None, 5)]
+
+
+def test_admins_see_the_jobs_waiting_while_the_queue_refuses_them(client, make_user, login, broken_queue):
+    enqueue(add_region, "620000000000")
+    db.session.commit()
+    with pytest.raises(RedisConnectionError):
+        broken_queue.relay()
+    login(client, make_user("admin"))
+    page = client.get("/admin/jobs").get_data(as_text=True)
+    assert "等待交给后台处理的任务：1 个" in page and "队列服务器暂时不接收任务" in page
+    broken_queue.repair()
+    assert broken_queue.relay() == 1 and broken_queue.work() == 1
+    assert "等待交给后台处理的任务" not in client.get("/admin/jobs").get_data(as_text=True)
