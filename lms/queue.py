@@ -124,6 +124,9 @@ def init_app(app) -> None:
     global _app
     _app = app
     huey.immediate = bool(app.config.get("QUEUE_IMMEDIATE"))
+    # Only tests read a job's return value; a worker storing them would grow Redis (or queue.db)
+    # by one entry per job, forever.
+    huey.results = huey.immediate
 
 
 def task_name(task) -> str:
@@ -287,7 +290,10 @@ def requeue_lost(now: datetime | None = None) -> list[int]:
     if not candidates:
         db.session.rollback()
         return []
-    held = {str(t.id) for t in huey.pending()} | {str(t.id) for t in huey.scheduled()}
+    # The schedule first: the consumer moves due retries from it to the queue, never back, so a
+    # message moving meanwhile is seen in one or the other.
+    held = {str(t.id) for t in huey.scheduled()}
+    held |= {str(t.id) for t in huey.pending()}
     lost = [i for i in candidates if f"{MESSAGE_PREFIX}{i}" not in held]
     if lost:
         db.session.execute(update(JobOutbox).where(JobOutbox.id.in_(lost), _not_started(now))
