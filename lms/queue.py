@@ -153,13 +153,14 @@ def enqueue(task, *args, delay: float = 0) -> None:
     _task_class(name)  # an unknown task fails here, loudly, not in the worker
     session = db.session()
     key = (name, repr(args))
-    seen = session.info.setdefault("outbox_seen", set())
-    if not delay and key in seen:
+    seen = session.info.setdefault("outbox_seen", {})
+    # (still in the session: a row written inside a rolled-back savepoint left it)
+    if not delay and key in seen and seen[key] in session:
         return
     row = JobOutbox(task=name, args=list(args), available_at=utcnow() + timedelta(seconds=delay))
     session.add(row)
     session.flush()
-    seen.add(key)
+    seen[key] = row
     if not session.info.get("outbox_listening"):
         # Once per session (sessions live as long as their app context), not once per job.
         event.listen(session, "after_commit", _after_commit)

@@ -235,3 +235,12 @@ def test_admins_see_the_jobs_waiting_while_the_queue_refuses_them(client, make_u
     broken_queue.repair()
     assert broken_queue.relay() == 1 and broken_queue.work() == 1
     assert "等待交给后台处理的任务" not in client.get("/admin/jobs").get_data(as_text=True)
+
+
+def test_a_job_written_in_a_rolled_back_savepoint_can_be_written_again(worker_queue):
+    nested = db.session.begin_nested()
+    enqueue(add_region, "620000000000")
+    nested.rollback()
+    enqueue(add_region, "620000000000")
+    db.session.commit()
+    assert [row.args for row in outbox()] == [["620000000000"]]
