@@ -164,7 +164,7 @@ def enqueue(task, *args, delay: float = 0) -> None:
     if not session.info.get("outbox_listening"):
         # Once per session (sessions live as long as their app context), not once per job.
         event.listen(session, "after_commit", _after_commit)
-        event.listen(session, "after_rollback", _after_rollback)
+        event.listen(session, "after_soft_rollback", _after_rollback)
         session.info["outbox_listening"] = True
     session.info.setdefault(_PENDING, []).append(row.id)
 
@@ -190,9 +190,12 @@ def _after_commit(session) -> None:
         _dispatch_immediately(ids)
 
 
-def _after_rollback(session) -> None:
-    session.info.pop("outbox_seen", None)
-    session.info.pop(_PENDING, None)
+def _after_rollback(session, previous_transaction) -> None:
+    # A savepoint rolled back keeps the rows written before it (those inside it are simply not
+    # found at dispatch); only the whole transaction rolled back drops them all.
+    if previous_transaction.parent is None:
+        session.info.pop("outbox_seen", None)
+        session.info.pop(_PENDING, None)
 
 
 def _dispatch_immediately(ids: list[int]) -> None:

@@ -244,3 +244,12 @@ def test_a_job_written_in_a_rolled_back_savepoint_can_be_written_again(worker_qu
     enqueue(add_region, "620000000000")
     db.session.commit()
     assert [row.args for row in outbox()] == [["620000000000"]]
+
+
+def test_a_rolled_back_savepoint_keeps_the_jobs_written_before_it(app):
+    enqueue(add_region, "610000000000")
+    nested = db.session.begin_nested()
+    enqueue(add_region, "620000000000")
+    nested.rollback()
+    db.session.commit()
+    assert regions_named("610000000000", "620000000000") == ["610000000000"] and outbox() == []
