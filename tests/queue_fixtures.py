@@ -9,6 +9,24 @@ import pytest
 class WorkerQueue:
     def __init__(self, huey):
         self.huey = huey
+        self._working = None
+
+    def refuse(self) -> None:
+        """Redis gone: huey's storage points at a closed port, so every hand-over raises."""
+        import socket
+
+        from huey.storage import RedisStorage
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        self._working = self._working or self.huey.storage
+        self.huey.storage = RedisStorage("xiangxue", url=f"redis://127.0.0.1:{port}")
+
+    def repair(self) -> None:
+        """Redis is back."""
+        if self._working is not None:
+            self.huey.storage, self._working = self._working, None
 
     def relay(self, **options) -> int:
         from lms.queue import relay
@@ -34,6 +52,8 @@ def worker_queue(app):
 
     huey.immediate = False  # back to the real storage (SQLite in the tests' instance folder)
     huey.flush()
-    yield WorkerQueue(huey)
+    queue = WorkerQueue(huey)
+    yield queue
+    queue.repair()
     huey.flush()
     huey.immediate = bool(app.config.get("QUEUE_IMMEDIATE"))

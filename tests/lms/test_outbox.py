@@ -2,12 +2,10 @@
 hands it to huey once, a queue that refuses or loses jobs delays them but loses none."""
 from __future__ import annotations
 
-import socket
 import threading
 from datetime import timedelta
 
 import pytest
-from huey.storage import RedisStorage
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import event, func, select
 
@@ -35,18 +33,9 @@ def outbox():
     return db.session.scalars(select(JobOutbox).order_by(JobOutbox.id)).all()
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def broken_queue(worker_queue, monkeypatch):
-    """Redis gone: huey's storage points at a closed port (every enqueue raises)."""
-    working = huey.storage
-    monkeypatch.setattr(huey, "storage", RedisStorage("xiangxue", url=f"redis://127.0.0.1:{closed_port()}"))
-    worker_queue.repair = lambda: setattr(huey, "storage", working)
+def broken_queue(worker_queue):
+    worker_queue.refuse()
     return worker_queue
 
 

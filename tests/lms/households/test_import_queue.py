@@ -2,6 +2,8 @@
 survives a queue that refuses or loses it, and runs once the worker relays it."""
 from datetime import timedelta
 
+import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import select
 
 from lms.db import utcnow
@@ -34,6 +36,27 @@ def test_a_confirmed_import_waits_in_the_outbox_and_runs_when_relayed(
     assert rec.status == "done" and rec.report["households_created"] == 1
     assert len(db.session.scalars(select(Member)).all()) == 3
     assert db.session.scalars(select(JobOutbox)).all() == []
+
+
+def test_with_redis_away_an_import_is_confirmed_and_runs_once_it_is_back(
+        client, regions, make_user, login, export, db, worker_queue):
+    login(client, make_user("official", region_code="621123100000"))
+    with open(export(family("H1", 1)), "rb") as fh:
+        client.post_form("/households/import", {"file": (fh, "名单.csv")}, content_type="multipart/form-data")
+    rec = db.session.scalar(select(HouseholdImport))
+    worker_queue.refuse()
+    done = client.post_form(f"/households/import/{rec.id}/confirm", {})
+    assert done.status_code == 302
+    assert client.get(done.headers["Location"]).status_code == 200
+    with pytest.raises(RedisConnectionError):
+        worker_queue.relay()
+    db.session.expire_all()
+    assert db.session.get(HouseholdImport, rec.id).status == "queued"
+    worker_queue.repair()
+    assert worker_queue.relay() == 1 and worker_queue.work() == 1
+    db.session.expire_all()
+    assert db.session.get(HouseholdImport, rec.id).status == "done"
+    assert len(db.session.scalars(select(Member)).all()) == 3
 
 
 def test_an_import_confirmed_twice_queues_one_job(client, regions, make_user, login, export, db, worker_queue):
