@@ -1,7 +1,7 @@
 """job outbox: jobs written in the transaction of the change that needs them
 
 Revision ID: 0005_job_outbox
-Revises: 0004_stats
+Revises: 0005_sessions
 Create Date: 2026-12-01 22:00:00
 
 """
@@ -13,7 +13,7 @@ import lms.db
 
 # revision identifiers, used by Alembic.
 revision = '0005_job_outbox'
-down_revision = '0004_stats'
+down_revision = '0005_sessions'
 branch_labels = None
 depends_on = None
 
