@@ -13,6 +13,12 @@ from lms.queue import LOST_AFTER, JobOutbox, requeue_lost
 from .conftest import family
 
 
+@pytest.fixture(autouse=True)
+def _own_import_root(app, tmp_path, monkeypatch):
+    # Some of these imports never run: their uploads must not stay in the shared instance folder.
+    monkeypatch.setitem(app.config, "IMPORT_ROOT", tmp_path / "imports")
+
+
 def test_a_confirmed_import_waits_in_the_outbox_and_runs_when_relayed(
         client, regions, make_user, login, export, db, worker_queue):
     login(client, make_user("official", region_code="621123100000"))
