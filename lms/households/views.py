@@ -268,6 +268,8 @@ def _import_or_404(import_id: int) -> HouseholdImport:
 @role_required(*STAFF)
 def confirm(import_id: int):
     """Step 2: the official confirms; the import runs as a job."""
+    from lms.queue import enqueue
+
     from .tasks import run_import
 
     rec = _import_or_404(import_id)
@@ -276,8 +278,8 @@ def confirm(import_id: int):
         abort(409)
     rec.status, rec.strict = "queued", form.strict.data
     rec.create_regions, rec.dry_run = form.create_regions.data, form.dry_run.data
-    db.session.commit()  # the job reads the record in its own session
-    run_import(rec.id)
+    enqueue(run_import, rec.id)  # committed with "queued": the worker relays it, Redis or not
+    db.session.commit()
     return redirect(url_for(".import_status", import_id=rec.id))
 
 
