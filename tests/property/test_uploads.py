@@ -31,7 +31,7 @@ def test_create_upload_sizes(app, make_user):
 
 def test_append_chunk_offsets_and_sizes(app, make_user, monkeypatch):
     monkeypatch.setattr(services, "submit", lambda asset, enqueue=True: services._queue(asset, enqueue=False))
-    monkeypatch.setattr(services, "_enqueue_after_commit", lambda asset_id: None)
+    monkeypatch.setattr(services, "_queue_transcode", lambda asset_id: None)
     owner = make_user("trainer")
 
     @given(size=st.integers(min_value=1, max_value=4096),

@@ -119,7 +119,7 @@ def test_bad_upload_offsets_are_400(trainer, offset):
 def test_concurrent_puts_of_the_last_piece_one_succeeds_the_others_409(app, make_user, login, monkeypatch):
     from media import services
 
-    monkeypatch.setattr(services, "_enqueue_after_commit", lambda asset_id: None)
+    monkeypatch.setattr(services, "_queue_transcode", lambda asset_id: None)
     # The bytes are not a recording: skip the probe, queue as a good file would be.
     monkeypatch.setattr(services, "submit", lambda asset, enqueue=True: services._queue(asset, enqueue=False))
     user = make_user("trainer")
