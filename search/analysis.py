@@ -24,10 +24,11 @@ _ready = False
 
 
 def load_dictionary() -> None:
-    """Load jieba's dictionary now (about a second), so no query pays for it.
+    """Load jieba's dictionary (about a second) if this process has not yet.
 
-    Called when the search blueprint is imported by the app factory, i.e. once per
-    process at start; jieba itself keeps it for the life of the process.
+    Called by the first analysis in a process, and by gunicorn's master before it forks the web
+    workers (bin/gunicorn_conf.py), so they share one copy; jieba keeps it for the life of the
+    process.
     """
     global _ready
     if _ready:
@@ -35,7 +36,6 @@ def load_dictionary() -> None:
     with _init_lock:
         if not _ready:
             import jieba
-            import pypinyin  # noqa: F401  (its tables load on import: here, not mid-query)
             import zhconv
 
             jieba.setLogLevel(logging.WARNING)
