@@ -99,11 +99,15 @@ def command_line(argv: list[str]) -> str:
     return shlex.join(words)
 
 
+# The code measured is the code when the bench started (edits made during a long run do not count).
+GIT_AT_START = git_state()
+
+
 def metadata(argv=None, *, database_url: str | None = None, nginx: bool = False,
              extra_versions: dict | None = None, quick: bool = False) -> dict:
     argv = list(sys.argv if argv is None else argv)
     return {
-        **git_state(),
+        **GIT_AT_START,
         "command": command_line(argv),
         "quick": quick,
         "cpu_count": os.cpu_count(),
