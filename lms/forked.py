@@ -1,22 +1,32 @@
-"""Run one heavy job in a short-lived child of the job worker, so its memory goes back to the
-system when it ends.
+"""Run one heavy job in a short-lived child process of the job worker, so its memory goes back to
+the system when it ends.
 
 Indexing needs jieba's dictionary and pypinyin's tables (~120 MB); a worker that loaded them
-once would hold them for ever, at rest, beside the web workers. Forked from the worker, the
-child shares the worker's pages, loads what it needs, does the job and exits; the worker stays
-small (bench/footprint.py measures it). The child costs the dictionary load (about a second) per
-job, which publish→searchable (< 5 s) absorbs.
+once would hold them for ever, at rest, beside the web workers. The child (``python -m
+lms.forked MODULE FUNCTION ARGS``) creates the app from the same environment as the worker, loads
+what it needs, does the job in its own transaction and exits; the worker stays small
+(bench/footprint.py measures it). The child costs an app start and the dictionary load (about two
+seconds) per job, which publish→searchable (< 5 s) absorbs.
+
+A new interpreter rather than ``os.fork()``: the worker has several threads, and a fork taken
+while another thread holds SQLite's or a driver's internal mutex leaves the child waiting on it
+for ever (bench/footprint.py met exactly that).
 
 In-process (``QUEUE_IMMEDIATE``: tests, ``flask`` commands run inline) or with
 ``LMS_TASKS_IN_CHILD=0`` the job runs in the calling process, as before.
 """
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 log = logging.getLogger(__name__)
+REPO = Path(__file__).resolve().parent.parent
 
 
 class ChildFailed(RuntimeError):
@@ -26,48 +36,47 @@ class ChildFailed(RuntimeError):
 def _enabled() -> bool:
     from flask import current_app
 
-    if current_app.config.get("QUEUE_IMMEDIATE") or not hasattr(os, "fork"):
+    if current_app.config.get("QUEUE_IMMEDIATE"):
         return False
     return os.environ.get("LMS_TASKS_IN_CHILD", "1") != "0"
 
 
-def run_forked(fn, *args):
-    """``fn(*args)`` in a forked child inside the same app context; returns its JSON-able result."""
+def run_in_child(fn, *args):
+    """``fn(*args)`` (a module-level function taking JSON values) in a child process with its own
+    app and transaction; returns its JSON result."""
     if not _enabled():
         return fn(*args)
-    from lms.extensions import db
-
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        status = 1
-        try:
-            os.close(read_end)
-            # The worker's connections and session stay the worker's: drop them without closing
-            # (closing would roll back the worker's own transaction on a shared socket).
-            db.session.registry.clear()
-            for engine in db.engines.values():
-                engine.dispose(close=False)
-            try:
-                payload = {"ok": fn(*args)}
-                db.session.commit()
-                status = 0
-            except Exception as exc:
-                db.session.rollback()
-                log.exception("job in child failed")
-                payload = {"error": f"{type(exc).__name__}: {exc}"}
-            with os.fdopen(write_end, "w", encoding="utf-8") as out:
-                json.dump(payload, out, default=str)
-        finally:
-            os._exit(status)
-    os.close(write_end)
-    with os.fdopen(read_end, encoding="utf-8") as answer:
-        text = answer.read()
-    _pid, code = os.waitpid(pid, 0)
+    out = subprocess.run([sys.executable, "-m", "lms.forked", fn.__module__, fn.__qualname__, json.dumps(args)],
+                         cwd=REPO, capture_output=True, text=True)
+    lines = out.stdout.strip().splitlines()
     try:
-        payload = json.loads(text) if text else {}
+        payload = json.loads(lines[-1]) if lines else {}
     except ValueError:
         payload = {}
-    if "ok" in payload and code == 0:
+    if out.returncode == 0 and "ok" in payload:
         return payload["ok"]
-    raise ChildFailed(payload.get("error") or f"child exited with status {code}")
+    log.warning("job %s.%s in a child failed: %s", fn.__module__, fn.__qualname__, out.stderr[-2000:])
+    raise ChildFailed(payload.get("error") or f"child exited with status {out.returncode}")
+
+
+def _child_main(module: str, name: str, args_json: str) -> int:
+    from lms import create_app
+    from lms.extensions import db
+
+    fn = getattr(importlib.import_module(module), name)
+    app = create_app()
+    with app.app_context():
+        try:
+            result = fn(*json.loads(args_json))
+            db.session.commit()
+        except Exception as exc:
+            db.session.rollback()
+            log.exception("job in child failed")
+            print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}))
+            return 1
+    print(json.dumps({"ok": result}, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_child_main(*sys.argv[1:4]))
