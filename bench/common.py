@@ -52,9 +52,10 @@ def _run(*cmd: str) -> str:
 
 def git_state() -> dict:
     commit = _run("git", "-C", str(ROOT), "rev-parse", "HEAD")
-    # Results the bench is about to rewrite do not make the measured code "dirty".
+    # "dirty": uncommitted changes to what a bench runs. Results it is about to rewrite, the
+    # documentation and the tests do not count.
     status = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no",
-                             "--", ".", ":(exclude)bench/results"],
+                             "--", ".", ":(exclude)bench/results", ":(exclude)*.md", ":(exclude)tests"],
                             capture_output=True, text=True).stdout if commit else ""
     return {"commit": commit or None, "dirty": bool(status.strip()) if commit else None}
 
