@@ -265,9 +265,12 @@ def _fresh_laborers(app, count: int) -> list[tuple[int, str, str]]:
             db.select(Member.id, Member.id_enc, Household.village_code).join(Household).where(
                 Member.labour_skill.in_(("1", "3")), Member.student_status.is_(None), Member.removed_at.is_(None),
                 Member.birth_ymd.between(19700101, 20000101),
-                ~db.exists().where(SkillAward.member_id == Member.id)).order_by(Member.id).limit(count)).all()
+                ~db.exists().where(SkillAward.member_id == Member.id)).order_by(Member.id).limit(2 * count)).all()
         ids = cipher()
-        return [(mid, ids.decrypt(enc), village) for mid, enc, village in rows]
+        people = [(mid, ids.decrypt(enc), village) for mid, enc, village in rows]
+        # Resident ID cards only: a disability-certificate number (20/22 characters) is not what a
+        # certificate file carries.
+        return [p for p in people if len(p[1]) == 18][:count]
 
 
 def _with_1(client, province: str) -> int:
@@ -288,12 +291,16 @@ def awards_by_certificate_import(app, client, people, skill_code: str, province:
                           "县人社局"])
     before = _with_1(client, province)
     started = time.perf_counter()
-    result = app.test_cli_runner().invoke(args=["skills", "import-certificates", str(path)])
+    report_path = work / "certificates-report.json"
+    result = app.test_cli_runner().invoke(args=["skills", "import-certificates", str(path), "--report",
+                                                str(report_path)])
     imported = time.perf_counter()
     after = _with_1(client, province)
     visible = time.perf_counter()
     if result.exit_code != 0:
-        raise RuntimeError(f"import-certificates exited {result.exit_code}: {result.output[-2000:]}")
+        report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else {}
+        raise RuntimeError(f"import-certificates exited {result.exit_code}: "
+                           f"{[(e['row'], e['code']) for e in report.get('errors', [])][:10]} {result.output[-500:]}")
     return {"rows": len(people), "villages": len({v for *_x, v in people}),
             "command_seconds": round(imported - started, 2), "seconds_until_visible": round(visible - started, 2),
             "with_1_before": before, "with_1_after": after, "shown": after - before,
