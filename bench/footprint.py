@@ -42,9 +42,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import write_results  # noqa: E402
+from lms.demo.cli import DEMO_LEARNER_PHONE, DEMO_PASSWORD, DEMO_PIN  # noqa: E402
 
-LEARNER = ("13800000001", "123456")  # lms/demo/cli.py
-OFFICIAL = ("county", "xiangxue-demo")
+LEARNER = (DEMO_LEARNER_PHONE, DEMO_PIN)
+OFFICIAL = ("county", DEMO_PASSWORD)
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
