@@ -126,13 +126,19 @@ def session_cookie(base: str) -> str:
 
 
 def signed_in_page(p, base: str, cookie: str):
-    """A fresh chromium at 1024×600 carrying the learner's cookies, with a CDP session watching
-    the network: (browser, page, cdp)."""
+    """A fresh chromium at 1024×600 in which the learner has signed in through the form (a session
+    made by another client is not taken over by this one), with a CDP session watching the
+    network: (browser, page, cdp)."""
     browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
     context = browser.new_context(viewport={"width": 1024, "height": 600})
-    context.add_cookies([{"name": k, "value": v, "url": base}
-                         for k, v in (c.split("=", 1) for c in cookie.split("; "))])
     page = context.new_page()
+    page.goto(f"{base}/signin?manual=1", wait_until="load")
+    page.fill('input[name="identifier"]', PHONE)
+    page.fill('input[name="pin"]', PIN)
+    with page.expect_navigation():
+        page.locator('form:has(input[name="pin"]) [type="submit"]').first.click()
+    if "/signin" in page.url:
+        raise RuntimeError(f"chromium could not sign in: {page.url}")
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
     return browser, page, cdp
@@ -191,6 +197,8 @@ def first_frame(base: str, cookie: str, lessons: list[int]) -> dict:
                 # Warm only the player script (a different asset, so no video is cached).
                 page.goto(f"{base}/learn/lessons/{lessons[0]}", wait_until="load")
             page.goto(f"{base}/learn/lessons/{lesson}", wait_until="domcontentloaded")
+            if not page.evaluate("() => !!document.getElementById('player')"):
+                raise RuntimeError(f"{label}: no player at {page.url}: {page.content()[:3000]}")
             ms = page.evaluate(probe)
             result[label] = round(ms / 1000, 2)
             result[label.replace("_s", "_uses_hls_js")] = page.evaluate("() => !!window.Hls")
