@@ -141,6 +141,8 @@ def signed_in_page(p, base: str, cookie: str):
         raise RuntimeError(f"chromium could not sign in: {page.url}")
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
+    # The sign-in page filled the cache (style sheet, script): a first visit starts empty.
+    cdp.send("Network.clearBrowserCache")
     return browser, page, cdp
 
 
