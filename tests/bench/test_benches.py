@@ -13,7 +13,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHES = sorted(p.name for p in (ROOT / "bench").glob("*.py") if p.name != "common.py")
-# Benches whose owners have not yet given them --quick: their own small sizes meanwhile.
+# Benches whose owners (heartbeats, media) have not yet moved them to bench/common.py and --quick:
+# their own small sizes meanwhile, and their README figures cannot name a stored result yet.
+# test_pending_benches_are_still_pending fails once one moves, so it is taken off this list.
 SMALL_WITHOUT_QUICK = {
     "progress.py": ["--learners", "20", "--seconds", "2", "--warmup", "1"],
     "stream.py": ["--seconds", "1", "--connections", "2", "--rounds", "1"],
@@ -81,5 +83,13 @@ def test_readme_figures_name_committed_results():
         assert document["meta"]["quick"] is False, f"{path} is a --quick run"
     # A paragraph that quotes a figure measured by a bench names the file it comes from.
     for paragraph in re.split(r"\n\s*\n", readme):
-        if re.search(r"bench/\w+\.py", paragraph) and FIGURE.search(paragraph):
+        benches = {f"{b}.py" for b in re.findall(r"bench/(\w+)\.py", paragraph)}
+        if benches - SMALL_WITHOUT_QUICK.keys() and FIGURE.search(paragraph):
             assert "bench/results/" in paragraph, f"figures without their results file:\n{paragraph[:400]}"
+
+
+@pytest.mark.parametrize("name", sorted(SMALL_WITHOUT_QUICK))
+def test_pending_benches_are_still_pending(name):
+    source = (ROOT / "bench" / name).read_text(encoding="utf-8")
+    assert "--quick" not in source and "bench.common" not in source, (
+        f"bench/{name} now has --quick: take it off SMALL_WITHOUT_QUICK so its figures must name their results")
