@@ -8,7 +8,7 @@ FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 DOMAINS := lms households media courses learning stats search
 CATALOG_DIR := lms/translations/zh_Hans_CN/LC_MESSAGES
-SYSTEM_TOOLS := ffmpeg ffprobe chromium nginx
+SYSTEM_TOOLS := ffmpeg ffprobe chromium nginx redis-server
 VENDOR := lms/static/vendor
 
 .PHONY: setup run test test-fast test-sqlite test-postgres bench system-deps assets catalogs db seed extract clean
@@ -20,15 +20,16 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-# Debian's ffmpeg (transcoding), chromium (browser tests), nginx (media benchmark behind X-Accel).
+# Debian's ffmpeg (transcoding), chromium (browser tests), nginx (media benchmark behind X-Accel),
+# redis-server (tests/production starts one).
 system-deps:
 	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing Debian packages for:$$missing"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg chromium nginx-light >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg chromium nginx-light redis-server >/dev/null; \
 	  else \
-	    echo "Missing:$$missing. Install Debian's ffmpeg, chromium and nginx-light (or your system's equivalents)."; \
+	    echo "Missing:$$missing. Install Debian's ffmpeg, chromium, nginx-light and redis-server (or your system's equivalents)."; \
 	    command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || exit 1; \
 	  fi; \
 	fi
@@ -62,12 +63,15 @@ seed: db
 run: setup
 	@PORT=$(PORT) BIN=$(BIN) bin/serve
 
+# The suite on SQLite, then on a throwaway PostgreSQL, then the production layout (tests/production
+# starts its own PostgreSQL, Redis, two web hosts, a worker and nginx).
 test: setup
-	$(BIN)/python -m pytest -q -p no:cacheprovider
-	bash tests/with_postgres.sh $(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider --ignore=tests/production
+	bash tests/with_postgres.sh $(BIN)/python -m pytest -q -p no:cacheprovider --ignore=tests/production
+	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=5 tests/production
 
 test-fast: setup
-	$(BIN)/python -m pytest -q -p no:cacheprovider -x
+	$(BIN)/python -m pytest -q -p no:cacheprovider -x --ignore=tests/production
 
 bench: setup
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
