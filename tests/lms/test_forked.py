@@ -18,6 +18,8 @@ def as_worker(app, monkeypatch, tmp_path):
                       ("LMS_SECRET_KEY", "SECRET_KEY"), ("LMS_SEARCH_INDEX", "SEARCH_INDEX"),
                       ("LMS_MEDIA_ROOT", "MEDIA_ROOT")):
         monkeypatch.setenv(name, str(app.config[key]))
+    # Outside SQLite the app requires every key from the environment (README "Production").
+    monkeypatch.setenv("LMS_MEDIA_LINK_SECRET", str(app.config.get("MEDIA_LINK_SECRET") or "test-link-secret-0123456789"))
     monkeypatch.setenv("LMS_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.setenv("LMS_QUEUE_URL", f"sqlite:///{tmp_path / 'queue.db'}")
 
