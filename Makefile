@@ -57,13 +57,11 @@ db: setup
 seed: db
 	$(FLASK) demo seed
 
-# Threaded workers keep connections alive: a player sends a heartbeat every 15 s on the same one.
-run: seed
-	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl-C stops the web server and the worker)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(FLASK) worker & \
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --keep-alive 75 --access-logfile - wsgi:app & \
-	wait
+# bin/serve: the database upgraded, the demo seeded, then the job worker and gunicorn (preloaded,
+# its worker count picked from the cores and the memory; see the script). bench/footprint.py
+# measures exactly this process set.
+run: setup
+	@PORT=$(PORT) BIN=$(BIN) bin/serve
 
 # The suite on SQLite, then on a throwaway PostgreSQL, then the production layout (tests/production
 # starts its own PostgreSQL, Redis, two web hosts, a worker and nginx).

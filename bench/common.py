@@ -52,9 +52,10 @@ def _run(*cmd: str) -> str:
 
 def git_state() -> dict:
     commit = _run("git", "-C", str(ROOT), "rev-parse", "HEAD")
-    # Results the bench is about to rewrite do not make the measured code "dirty".
+    # "dirty": uncommitted changes to what a bench runs. Results it is about to rewrite, the
+    # documentation and the tests do not count.
     status = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no",
-                             "--", ".", ":(exclude)bench/results"],
+                             "--", ".", ":(exclude)bench/results", ":(exclude)*.md", ":(exclude)tests"],
                             capture_output=True, text=True).stdout if commit else ""
     return {"commit": commit or None, "dirty": bool(status.strip()) if commit else None}
 
@@ -99,11 +100,15 @@ def command_line(argv: list[str]) -> str:
     return shlex.join(words)
 
 
+# The code measured is the code when the bench started (edits made during a long run do not count).
+GIT_AT_START = git_state()
+
+
 def metadata(argv=None, *, database_url: str | None = None, nginx: bool = False,
              extra_versions: dict | None = None, quick: bool = False) -> dict:
     argv = list(sys.argv if argv is None else argv)
     return {
-        **git_state(),
+        **GIT_AT_START,
         "command": command_line(argv),
         "quick": quick,
         "cpu_count": os.cpu_count(),

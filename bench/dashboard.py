@@ -3,11 +3,16 @@
 Builds a province with the registry's synth (``lms.households.synth``: several counties, ≥1 M
 households, ≥4 M members), gives ≥3 M skill awards, rebuilds the roll-ups, then measures warm p50/p95
 of the province, county, township and village pages and of the JSON API (in-process WSGI client,
-signed in as an admin), the time until 1,000 new awards show in the province figures, and the
-database size. Prints the figures and writes bench/results/dashboard-<backend>.json.
+signed in as an admin), the time until 1,000 new awards show in the province figures by each
+path that really makes awards — a certificate file of 1,000 rows through `flask skills
+import-certificates`, and 1,000 single sign-offs through the assessment form — and the database
+size. Prints the figures and writes bench/results/dashboard-<backend>.json (with bench/common.py's
+metadata).
 
-    python bench/dashboard.py [--households 1000000] [--awards 3000000] [--database-url URL]
-                              [--keep DIR] [--requests 40]
+    python bench/dashboard.py                 # full: 1.1 M households, 3.3 M awards (SQLite, ~25 min)
+    python bench/dashboard.py --quick         # 2,000 households
+    python bench/dashboard.py --database-url postgresql+psycopg://…   # the same on PostgreSQL
+        [--households N] [--awards N] [--new-awards 1000] [--requests 40] [--keep DIR]
 
 Loading bypasses the spreadsheet import (benchmarked separately in bench/households_import.py):
 rows from the synth go straight into the tables in batches (COPY on PostgreSQL), IDs encrypted and
@@ -29,6 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import write_results  # noqa: E402
 COUNTIES = ("621121", "621122", "621123", "621124", "621125", "621126")
 # The synth averages ~3.7 members a household: a second batch in two more counties tops the province
 # up past 4 M members (--extra-households).
@@ -245,51 +252,128 @@ def time_get(client, url: str, n: int) -> dict:
             "cpu_p50_ms": round(statistics.median(cpu), 1), "cpu_p95_ms": round(percentile(cpu, 0.95), 1)}
 
 
-def new_awards_visible(app, client, skills: list[int], province: str) -> dict:
-    """1,000 new awards (a certificate batch across villages) until the province JSON shows them."""
-    from lms.extensions import db
+def _fresh_laborers(app, count: int) -> list[tuple[int, str, str]]:
+    """(member id, ID number, village) of working-age laborers with no award yet: each new award
+    raises the province's with_1 by exactly one."""
     from lms.households.models import Household, Member
-    from lms.skills.models import Evidence, SkillAward, Source
-    from lms.skills.services import award_skill
-    before = client.get(f"/api/v1/stats/skills?region={province}").get_json()
+    from lms.households.services import cipher
+    from lms.extensions import db
+    from lms.skills.models import SkillAward
+
     with app.app_context():
-        # Laborers without any award yet: each new award raises with_1 by one.
-        candidates = db.session.scalars(
-            db.select(Member).join(Household).where(
-                Member.labour_skill.in_(("1", "3")), Member.student_status.is_(None),
+        rows = db.session.execute(
+            db.select(Member.id, Member.id_enc, Household.village_code).join(Household).where(
+                Member.labour_skill.in_(("1", "3")), Member.student_status.is_(None), Member.removed_at.is_(None),
                 Member.birth_ymd.between(19700101, 20000101),
-                ~db.exists().where(SkillAward.member_id == Member.id)).limit(1000)).all()
-        from lms.stats.rollups import tracking
+                ~db.exists().where(SkillAward.member_id == Member.id)).order_by(Member.id).limit(2 * count)).all()
+        ids = cipher()
+        people = [(mid, ids.decrypt(enc), village) for mid, enc, village in rows]
+        # Resident ID cards only: a disability-certificate number (20/22 characters) is not what a
+        # certificate file carries.
+        return [p for p in people if len(p[1]) == 18][:count]
 
-        started = time.perf_counter()
-        villages = {m.household.village_code for m in candidates}
-        with tracking([m.household_id for m in candidates], villages):
-            for m in candidates:
-                award_skill(skill_id=skills[0], evidence=Evidence.training_certificate,
-                            source=Source.certificate_import, member=m, awarded_on=dt.date(2026, 11, 1),
-                            refresh=False)
-            inserted = time.perf_counter()
+
+def _with_1(client, province: str) -> int:
+    return client.get(f"/api/v1/stats/skills?region={province}").get_json()["with_1"]
+
+
+def awards_by_certificate_import(app, client, people, skill_code: str, province: str, work: Path) -> dict:
+    """A certificate file of len(people) rows through the real `flask skills import-certificates`
+    (the command, its service, its roll-up refresh and its commit), then the province API."""
+    import csv
+
+    path = work / "certificates.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["证件号码", "技能", "证书类型", "证书编号", "发证日期", "发证机构"])
+        for n, (_mid, number, _village) in enumerate(people):
+            out.writerow([number, skill_code, "培训合格证书", f"BENCH-{os.getpid()}-{n:06d}", "2026-11-01",
+                          "县人社局"])
+    before = _with_1(client, province)
+    started = time.perf_counter()
+    report_path = work / "certificates-report.json"
+    result = app.test_cli_runner().invoke(args=["skills", "import-certificates", str(path), "--report",
+                                                str(report_path)])
+    imported = time.perf_counter()
+    after = _with_1(client, province)
+    visible = time.perf_counter()
+    if result.exit_code != 0:
+        report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else {}
+        raise RuntimeError(f"import-certificates exited {result.exit_code}: "
+                           f"{[(e['row'], e['code']) for e in report.get('errors', [])][:10]} {result.output[-500:]}")
+    return {"rows": len(people), "villages": len({v for *_x, v in people}),
+            "command_seconds": round(imported - started, 2), "seconds_until_visible": round(visible - started, 2),
+            "with_1_before": before, "with_1_after": after, "shown": after - before,
+            "output": result.output.strip().splitlines()[-1]}
+
+
+def awards_by_single_signoffs(app, client, people, skill_id: int, province: str) -> dict:
+    """An offline class with len(people) trainees, each passed on its own through the assessment
+    form (POST /skills/classes/<id>/trainees/<id>/assess, the view and the award service it calls,
+    one request and one transaction each), then the province API."""
+    from lms.accounts.models import User
+    from lms.extensions import db
+    from lms.skills import services
+    from lms.skills.models import Trainee
+
+    with app.app_context():
+        admin = db.session.scalar(db.select(User).where(User.username == "benchadmin"))
+        klass = services.create_class(title="测评线下班", skill_id=skill_id, region_code=province,
+                                      starts_on=dt.date(2026, 10, 1), ends_on=dt.date(2026, 11, 1), trainer=admin)
+        added, unknown = services.add_trainees(klass, [number for _mid, number, _v in people], admin)
         db.session.commit()
-        refreshed = time.perf_counter()
-    after = client.get(f"/api/v1/stats/skills?region={province}").get_json()
-    elapsed = time.perf_counter() - started
-    return {"awards": len(candidates), "villages": len(villages), "seconds": round(elapsed, 2),
-            "award_rows_seconds": round(inserted - started, 2), "rollup_refresh_seconds": round(refreshed - inserted, 2),
-            "with_1_before": before["with_1"], "with_1_after": after["with_1"]}
+        class_id = klass.id
+        trainees = list(db.session.scalars(db.select(Trainee.id).where(Trainee.class_id == class_id)))
+    if unknown:
+        raise RuntimeError(f"{len(unknown)} ID numbers not found for the roster")
+    page = client.get(f"/skills/classes/{class_id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+        r'name="csrf-token" content="([^"]+)"', page)
+    token = token.group(1)
+    before = _with_1(client, province)
+    each = []
+    started = time.perf_counter()
+    for trainee_id in trainees:
+        t = time.perf_counter()
+        response = client.post(f"/skills/classes/{class_id}/trainees/{trainee_id}/assess",
+                               data={"result": "pass", "csrf_token": token})
+        each.append((time.perf_counter() - t) * 1000)
+        if response.status_code != 302:
+            raise RuntimeError(f"sign-off answered {response.status_code}")
+    done = time.perf_counter()
+    after = _with_1(client, province)
+    visible = time.perf_counter()
+    return {"signoffs": len(trainees), "villages": len({v for *_x, v in people}),
+            "seconds_all": round(done - started, 2), "seconds_until_visible": round(visible - started, 2),
+            "per_signoff_p50_ms": round(statistics.median(each), 1),
+            "per_signoff_p95_ms": round(percentile(each, 0.95), 1),
+            "with_1_before": before, "with_1_after": after, "shown": after - before}
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--households", type=int, default=1_000_000)
-    parser.add_argument("--awards", type=int, default=3_000_000)
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes: 2,000 households, 6,000 awards, no extra batch, 5 requests, 50 new awards")
+    parser.add_argument("--households", type=int, default=None, help="default 1,000,000")
+    parser.add_argument("--awards", type=int, default=None, help="default 3,000,000")
+    parser.add_argument("--new-awards", type=int, default=None,
+                        help="awards made by each path (certificate import, single sign-offs); default 1,000")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--keep", default="", help="Folder for the SQLite database (kept afterwards).")
-    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--requests", type=int, default=None, help="default 40")
     parser.add_argument("--reuse", action="store_true", help="The database is already loaded: only measure.")
-    parser.add_argument("--extra-households", type=int, default=100_000,
-                        help="A second batch in two more counties (the synth averages ~3.7 members a household).")
-    args = parser.parse_args()
+    parser.add_argument("--extra-households", type=int, default=None,
+                        help="A second batch in two more counties (the synth averages ~3.7 members a household); "
+                             "default 100,000.")
+    args = parser.parse_args(argv)
+    sizes = ({"households": 2_000, "awards": 6_000, "new_awards": 50, "requests": 5, "extra_households": 0}
+             if args.quick else
+             {"households": 1_000_000, "awards": 3_000_000, "new_awards": 1_000, "requests": 40,
+              "extra_households": 100_000})
+    for key, value in sizes.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
 
     work = Path(args.keep or tempfile.mkdtemp(prefix="bench-dashboard-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -362,8 +446,20 @@ def main() -> None:
         log(f"{name} api: {pages[name + '_api']}")
     result["latency"] = pages
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
-    result["new_awards"] = new_awards_visible(app, client, skills, pick[1])
-    log(f"1,000 new awards: {result['new_awards']}")
+    people = _fresh_laborers(app, 2 * args.new_awards)
+    if len(people) < 2 * args.new_awards:
+        raise RuntimeError(f"only {len(people)} laborers without an award: load more households")
+    with app.app_context():
+        from courses.models import Skill
+
+        skill = db.session.get(Skill, skills[0])
+        skill_code, skill_id = skill.code, skill.id
+    result["new_awards_certificate_import"] = ci = awards_by_certificate_import(
+        app, client, people[:args.new_awards], skill_code, pick[1], work)
+    log(f"{ci['rows']:,} awards by certificate import: {ci}")
+    result["new_awards_single_signoffs"] = so = awards_by_single_signoffs(
+        app, client, people[args.new_awards:], skill_id, pick[1])
+    log(f"{so['signoffs']:,} single sign-offs: {so}")
     with app.app_context():
         if backend == "postgresql":
             size = db.session.scalar(db.text("SELECT pg_database_size(current_database())"))
@@ -373,9 +469,8 @@ def main() -> None:
         result["database_bytes"] = size
         result["database_gb"] = round(size / 1e9, 2)
     print(json.dumps(result, ensure_ascii=False, indent=1))
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"dashboard-{backend}.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    write_results(f"dashboard-{backend}", result, argv=sys.argv if argv is None else ["bench/dashboard.py", *argv],
+                  database_url=url, quick=args.quick)
 
 
 if __name__ == "__main__":

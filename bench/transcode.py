@@ -4,7 +4,9 @@ Reports the realtime factor, bytes per minute per rung, SSIM of each rung agains
 scaled to the rung's size, and the wall time of the same ladder run as one plain ffmpeg
 command line (no progress parsing, no watchdog). Writes bench/results/transcode.json.
 
-    .venv/bin/python bench/transcode.py [--seconds 60] [--preset veryfast]
+    .venv/bin/python bench/transcode.py            # full: 60 s clips, 2 runs each (~6 min on 2 cores)
+    .venv/bin/python bench/transcode.py --quick    # 4 s clips, 1 run
+        [--seconds 60] [--preset veryfast] [--repeat 2]
 
 Targets (issue 4): ours ≤ 1.1 × plain; RTF ≥ 2 on camera content (2 cores);
 360p ≤ 3.5 MB/min, 144p ≤ 1.1 MB/min; SSIM ≥ 0.95 at 240p and 360p on camera content.
@@ -25,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from media.ladder import plan_ladder, build_command, transcode  # noqa: E402
 from media.probe import detect_screen_content, probe_file  # noqa: E402
+from bench.common import write_results  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
@@ -40,7 +43,7 @@ def make_camera(path, seconds):
     minutes); the gradients and the grain keep every frame different."""
     zoom = path + ".zoom.mp4"
     ffmpeg("-f", "lavfi", "-i", "mandelbrot=size=1280x720:rate=30:maxiter=96:start_scale=1.5:"
-           "end_scale=0.3:end_pts=300", "-t", "10", "-c:v", "libx264", "-preset", "ultrafast",
+           f"end_scale=0.3:end_pts={min(10, seconds) * 30}", "-t", str(min(10, seconds)), "-c:v", "libx264", "-preset", "ultrafast",
            "-crf", "12", zoom)
     ffmpeg("-stream_loop", "-1", "-i", zoom,
            "-f", "lavfi", "-i", f"gradients=size=1280x720:rate=30:speed=0.01:duration={seconds}",
@@ -128,13 +131,16 @@ def bench_clip(name, source, preset, work, repeat):
     }
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--quick", action="store_true", help="4 s clips, one run each")
+    parser.add_argument("--seconds", type=int, default=None, help="default 60")
     parser.add_argument("--preset", default="veryfast")
-    parser.add_argument("--repeat", type=int, default=2, help="runs of ours and of the plain command")
+    parser.add_argument("--repeat", type=int, default=None, help="runs of ours and of the plain command (default 2)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    args.seconds = args.seconds or (4 if args.quick else 60)
+    args.repeat = args.repeat or (1 if args.quick else 2)
     load_at_start = os.getloadavg()
     work = tempfile.mkdtemp(prefix="bench-transcode-")
     try:
@@ -160,9 +166,8 @@ def main():
             s = r.get("ssim")
             print(f"  {r['name']:>6} {r['width']}x{r['height']} {r['mb_per_min']:.2f} MB/min "
                   f"{r['kbps']} kb/s" + (f" SSIM all {s['all']:.4f} Y {s['y']:.4f}" if s else ""))
-    os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, "transcode.json"), "w") as fh:
-        json.dump(report, fh, indent=2)
+    write_results("transcode", report, argv=sys.argv if argv is None else ["bench/transcode.py", *argv],
+                  quick=args.quick)
 
 
 if __name__ == "__main__":

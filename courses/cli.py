@@ -93,8 +93,8 @@ def seed_demo_course() -> None:
         clip = Path(tmp) / "demo.mp4"
         try:
             subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
-                            "testsrc2=size=640x360:rate=25:duration=20", "-f", "lavfi", "-i",
-                            "sine=frequency=300:duration=20", "-c:v", "libx264", "-preset", "veryfast",
+                            "testsrc2=size=640x360:rate=25:duration=8", "-f", "lavfi", "-i",
+                            "sine=frequency=300:duration=8", "-c:v", "libx264", "-preset", "veryfast",
                             "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(clip)],
                            check=True, timeout=120)
             from media.services import ingest_file

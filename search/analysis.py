@@ -13,26 +13,31 @@ import unicodedata
 import warnings
 from functools import lru_cache
 
-import jieba
-import zhconv
-from pypinyin import Style, lazy_pinyin
 from whoosh.analysis import Token, Tokenizer
+
+# jieba (its dictionary: ~65 MB and ~0.8 s), pypinyin (~55 MB of phrase tables) and zhconv are
+# imported by the first function that needs them, so only a process that analyses text (the
+# one answering a search, the worker indexing) pays for them; the others stay small.
 
 _init_lock = threading.Lock()
 _ready = False
 
 
 def load_dictionary() -> None:
-    """Load jieba's dictionary now (about a second), so no query pays for it.
+    """Load jieba's dictionary (about a second) if this process has not yet.
 
-    Called when the search blueprint is imported by the app factory, i.e. once per
-    process at start; jieba itself keeps it for the life of the process.
+    Called by the first analysis in a process, and by gunicorn's master before it forks the web
+    workers (bin/gunicorn_conf.py), so they share one copy; jieba keeps it for the life of the
+    process.
     """
     global _ready
     if _ready:
         return
     with _init_lock:
         if not _ready:
+            import jieba
+            import zhconv
+
             jieba.setLogLevel(logging.WARNING)
             jieba.initialize()
             # zhconv loads its table lazily and leaves the file for the GC to close.
@@ -69,6 +74,8 @@ def normalize(text: str) -> str:
     if not text:
         return ""
     load_dictionary()
+    import zhconv
+
     folded = "".join(_norm_char(c) for c in text)
     simplified = zhconv.convert(folded, "zh-cn")
     if len(simplified) != len(folded):
@@ -86,6 +93,8 @@ def _skip(word: str) -> bool:
 def segment(text: str) -> list[tuple[str, int, int]]:
     """jieba's accurate mode on normalised text: (word, start, end), punctuation dropped."""
     load_dictionary()
+    import jieba
+
     norm = normalize(text)
     return [(w, s, e) for w, s, e in jieba.tokenize(norm) if not _skip(w)]
 
@@ -98,6 +107,9 @@ def subwords(word: str) -> list[str]:
     """
     if len(word) <= 2 or not is_han_word(word):
         return []
+    load_dictionary()
+    import jieba
+
     freq = jieba.dt.FREQ
     found = []
     for n in (2, 3):
@@ -157,11 +169,15 @@ class ChineseTokenizer(Tokenizer):
 
 @lru_cache(maxsize=200000)
 def pinyin_full(word: str) -> str:
+    from pypinyin import lazy_pinyin
+
     return "".join(lazy_pinyin(word))
 
 
 @lru_cache(maxsize=200000)
 def pinyin_initials(word: str) -> str:
+    from pypinyin import Style, lazy_pinyin
+
     return "".join(lazy_pinyin(word, style=Style.FIRST_LETTER))
 
 

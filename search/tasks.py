@@ -10,6 +10,7 @@ import logging
 
 from huey import crontab
 
+from lms.forked import run_in_child
 from lms.queue import app_periodic_task, app_task
 
 log = logging.getLogger(__name__)
@@ -29,18 +30,23 @@ def _sync(course_id: int) -> str:
 @app_task(retries=2, retry_delay=10)
 def index_course(course_id: int) -> str:
     """Add or refresh a course in the index (or drop it if it is no longer published)."""
-    return _sync(course_id)
+    # In a child process: the analysis tables it loads leave with it (lms/forked.py).
+    return run_in_child(_sync, course_id)
 
 
 @app_task(retries=2, retry_delay=10)
 def remove_course(course_id: int) -> str:
     """Take an unpublished course out of the index (kept if it was published again since)."""
-    return _sync(course_id)
+    return run_in_child(_sync, course_id)
 
 
 @app_task(retries=1, retry_delay=60)
 def rebuild_index() -> dict:
     """Build a new index generation from the database and swap it in."""
+    return run_in_child(_rebuild)
+
+
+def _rebuild() -> dict:
     from search import documents, indexer
     from search.storage import index_root
 
@@ -83,7 +89,7 @@ def verify(repair: bool = True) -> dict:
 @app_periodic_task(crontab(minute="*/30"))
 def verify_index() -> dict:
     """Every 30 minutes: catch changes whose index job was lost."""
-    report = verify(repair=True)
+    report = run_in_child(verify, True)
     if report.get("status") != "ok":
         log.warning("search index was %s: %s", report.get("status"), report)
     return report

@@ -18,10 +18,10 @@ MAX_PAGE = 100
 @bp.record_once
 def _setup(state):
     from lms.ui import register_nav
-    from search.analysis import load_dictionary
 
-    # jieba's dictionary (about a second) loads here, at app start, not on the first query.
-    load_dictionary()
+    # jieba's dictionary is not loaded here: only the process that answers a search loads it,
+    # on its first query (about a second, measured by bench/search.py), so that every web
+    # worker and the job worker do not each hold their own copy at rest.
     register_nav("search.synonyms", _l("Search synonyms"), ("admin",), 84)
 
 

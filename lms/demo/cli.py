@@ -47,10 +47,17 @@ def seed_demo() -> None:
 
 
 @cli.command("seed")
-def seed_command():
+@click.option("--upgrade", is_flag=True,
+              help="Bring the database schema up to date first (what `flask db upgrade` does).")
+def seed_command(upgrade):
     """Create the demo regions and sign-ins (safe to run again)."""
     from lms.extensions import db
 
+    if upgrade:
+        # One process for both (make run): each `flask` start costs about a second.
+        from flask_migrate import upgrade as upgrade_schema
+
+        upgrade_schema()
     seed_demo()
     db.session.commit()
     click.echo("Demo sign-ins (role, username, password):")

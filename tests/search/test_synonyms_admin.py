@@ -10,20 +10,24 @@ from search.queries import current_synonyms
 from search.services import parse_synonyms
 
 
-def test_jieba_dictionary_is_loaded_when_the_app_starts(tmp_path):
-    # A fresh process: creating the app loads the dictionary, before any query.
+def test_dictionaries_load_on_the_first_search_not_when_the_app_starts(tmp_path):
+    # A fresh process: creating the app leaves jieba, pypinyin and zhconv unloaded (every web
+    # worker and the job worker would otherwise hold a copy at rest); analysing a query loads them.
     code = (
-        "import jieba; assert not jieba.dt.initialized\n"
+        "import sys\n"
         "from lms import create_app\n"
         f"create_app({{'TESTING': True, 'SQLALCHEMY_DATABASE_URI': 'sqlite://', 'SECRET_KEY': 'x',"
         f" 'DATA_KEY': 'x', 'SEARCH_INDEX': {str(tmp_path)!r}}})\n"
-        "print(jieba.dt.initialized)\n"
+        "print(sorted(m for m in ('jieba', 'pypinyin', 'zhconv') if m in sys.modules))\n"
+        "from search.analysis import pinyin_full, query_words\n"
+        "print(query_words('電子商務培训'), pinyin_full('电商'))\n"
+        "import jieba; print(jieba.dt.initialized)\n"
     )
     env = dict(os.environ, LMS_INSTANCE_PATH=str(tmp_path / "instance"))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "True"
+    assert out.stdout.splitlines() == ["[]", "['电子商务', '培训'] dianshang", "True"]
 
 
 def test_parse_accepts_spaces_commas_and_normalises():

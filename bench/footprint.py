@@ -1,0 +1,319 @@
+"""Memory and start-up of `make run`'s process set, on a fresh instance folder.
+
+Starts ``bin/serve`` (what `make run` starts: upgrade, demo seed, the job worker, gunicorn and its
+workers) and measures:
+
+* first start: from launch to the first HTTP answer (migrations and demo seed included, the demo
+  video transcoded), then a second start on the same folder;
+* memory at rest: the sum of PSS (``/proc/PID/smaps_rollup``: shared pages split between the
+  processes sharing them) of gunicorn's master, its workers and the job worker, once the job
+  worker has finished the seed's jobs; each process's PSS too;
+* the job worker's CPU while idle (seconds of CPU per minute);
+* the same sums after a scripted walk: a learner signs in, opens the demo video lesson and sends
+  heartbeats, a county official opens the skill dashboard, a learner searches (the time of that
+  first search is reported: it may load the dictionary).
+
+    .venv/bin/python bench/footprint.py            # full: idle CPU over 60 s
+    .venv/bin/python bench/footprint.py --quick    # idle CPU over 5 s
+
+Writes bench/results/footprint.json. Targets: ≤ 300 MB at rest, ≤ 400 MB after the walk, no web
+worker above 120 MB at rest, first start ≤ 15 s, second ≤ 5 s, first search ≤ 2 s.
+"""
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import write_results  # noqa: E402
+from lms.demo.cli import DEMO_LEARNER_PHONE, DEMO_PASSWORD, DEMO_PIN  # noqa: E402
+
+LEARNER = (DEMO_LEARNER_PHONE, DEMO_PIN)
+OFFICIAL = ("county", DEMO_PASSWORD)
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def process_set(root_pid: int) -> dict[str, list[int]]:
+    """gunicorn master, its workers and the job worker under bin/serve (not ffmpeg helpers)."""
+    found = {"master": [], "web": [], "job": []}
+    for pid in children(root_pid):
+        cmd = cmdline(pid)
+        if "gunicorn" in cmd:
+            found["master"].append(pid)
+            found["web"] += [c for c in children(pid) if "gunicorn" in cmdline(c)]
+        elif " worker" in cmd and "flask" in cmd:
+            found["job"].append(pid)
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def pss_mb(pid: int) -> float:
+    text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    return round(int(re.search(r"^Pss:\s+(\d+) kB", text, re.M).group(1)) / 1024, 1)
+
+
+def rss_mb(pid: int) -> float:
+    text = Path(f"/proc/{pid}/status").read_text()
+    return round(int(re.search(r"^VmRSS:\s+(\d+) kB", text, re.M).group(1)) / 1024, 1)
+
+
+def memory(root_pid: int) -> dict:
+    procs = process_set(root_pid)
+    each = {role: [{"pid": p, "pss_mb": pss_mb(p), "rss_mb": rss_mb(p)} for p in pids]
+            for role, pids in procs.items()}
+    total = sum(p["pss_mb"] for ps in each.values() for p in ps)
+    return {"total_pss_mb": round(total, 1), "processes": each,
+            "web_worker_max_pss_mb": max((p["pss_mb"] for p in each["web"]), default=None)}
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+def tree_cpu_seconds(root_pid: int) -> float:
+    """CPU used so far by bin/serve and everything it started (finished children included): what
+    the start costs whatever else the machine is doing."""
+    fields = Path(f"/proc/{root_pid}/stat").read_text().rsplit(")", 1)[1].split()
+    total = (int(fields[13]) + int(fields[14])) / TICKS  # cutime, cstime: waited-for children
+    stack = children(root_pid)
+    while stack:
+        pid = stack.pop()
+        try:
+            f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / TICKS
+            stack += children(pid)
+        except OSError:
+            pass
+    return round(total, 2)
+
+
+def wait_ready(base: str, started: float, proc, limit: float = 180) -> float:
+    while time.perf_counter() - started < limit:
+        if proc.poll() is not None:
+            raise RuntimeError(f"bin/serve exited with {proc.returncode}")
+        try:
+            urllib.request.urlopen(base + "/signin", timeout=2).read()
+            return time.perf_counter() - started
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.05)
+    raise RuntimeError("not serving after %s s" % limit)
+
+
+def wait_idle(root_pid: int, quiet: float = 3.0, limit: float = 120) -> float:
+    """Until the job worker has used no CPU for ``quiet`` seconds (the seed's transcode and
+    index jobs are done); returns the seconds waited."""
+    started = time.perf_counter()
+    job = process_set(root_pid)["job"][0]
+    last, still = cpu_seconds(job), time.perf_counter()
+    while time.perf_counter() - started < limit:
+        time.sleep(0.5)
+        now = cpu_seconds(job)
+        if now - last > 0.05:
+            last, still = now, time.perf_counter()
+        elif time.perf_counter() - still >= quiet:
+            break
+    return round(time.perf_counter() - started, 1)
+
+
+def start(env: dict):
+    started = time.perf_counter()
+    proc = subprocess.Popen([str(ROOT / "bin" / "serve")], cwd=ROOT, env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return proc, started
+
+
+def stop(proc) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+class Browser:
+    """A person's cookies and CSRF token over plain HTTP (no JavaScript needed for this walk)."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.csrf = ""
+
+    def get(self, path: str) -> str:
+        page = self.opener.open(self.base + path, timeout=30).read().decode()
+        found = re.search(r'name="csrf-token" content="([^"]+)"', page)
+        self.csrf = found.group(1) if found else self.csrf
+        return page
+
+    def post_form(self, path: str, fields: dict, *, form_on: str | None = None) -> str:
+        page = self.get(form_on or path)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        data = urllib.parse.urlencode({**fields, "csrf_token": token}).encode()
+        return self.opener.open(self.base + path, data, timeout=30).read().decode()
+
+    def post_json(self, path: str, body: dict) -> int:
+        request = urllib.request.Request(self.base + path, json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json", "X-CSRFToken": self.csrf})
+        try:
+            with self.opener.open(request, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+
+def walk(base: str, beats: int) -> dict:
+    timings = {}
+    learner = Browser(base)
+    learner.post_form("/signin?manual=1", {"identifier": LEARNER[0], "pin": LEARNER[1]})
+    learner.get("/")
+    started = time.perf_counter()
+    page = learner.get("/search?" + urllib.parse.urlencode({"q": "拉面"}))
+    timings["first_search_s"] = round(time.perf_counter() - started, 3)
+    course = re.search(r'href="(/learn/courses/\d+)"', page)
+    lesson = None
+    if course:
+        learner.post_form(course.group(1) + "/enrol", {}, form_on=course.group(1))
+        lesson = re.search(r'href="/learn/lessons/(\d+)"', learner.get(course.group(1)))
+    statuses = []
+    if lesson:
+        lesson_id = int(lesson.group(1))
+        learner.get(f"/learn/lessons/{lesson_id}")
+        for seq in range(beats):
+            # One second of play claimed a second apart (the server refuses claims faster than playback).
+            time.sleep(1.0)
+            statuses.append(learner.post_json("/api/v1/progress", {
+                "lesson": lesson_id, "intervals": [[seq, seq + 1]], "position": seq + 1,
+                "client_id": "footprint", "seq": seq}))
+    timings["heartbeat_statuses"] = sorted(set(statuses))
+    timings["lesson_found"] = bool(lesson)
+    official = Browser(base)
+    official.post_form("/signin/staff", {"username": OFFICIAL[0], "password": OFFICIAL[1]})
+    started = time.perf_counter()
+    official.get("/stats/skills")
+    timings["dashboard_s"] = round(time.perf_counter() - started, 3)
+    return timings
+
+
+def search_every_worker(base: str, root_pid: int, at_rest: dict, tries: int = 40) -> dict:
+    """Searches on fresh connections until every web worker has grown by pypinyin's tables
+    (~55 MB; +30 MB over its PSS at rest is taken as the sign) or ``tries`` searches were made."""
+    visitor = Browser(base)
+    rest = {p["pid"]: p["pss_mb"] for p in at_rest["processes"]["web"]}
+    for n in range(tries):
+        visitor.get("/search?" + urllib.parse.urlencode({"q": ["电商", "yangzhi", "焊工", "dg"][n % 4]}))
+        if all(pss_mb(pid) > mb + 30 for pid, mb in rest.items()):
+            break
+    result = memory(root_pid)
+    result["searches"] = n + 1
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="idle CPU over 5 s instead of 60 s")
+    parser.add_argument("--idle-seconds", type=float, default=None)
+    parser.add_argument("--beats", type=int, default=None, help="heartbeats in the walk (default 10; quick 3)")
+    parser.add_argument("--keep", help="instance folder to use and keep")
+    args = parser.parse_args(argv)
+    idle_seconds = args.idle_seconds or (5.0 if args.quick else 60.0)
+    beats = args.beats or (3 if args.quick else 10)
+
+    work = Path(args.keep or tempfile.mkdtemp(prefix="bench-footprint-"))
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LMS_")}
+    env.update(LMS_INSTANCE_PATH=str(work / "instance"), PORT=str(port), ACCESS_LOG="",
+               BIN=str(ROOT / ".venv" / "bin"))
+    base = f"http://127.0.0.1:{port}"
+    figures: dict = {}
+    try:
+        proc, started = start(env)
+        try:
+            figures["first_start_s"] = round(wait_ready(base, started, proc), 2)
+            figures["first_start_cpu_s"] = tree_cpu_seconds(proc.pid)
+            print(f"first start (migrations, demo seed, serving): {figures['first_start_s']} s (target ≤ 15 s), "
+                  f"CPU {figures['first_start_cpu_s']} s")
+            figures["settle_s"] = wait_idle(proc.pid)
+            procs = process_set(proc.pid)
+            figures["web_workers"] = len(procs["web"])
+            figures["at_rest"] = memory(proc.pid)
+            job = procs["job"][0]
+            before, t0 = cpu_seconds(job), time.perf_counter()
+            time.sleep(idle_seconds)
+            used = cpu_seconds(job) - before
+            figures["job_worker_idle"] = {"seconds": idle_seconds,
+                                          "cpu_s_per_min": round(used * 60 / (time.perf_counter() - t0), 3)}
+            print(f"at rest: {figures['at_rest']['total_pss_mb']} MB PSS (target ≤ 300), largest web worker "
+                  f"{figures['at_rest']['web_worker_max_pss_mb']} MB (≤ 120); job worker idle CPU "
+                  f"{figures['job_worker_idle']['cpu_s_per_min']} s/min")
+            figures["walk"] = walk(base, beats)
+            time.sleep(1)
+            figures["after_walk"] = memory(proc.pid)
+            print(f"walk: {figures['walk']}")
+            print(f"after the walk: {figures['after_walk']['total_pss_mb']} MB PSS (target ≤ 400)")
+            # The walk's one search reached one web worker; in a day every worker answers some
+            # (pinyin tables load in each): searches on fresh connections until every one has.
+            figures["after_searches_on_every_worker"] = search_every_worker(base, proc.pid, figures["at_rest"])
+            print(f"after searches on every web worker: "
+                  f"{figures['after_searches_on_every_worker']['total_pss_mb']} MB PSS")
+        finally:
+            stop(proc)
+        proc, started = start(env)
+        try:
+            figures["second_start_s"] = round(wait_ready(base, started, proc), 2)
+            figures["second_start_cpu_s"] = tree_cpu_seconds(proc.pid)
+            print(f"second start: {figures['second_start_s']} s (target ≤ 5 s), CPU {figures['second_start_cpu_s']} s")
+        finally:
+            stop(proc)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    figures["targets"] = {"at_rest_mb": 300, "after_walk_mb": 400, "web_worker_at_rest_mb": 120,
+                          "first_start_s": 15, "second_start_s": 5, "first_search_s": 2}
+    write_results("footprint", figures, argv=sys.argv, quick=args.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
