@@ -67,7 +67,8 @@ run: setup
 # starts its own PostgreSQL, Redis, two web hosts, a worker and nginx).
 test: setup
 	$(BIN)/python -m pytest -q -p no:cacheprovider --ignore=tests/production
-	bash tests/with_postgres.sh $(BIN)/python -m pytest -q -p no:cacheprovider --ignore=tests/production
+	# The benches choose their own database: their --quick runs are checked once, in the SQLite pass.
+	bash tests/with_postgres.sh $(BIN)/python -m pytest -q -p no:cacheprovider --ignore=tests/production --ignore=tests/bench
 	$(BIN)/python -m pytest -q -p no:cacheprovider --durations=5 tests/production
 
 test-fast: setup
