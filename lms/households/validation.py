@@ -11,7 +11,7 @@ import collections
 import itertools
 import operator
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from . import categories as cat
@@ -260,13 +260,13 @@ class RowValidator:
                 todo = distinct.difference(cache)
                 if len(cache) + len(todo) <= _CACHE_LIMIT:
                     for raw in todo:
-                        value = cache[raw] = conv(_text(raw))
+                        value = cache[raw] = conv(cell_text(raw))
                         if value.__class__ is _Bad:
                             bad_keys.add(raw)
                     values = list(map(cache.__getitem__, col))
                     bad = not bad_keys.isdisjoint(distinct)
                 else:
-                    values = [cache[r] if r in cache else conv(_text(r)) for r in col]
+                    values = [cache[r] if r in cache else conv(cell_text(r)) for r in col]
                     bad = True
             if bad:
                 for k, value in enumerate(values):
@@ -421,7 +421,7 @@ class RowValidator:
         for k in todo:
             raw = col[k]
             try:
-                ident = parse_id(_text(raw), DocType(doc_types[k]) if doc_types[k] else None)
+                ident = parse_id(cell_text(raw), DocType(doc_types[k]) if doc_types[k] else None)
             except IdError as exc:
                 errors.append(Issue(numbers[k], id_header, exc.code, exc.params))
                 continue
@@ -506,8 +506,8 @@ class RowValidator:
                 if hits[k] is None:
                     hit = cache.get(key)
                     if hit is None:
-                        names = tuple(_text(c[k]) for c in name_cols)
-                        hit = self._resolve(_text(codes[k]) if codes is not None else "", names)
+                        names = tuple(cell_text(c[k]) for c in name_cols)
+                        hit = self._resolve(cell_text(codes[k]) if codes is not None else "", names)
                         if not isinstance(hit, Issue):
                             hit = (hit, names[3], names[4])
                         cache[key] = hit
@@ -552,42 +552,6 @@ class RowValidator:
         return found
 
 
-def split_households(numbers: Callable[[], Iterable[str]]) -> set[str]:
-    """The household numbers that come in more than one run of consecutive rows.
-
-    ``numbers()`` gives the household-number cell of every data row, in file order
-    (blank rows left out); it is called a second time only when a household may be
-    split.  Memory: a hash per household (about 70 bytes), not the rows."""
-    seen: set[int] = set()
-    maybe: set[str] = set()
-    last_raw = last = None
-    for raw in numbers():
-        if raw == last_raw:
-            continue
-        last_raw, hno = raw, _text(raw)
-        if hno == last or not hno:
-            last = hno
-            continue
-        last = hno
-        key = hash(hno)
-        if key in seen:
-            maybe.add(hno)  # seen before, or another number with the same hash
-        else:
-            seen.add(key)
-    seen.clear()
-    if not maybe:
-        return set()
-    runs = collections.Counter()
-    last_raw = last = None
-    for raw in numbers():
-        if raw == last_raw:
-            continue
-        last_raw, hno = raw, _text(raw)
-        if hno != last and hno in maybe:
-            runs[hno] += 1
-        last = hno
-    return {hno for hno, count in runs.items() if count > 1}
-
 
 # Whole-column tests that skip the row-by-row checks when a column is clean (the
 # usual case); off, every row is checked one by one (the tests compare the two).
@@ -608,14 +572,14 @@ def _texts(col) -> list[str]:
     try:
         texts = list(map(str.strip, col))
     except TypeError:  # not all text
-        texts = [t.strip() if t.__class__ is str else _text(t) for t in col]
+        texts = [t.strip() if t.__class__ is str else cell_text(t) for t in col]
     if ((not QUICK_TESTS or _any_apostrophe(texts))
             and any(t[:1] in _APOSTROPHES and t for t in texts)):
         texts = list(map(_text, texts))
     return texts
 
 
-def _text(value) -> str:
+def cell_text(value) -> str:
     if value.__class__ is not str:
         value = "" if value is None else str(value)
     value = value.strip()
@@ -625,7 +589,7 @@ def _text(value) -> str:
 
 
 def _ymd(value) -> int | None:
-    parts = _DIGITS.findall(normalize(_text(value)))
+    parts = _DIGITS.findall(normalize(cell_text(value)))
     try:
         if len(parts) == 1 and len(parts[0]) == 8:
             return int(parts[0])

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from lms.households import categories as cat
 from lms.households.models import Household, Member, MemberChange
 from lms.households.queries import member_by_id_number, poverty_status_history
-from lms.households.services import import_households
+from lms.households.importing.run import import_households
 
 from .conftest import ELSEWHERE, VILLAGE, family, make_id, row
 
@@ -229,12 +229,12 @@ def test_region_by_names_and_create_regions(export):
 
 @pytest.mark.parametrize("chunk_rows,helper", [(5000, False), (2, False), (2, True)])
 def test_a_household_split_in_the_file_is_rejected_whole(export, monkeypatch, chunk_rows, helper):
-    from lms.households import services
+    from lms.households.importing import pipeline
 
     # With 2-row chunks the parts of H1 reach the database in different chunks.
-    monkeypatch.setattr(services, "CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", chunk_rows)
     if helper:
-        monkeypatch.setattr(services, "PIPELINE_MIN_BYTES", 0)
+        monkeypatch.setattr(pipeline, "PIPELINE_MIN_BYTES", 0)
     rows = family("H1", 1)
     report = run(export(rows[:2] + family("H2", 2) + rows[2:] + family("H3", 3)))
     assert codes(report) == [(2, "household_split"), (7, "household_split")]
@@ -245,9 +245,9 @@ def test_a_household_split_in_the_file_is_rejected_whole(export, monkeypatch, ch
 
 
 def test_a_split_household_already_registered_is_not_touched(export, monkeypatch):
-    from lms.households import services
+    from lms.households.importing import pipeline
 
-    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 2)
     rows = family("H1", 1)
     run(export(rows))
     changed = family("H1", 1, status="已脱贫(享受政策)")
@@ -285,9 +285,10 @@ def test_insert_first_and_checked_writes_store_the_same(export, monkeypatch):
     """The writer inserts a chunk of new households straight away and falls back to
     looking everything up when an index objects; both ways give the same result."""
     from lms.extensions import db
-    from lms.households import services
+    from lms.households.importing import pipeline
+    from lms.households.importing.writer import ChunkWriter
 
-    monkeypatch.setattr(services, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 4)
     bad = family("H2", 2)
     bad[0]["证件号码"] = "123"
     twice = family("H4", 4)
@@ -299,7 +300,7 @@ def test_insert_first_and_checked_writes_store_the_same(export, monkeypatch):
     results = []
     for insert_first in (True, False):
         if not insert_first:
-            monkeypatch.setattr(services._Writer, "_write_new", lambda *args: False)
+            monkeypatch.setattr(ChunkWriter, "_write_new", lambda *args: False)
         reports = [run(first).as_dict(), run(first).as_dict(), run(second).as_dict()]
         history = sorted(db.session.execute(select(MemberChange.field, MemberChange.old,
                                                    MemberChange.new)).all())
@@ -340,15 +341,15 @@ def test_cli_report_and_exit_codes(app, export, tmp_path):
 
 
 def test_large_files_use_a_helper_process_with_the_same_result(export, monkeypatch):
-    from lms.households import services
+    from lms.households.importing import pipeline
 
     bad = family("H2", 2)
     bad[0]["证件号码"] = "123"
     rows = family("H1", 1) + bad + family("H3", 3)
     path = export(rows)
     inline = run(path, dry_run=True).as_dict()
-    monkeypatch.setattr(services, "PIPELINE_MIN_BYTES", 0)
-    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(pipeline, "PIPELINE_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 2)
     helped = run(path).as_dict()
     helped.pop("dry_run"), inline.pop("dry_run")
     assert helped == inline and helped["households_created"] == 2
@@ -356,9 +357,9 @@ def test_large_files_use_a_helper_process_with_the_same_result(export, monkeypat
 
 
 def test_ids_repeated_across_chunks_are_caught(export, monkeypatch):
-    from lms.households import services
+    from lms.households.importing import pipeline
 
-    monkeypatch.setattr(services, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 3)
     twice = family("H3", 3)
     twice[1]["证件号码"] = make_id("19820202", 12)  # the spouse of H1, two chunks earlier
     report = run(export(family("H1", 1) + family("H2", 2) + twice))
@@ -408,13 +409,14 @@ def test_a_split_found_late_undoes_the_first_run_regions_too(export, monkeypatch
     """The import runs once hoping no household is split; meeting one, it goes back to
     its savepoint (regions it created included) and runs again knowing the split ones."""
     from lms.extensions import db
-    from lms.households import services
+    from lms.households.importing import pipeline
+    from lms.households.importing import run as run_module
     from lms.regions.models import Region
 
-    monkeypatch.setattr(services, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 2)
     first_pass = []
-    split_of = services._split_households
-    monkeypatch.setattr(services, "_split_households",
+    split_of = run_module.households_split_in
+    monkeypatch.setattr(run_module, "households_split_in",
                         lambda sheet: first_pass.append(1) or split_of(sheet))
     run(export(family("H1", 1) + family("H2", 2)))
     assert first_pass == []  # nothing split: one run, no first pass
