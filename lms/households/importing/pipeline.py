@@ -19,7 +19,8 @@ from collections.abc import Callable, Iterable
 
 from ..services import cipher_for_key
 from ..spreadsheet import IrregularLines, SheetError
-from ..validation import Issue, cell_text
+from ..column_rules import cell_text
+from ..validation import Issue
 
 # Rows validated and written together: big enough for executemany to pay off,
 # small enough that a chunk's cells stay in the processor's caches (1,000 rows
