@@ -108,7 +108,7 @@ def validated_chunks(sheet, validator, data_key: str, stamp, watch: bool = False
     width = max(sheet.mapping.values()) + 1
     seen: set[int] = set()
     for numbers, columns in whole_households(sheet.column_blocks(CHUNK_ROWS, width),
-                                              sheet.mapping["household_no"]):
+                                             sheet.mapping["household_no"]):
         chunk = validator.validate(numbers, columns)
         if watch:
             # A hash, not the number: a rare false alarm costs a second run only.

@@ -90,8 +90,8 @@ def _import(path, *, split: set[str] | None, created_regions: list, filename, us
     validator = RowValidator(sheet.mapping, sheet.headers, regions,
                              default_year=utcnow().year, create_regions=create_regions,
                              scope=scope)
-    writer = ChunkWriter(report, record.id if record else None, getattr(user, "id", None), regions,
-                     validator.column, created_regions, scope)
+    writer = ChunkWriter(report, record.id if record else None, getattr(user, "id", None),
+                         regions, validator.column, created_regions, scope)
     changed_villages: set[str] = set()
     chunks = read_chunks(path, sheet, validator, current_app.config["DATA_KEY"], writer.stamp,
                          watch=split is None)
