@@ -23,7 +23,8 @@ Besides requests per second, the CPU time the server processes (nginx master and
 gunicorn master and workers, from /proc) spent per request is reported: on a machine shared with
 other work it moves far less than wall-clock throughput. The load average is printed with every
 run. Before measuring, the bench checks that nginx and the app refuse a forged, an expired and
-another asset's link and a traversal. Writes bench/results/stream.json.
+another asset's link, the link used on another rung, a playlist or the poster, and a traversal.
+Writes bench/results/stream.json.
 
     .venv/bin/python bench/stream.py [--seconds 8] [--connections 8] [--rounds 2]
 
@@ -147,7 +148,8 @@ def setup(work: str) -> tuple[dict, dict, str]:
                     "sine=frequency=300:duration=20", "-c:v", "libx264", "-preset", "veryfast",
                     "-c:a", "aac", "-shortest", clip], check=True)
     flask(env, "db", "upgrade")
-    flask(env, "users", "create", "--username", "bench", "--role", "trainer", "--password", PASSWORD)
+    # An admin may watch every asset (the CLI's ingest has no owner).
+    flask(env, "users", "create", "--username", "bench", "--role", "admin", "--password", PASSWORD)
     report = json.loads(flask(env, "media", "ingest", clip, "--title", "bench", "--wait", "--json"))
     return env, report, os.path.join(work, "media")
 
@@ -343,7 +345,11 @@ def main():
             "expired": (f"/media/s/1000000000-{tok}/{asset_id}/{version}/{rest}", (403,)),
             "other asset": (f"/media/s/{expires}-{tok}/{int(asset_id) + 1}/{version}/{rest}", (403,)),
             "traversal": (f"/media/s/{expires}-{tok}/{asset_id}/{version}/%2e%2e/%2e%2e/source.mp4", (403, 404)),
-            "no session": (f"/media/files/{asset_id}/{version}/{rest}", (302, 401)),
+            # The token covers one rung's init and segments: not another rung, a playlist, the poster.
+            "another rung": (f"/media/s/{expires}-{tok}/{asset_id}/{version}/144p/seg_00001.m4s", (403,)),
+            "playlist": (f"/media/s/{expires}-{tok}/{asset_id}/{version}/360p/index.m3u8", (404,)),
+            "poster": (f"/media/s/{expires}-{tok}/{asset_id}/{version}/poster.jpg", (404,)),
+            "no session": (f"/media/files/{asset_id}/{version}/{rest}", (404,)),
         }
         for server, port in (("nginx", front), ("app", app_port)):
             for what, (path, wanted) in checks.items():

@@ -19,6 +19,7 @@ from courses.playback import may_use, playback
 from lms.audit import record
 from lms.db import utcnow
 from lms.extensions import db
+from lms.queue import enqueue
 from lms.settings import get_setting, register_default
 
 
@@ -328,38 +329,15 @@ def publish(actor, course: Course, published: bool = True) -> None:
         _unindex(course.id)
 
 
-# Integration point with the search area (its worker is the one index writer). The job is
-# queued after the transaction commits, so the worker never reads a course that isn't there yet.
-def _search_tasks():
-    try:
-        from search import tasks
-    except ImportError:
-        return None
-    return tasks
-
-
-def _queue_search(action: str, course_id: int) -> None:
-    db.session.info.setdefault("courses_search", []).append((action, course_id))
-
-
+# Integration point with the search area (its worker is the one index writer). The job is written
+# in this transaction (lms.queue's outbox), so it exists exactly when the change commits; it is
+# named, not imported: search sits above courses.
 def _index(course_id: int) -> None:
-    _queue_search("index_course", course_id)
+    enqueue("search.tasks.index_course", course_id)
 
 
 def _unindex(course_id: int) -> None:
-    _queue_search("remove_course", course_id)
-
-
-def run_search_hooks(session) -> None:
-    pending = session.info.pop("courses_search", [])
-    tasks = _search_tasks() if pending else None
-    for action, course_id in pending:
-        if tasks is not None and hasattr(tasks, action):
-            getattr(tasks, action)(course_id)
-
-
-def drop_search_hooks(session) -> None:
-    session.info.pop("courses_search", None)
+    enqueue("search.tasks.remove_course", course_id)
 
 
 def assets_in_use(asset_id: int) -> list[str]:

@@ -6,7 +6,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from courses import queries, services
 from courses.models import Course, Lesson, LessonKind, Programme, Skill
@@ -26,9 +26,6 @@ def _setup(state):
     register_nav("courses.learner_home", _l("My learning"), ("learner",), order=10)
     register_nav("courses.catalogue", _l("All courses"), ("learner",), order=11)
     register_nav("courses.trainer_courses", _l("My courses"), ("trainer", "admin"), order=20)
-    event.listen(db.session, "after_commit", services.run_search_hooks)
-    event.listen(db.session, "after_soft_rollback",
-                 lambda session, previous: services.drop_search_hooks(session))
     _register_media_checker()
 
 

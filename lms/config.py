@@ -42,9 +42,6 @@ class Config:
     CATALOG_DOMAINS = ("lms", "households", "media", "courses", "learning", "stats", "search")
     RATELIMIT_HEADERS_ENABLED = True
     SEND_FILE_MAX_AGE_DEFAULT = timedelta(days=365)
-    # Every request body (forms, documents, spreadsheets, upload pieces of at most 16 MB): larger is
-    # a 413 before it is read. Each kind has its own, smaller limit too (settings).
-    MAX_CONTENT_LENGTH = int(os.environ.get("LMS_MAX_REQUEST_MB") or 64) * 1024 * 1024
     TESTING = False
 
 

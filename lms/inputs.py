@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import request
+from flask import abort, jsonify, make_response, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
@@ -87,12 +87,12 @@ class StrictJSONProvider(DefaultJSONProvider):
 
 
 def json_object() -> dict:
-    """The request's JSON body, which must be an object; otherwise a 400 with a clear message."""
-    from lms.errors import abort_with
-
+    """The request's JSON body, which must be an object; otherwise a 400 with a JSON error (the
+    caller is a script, whatever the path), in the shape of ``lms.errors``."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        abort_with(400, _("The request must be a JSON object."))
+        body = jsonify({"error": {"status": 400, "message": _("The request must be a JSON object.")}})
+        abort(make_response(body, 400))
     return data
 
 

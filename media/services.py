@@ -81,25 +81,13 @@ def max_upload_bytes() -> int:
     return int(get_setting("media_max_upload_mb")) * 1024 * 1024
 
 
-def _enqueue_after_commit(asset_id: int) -> None:
-    """Queue the job once this transaction commits (a job must see the committed row)."""
-    session = db.session()
-    pending = session.info.setdefault("media_pending_jobs", [])
-    if not pending:
-        event.listen(session, "after_commit", _run_pending, once=True)
-        event.listen(session, "after_rollback", _drop_pending, once=True)
-    pending.append(asset_id)
+def _queue_transcode(asset_id: int) -> None:
+    """Queue the transcode in this transaction (lms.queue's outbox): it exists once the asset does."""
+    from lms.queue import enqueue
 
-
-def _run_pending(session) -> None:
     from .tasks import transcode_job
 
-    for asset_id in session.info.pop("media_pending_jobs", []):
-        transcode_job(asset_id)
-
-
-def _drop_pending(session) -> None:
-    session.info.pop("media_pending_jobs", None)
+    enqueue(transcode_job, asset_id)
 
 
 def _split_name(filename: str) -> tuple[str, str]:
@@ -270,7 +258,7 @@ def _queue(asset: Asset, *, enqueue: bool) -> None:
     asset.lease_token = asset.lease_expires_at = None
     db.session.flush()
     if enqueue:
-        _enqueue_after_commit(asset.id)
+        _queue_transcode(asset.id)
 
 
 def can_retry(asset: Asset) -> bool:
@@ -455,9 +443,9 @@ def _attempt_failed(asset_id: int, token: str, exc: Exception, schedule_retry) -
         db.session.execute(_owned(asset_id, token).values(
             status=AssetStatus.queued, lease_token=None, lease_expires_at=None, error_code=code,
             error_detail=detail))
-        db.session.commit()
-        if schedule_retry:
+        if schedule_retry:  # in the same transaction as the row going back to "queued"
             schedule_retry(asset_id, RETRY_DELAY * 2 ** (asset.attempts - 1))
+        db.session.commit()
         return "retry"
     db.session.execute(_owned(asset_id, token).values(
         status=AssetStatus.failed, lease_token=None, lease_expires_at=None, error_code=code,
@@ -476,15 +464,17 @@ def stale_asset_ids(now=None) -> list[int]:
 
 def recover_stale(now=None) -> list[int]:
     """Re-enqueue stale jobs. A duplicate message is harmless: only one claim wins."""
+    from lms.queue import enqueue
+
     from .tasks import transcode_job
 
     ids = stale_asset_ids(now)
     if ids:
         db.session.execute(update(Asset).where(Asset.id.in_(ids), Asset.status == AssetStatus.queued)
                            .values(updated_at=utcnow()))
+        for asset_id in ids:
+            enqueue(transcode_job, asset_id)
         db.session.commit()
-    for asset_id in ids:
-        transcode_job(asset_id)
     return ids
 
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from huey import crontab
 
-from lms.queue import app_periodic_task, app_task, huey
+from lms.queue import app_periodic_task, app_task, enqueue, huey
 
 
 def _schedule_retry(asset_id: int, delay: int) -> None:
-    transcode_job.schedule((asset_id,), delay=delay)
+    enqueue(transcode_job, asset_id, delay=delay)
 
 
 # retries=0 here: run_transcode retries failed ffmpeg runs itself with backoff (30 s, 60 s),

@@ -673,11 +673,12 @@ def search_courses(text: str, *, user=None, skill: str | None = None,
 
 
 def _queue_rebuild(root: Path) -> None:
+    from lms.queue import enqueue_now
     from search import indexer, tasks
 
     if indexer.request_rebuild(root):
         try:
-            tasks.rebuild_index()
+            enqueue_now(tasks.rebuild_index)
         except Exception:
             indexer.clear_rebuild_request(root)
             log.exception("could not queue a search index rebuild")

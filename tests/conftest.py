@@ -28,8 +28,8 @@ from lms.extensions import limiter  # noqa: E402
 
 DEMO_PASSWORD = "correct-horse-9"
 DEMO_PIN = "246810"
-# Fixtures other areas share (media: make_ready_asset).
-pytest_plugins = ("tests.media_fixtures",)
+# Fixtures other areas share (media: make_ready_asset; queue: worker_queue).
+pytest_plugins = ("tests.media_fixtures", "tests.queue_fixtures")
 
 CSRF_PATTERN = re.compile(r'name="csrf-token" content="([^"]+)"')
 

@@ -27,3 +27,10 @@ class UserCreateForm(FlaskForm):
 
 class PasswordResetForm(FlaskForm):
     password = PasswordField(_l("New password or PIN"), validators=[DataRequired()])
+
+
+class SecretChangeForm(FlaskForm):
+    """A signed-in person changes their own PIN (learners) or password (staff)."""
+    current = PasswordField(_l("Current PIN or password"), validators=[DataRequired()])
+    new = PasswordField(_l("New PIN or password"), validators=[DataRequired(), Length(max=128)])
+    again = PasswordField(_l("The same again"), validators=[DataRequired()])

@@ -6,15 +6,13 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 
 from lms.accounts import services
-from lms.accounts.forms import LearnerSigninForm, StaffSigninForm
 from lms.accounts import lockouts
+from lms.accounts.forms import LearnerSigninForm, SecretChangeForm, StaffSigninForm
 
 bp = Blueprint("accounts", __name__)
-
-
 
 def _safe_next(default: str) -> str:
     target = request.args.get("next") or ""
@@ -91,3 +89,39 @@ def signout():
     session.clear()
     flash(_("You are signed out. The next person can sign in now."), "success")
     return redirect(url_for("accounts.signin"))
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_secret():
+    """Change one's own PIN or password. Every other session of the account ends; this one goes on.
+    A wrong current PIN counts towards the account's lockout, as at sign-in."""
+    form = SecretChangeForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        key = lockouts.account_key(user)
+        verdict = lockouts.refusal("password", key)
+        if verdict is None and not user.check_password(form.current.data):
+            verdict = lockouts.record_failure("password", key, _("The current PIN or password is wrong."))
+        if verdict is not None:
+            form.current.errors.append(verdict.message)
+            return render_template("accounts/password.html", form=form), (429 if verdict.status == 429 else 400)
+        if form.new.data != form.again.data:
+            form.again.errors.append(_("The two entries are not the same."))
+            return render_template("accounts/password.html", form=form), 400
+        try:
+            services.set_password(user, form.new.data)  # ends every session of the account
+        except services.AccountError as exc:
+            form.new.errors.append(str(exc))
+            return render_template("accounts/password.html", form=form), 400
+        from lms.audit import record
+
+        record(user, "user.password_change", user)
+        lockouts.clear(key)
+        last_seen = session.get("last_seen")
+        login_user(user)  # this browser carries on under the new generation
+        if last_seen is not None:
+            session["last_seen"] = last_seen
+        flash(_("Your PIN or password is changed. Every other sign-in of your account has ended."), "success")
+        return redirect(url_for("main.index"))
+    return render_template("accounts/password.html", form=form), 400 if form.errors else 200

@@ -129,10 +129,10 @@ def audit():
 
 @bp.route("/jobs")
 def jobs():
-    from lms.queue import TaskFailure
+    from lms.queue import TaskFailure, backlog
 
     failures = db.paginate(db.select(TaskFailure).order_by(TaskFailure.at.desc()), per_page=50, error_out=False)
-    return render_template("admin/jobs.html", page=failures)
+    return render_template("admin/jobs.html", page=failures, backlog=backlog())
 
 
 def _register_nav():

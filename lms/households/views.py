@@ -31,7 +31,7 @@ from .models import Household, HouseholdImport, Member
 from .spreadsheet import HEADERS, SheetError, open_sheet
 from .uploads import WORKER_LOST, NotDiscardable, discard, preview_hours, state_label
 
-register_default("households_max_upload_mb", 50, _l("Largest household spreadsheet accepted, in MB"), int)
+register_default("households_max_upload_mb", 512, _l("Largest household spreadsheet accepted, in MB"), int)
 
 bp = Blueprint("households", __name__, url_prefix="/households", template_folder="templates",
                static_folder="static")
@@ -213,7 +213,7 @@ def upload():
         if _too_large(upload):
             form.file.errors.append(_("The file is larger than %(mb)s MB.", mb=get_setting("households_max_upload_mb")))
             return render_template("households/upload.html", form=form,
-                                   imports=queries.imports_for(current_user)), 413
+                                   imports=queries.imports_for(current_user), state_label=state_label), 413
         name = os.path.basename(upload.filename or "export.csv")[:200]
         ext = ".xlsx" if name.lower().endswith(".xlsx") else ".csv"
         stored = os.path.join(_upload_dir(), uuid.uuid4().hex + ext)
@@ -268,6 +268,8 @@ def _import_or_404(import_id: int) -> HouseholdImport:
 @role_required(*STAFF)
 def confirm(import_id: int):
     """Step 2: the official confirms; the import runs as a job."""
+    from lms.queue import enqueue
+
     from .tasks import run_import
 
     rec = _import_or_404(import_id)
@@ -276,8 +278,8 @@ def confirm(import_id: int):
         abort(409)
     rec.status, rec.strict = "queued", form.strict.data
     rec.create_regions, rec.dry_run = form.create_regions.data, form.dry_run.data
-    db.session.commit()  # the job reads the record in its own session
-    run_import(rec.id)
+    enqueue(run_import, rec.id)  # committed with "queued": the worker relays it, Redis or not
+    db.session.commit()
     return redirect(url_for(".import_status", import_id=rec.id))
 
 

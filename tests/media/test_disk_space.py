@@ -94,7 +94,7 @@ def test_running_out_during_a_piece_fails_the_upload_and_frees_its_part(app, cli
 
 
 def _queued(app, monkeypatch, short_clip):
-    monkeypatch.setattr(services, "_enqueue_after_commit", lambda asset_id: None)
+    monkeypatch.setattr(services, "_queue_transcode", lambda asset_id: None)
     asset = services.ingest_file(short_clip, "课")
     services.db.session.commit()
     assert asset.status == AssetStatus.queued

@@ -29,7 +29,7 @@ with app.app_context():
 @pytest.fixture
 def queued(app, db, monkeypatch):
     """An asset probed and queued, with no worker message sent (as if the message was lost)."""
-    monkeypatch.setattr(services, "_enqueue_after_commit", lambda asset_id: None)
+    monkeypatch.setattr(services, "_queue_transcode", lambda asset_id: None)
 
     def make(path, title="课"):
         asset = services.ingest_file(path, title)

@@ -10,7 +10,8 @@ from tests.security.session_fixtures import (  # noqa: F401
     _fresh_lesson_cache, beat, catalogue, clock, copy_of, fake_media, flask_calls, heartbeats, in_lesson,
     make_course, watched)
 
-ENDINGS = ("sign-out", "new PIN or password", "disabled", "sign out everywhere", "absolute lifetime")
+ENDINGS = ("sign-out", "new PIN or password", "own PIN or password changed", "disabled", "sign out everywhere",
+           "absolute lifetime")
 
 
 @pytest.fixture
@@ -33,6 +34,11 @@ def _end(ending, *, app, clock, admin_client, signed_in):
         elif ending == "new PIN or password":
             secret = "730184" if user.role.value == "learner" else "a-new-password-7"
             assert admin_client.post_form(f"/admin/users/{user.id}/password", {"password": secret}).status_code == 302
+        elif ending == "own PIN or password changed":
+            secret = "730184" if user.role.value == "learner" else "a-new-password-7"
+            r = client.post_form("/account/password", {"current": user.plain_password, "new": secret, "again": secret})
+            assert r.status_code == 302
+            assert client.get("/api/v1/session").status_code == 200  # the browser that changed it goes on
         elif ending == "disabled":
             assert admin_client.post_form(f"/admin/users/{user.id}/active").status_code == 302
         else:
@@ -273,3 +279,41 @@ def test_cookies_are_secure_when_the_request_came_over_https(app, make_user):
         cookie = r.headers["Set-Cookie"]
         assert ("; Secure" in cookie) is secure
         assert ("Strict-Transport-Security" in r.headers) is secure
+
+
+# ---------------------------------------------------------------- changing one's own PIN or password
+
+def test_a_wrong_current_pin_changes_nothing_and_counts_towards_the_lockout(client, make_user, login):
+    from lms.accounts.models import User
+    from lms.audit.models import AuditEntry
+
+    learner = make_user("learner")
+    login(client, learner)
+    before = db.session.get(User, learner.id).password_hash
+    assert "修改 PIN 码或密码" in client.get("/learn").get_data(as_text=True)
+    r = client.post_form("/account/password", {"current": "000000", "new": "730184", "again": "730184"})
+    assert r.status_code == 400 and "当前 PIN 码或密码不正确" in r.get_data(as_text=True)
+    assert "还可以再试 4 次" in r.get_data(as_text=True)
+    r = client.post_form("/account/password", {"current": learner.plain_password, "new": "730184", "again": "730185"})
+    assert r.status_code == 400 and "两次输入的不一样" in r.get_data(as_text=True)
+    r = client.post_form("/account/password", {"current": learner.plain_password, "new": "111111", "again": "111111"})
+    assert r.status_code == 400 and "同一个数字重复" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, learner.id).password_hash == before
+    assert db.session.query(AuditEntry).filter_by(action="user.password_change").count() == 0
+    assert client.get("/api/v1/session").status_code == 200
+
+
+def test_changing_ones_own_pin_is_audited_and_the_new_pin_signs_in(app, client, make_user, login):
+    from lms.audit.models import AuditEntry
+
+    learner = make_user("learner")
+    login(client, learner)
+    r = client.post_form("/account/password", {"current": learner.plain_password, "new": "730184", "again": "730184"},
+                         follow_redirects=True)
+    assert "其他地方的登录都已退出" in r.get_data(as_text=True)
+    assert db.session.query(AuditEntry).filter_by(action="user.password_change", target=f"User:{learner.id}").count() == 1
+    browser = app.test_client()
+    assert browser.post_form("/signin", {"identifier": learner.plain_identifier, "pin": learner.plain_password}
+                             ).status_code == 401
+    assert browser.post_form("/signin", {"identifier": learner.plain_identifier, "pin": "730184"}).status_code == 302
