@@ -41,7 +41,7 @@ def import_phase(workdir: str, csv_path: str, fresh: bool = True) -> dict:
     from lms.extensions import db
     from lms.regions.services import import_regions
 
-    from lms.households.services import import_households
+    from lms.households.importing.run import import_households
     from lms.households.synth import regions_path
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir}/bench.db",

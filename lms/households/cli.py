@@ -32,7 +32,7 @@ def import_command(path, report_path, dry_run, strict, create_regions, username)
     from lms.regions.scope import write_prefix
 
     from .messages import issue_dict
-    from .services import import_households
+    from .importing.run import import_households
 
     actor = None
     if username:

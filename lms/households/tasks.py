@@ -44,7 +44,7 @@ def run_import(import_id: int) -> None:
     from lms.extensions import db
     from lms.regions.scope import write_prefix
     from .models import HouseholdImport
-    from .services import import_households
+    from .importing.run import import_households
     from .uploads import claim, owned, remove_files
 
     token = claim(import_id)

@@ -1,24 +1,23 @@
 """Row and household rules for a member export (DOMAIN.md §1, §2).
 
-Pure Python over the cells of a sheet: no database.  ``RowValidator.parse``
-turns one row into the values stored for its household and member, or into
-errors; ``check_household`` applies the rules that span a household's rows.
-Every problem is an ``Issue`` carrying the row number the official sees.
+Pure Python over the cells of a sheet: no database.  ``RowValidator.validate``
+turns a chunk of rows, column by column, into the values stored for its
+households and members, or into errors: the coded columns here, the rules that
+read or compare whole columns in ``column_rules.py``, then the rules on a
+household's rows as a whole.  Every problem is an ``Issue`` carrying the row
+number the official sees.
 """
 from __future__ import annotations
 
 import collections
 import itertools
-import operator
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from . import categories as cat
-from stdnum.cn import ric
-
-from .categories import DocType
-from .idnumbers import IdError, _birth_dates, area_warning, parse_id
+from . import column_rules as rules
+from .column_rules import cell_text
 from .spreadsheet import HEADERS
 from .text import normalize
 
@@ -40,8 +39,6 @@ _CATEGORY_FIELDS: dict[str, type[cat.Category]] = {
 _TEXT_FIELDS = {"person_no": 40, "phone": 20, "employer": 100, "household_phone": 20}
 _FLAG_FIELDS = ("dibao", "tekun", "mandarin")
 _SPLIT = re.compile(r"[,，、;；/\s]+")
-_DIGITS = re.compile(r"\d+")
-_APOSTROPHES = "'‘’`"
 
 
 class Issue(NamedTuple):
@@ -205,9 +202,6 @@ class Chunk(NamedTuple):
     warnings: list[Issue]
 
 
-_SEX_OF = {d: ("1" if int(d) % 2 else "2") for d in "0123456789"}
-
-
 class RowValidator:
     """Validates a sheet's rows a chunk at a time.
 
@@ -215,7 +209,11 @@ class RowValidator:
     and looked up for every row, which keeps a million-row import fast."""
 
     def __init__(self, mapping: dict[str, int], headers: list[str], regions: RegionIndex,
-                 *, default_year: int, create_regions: bool = False, scope: str = ""):
+                 *, default_year: int, create_regions: bool = False, scope: str = "",
+                 quick: bool = True):
+        # Whole-column quick tests first (``column_rules``); False checks every row one by
+        # one, for the tests that compare the two.
+        self.quick = quick
         self.scope = scope  # region-code prefix every row's village must have ("" = all)
         self.mapping = mapping
         self.headers = headers
@@ -241,15 +239,50 @@ class RowValidator:
     def validate(self, numbers: list[int], cols: list[list[str]]) -> Chunk:
         """Validate a chunk of rows, given as columns (a list of cells per column, at
         least up to the last mapped one); a household's rows must all be in it."""
-        n = len(numbers)
         errors: list[Issue] = []
         warnings: list[Issue] = []
+        none = [None] * len(numbers)
+
+        def fail(rows, field, code, **params):
+            header = self.column(field)
+            errors.extend(Issue(numbers[k], header, code, params) for k in rows)
+
+        v = self._converted(cols, numbers, errors)
+        for f, i, limit in self._free:
+            v[f] = rules.free_texts(cols[i], limit, self.quick)
+        get = lambda f: v.get(f) or none  # noqa: E731
+
+        hnos = rules.cell_texts(cols[self.mapping["household_no"]], self.quick)
+        names = rules.cell_texts(cols[self.mapping["name"]], self.quick)
+        self._required(hnos, names, v, cols, fail)
+        ids = rules.read_id_column(cols[self.mapping["id_number"]], get("doc_type"),
+                                   self._area_cache, self.counties, self.quick)
+        id_header = self.column("id_number")
+        errors.extend(Issue(numbers[k], id_header, code, params) for k, code, params in ids.errors)
+        warnings.extend(Issue(numbers[k], id_header, code, params)
+                        for k, code, params in ids.warnings)
+        self._compared(v, cols, ids, numbers, errors, fail)
+
+        villages, new_regions = self._villages(cols, numbers, errors)
+        years = [y or self.default_year for y in get("year")]
+        household_cols = (villages, years, get("household_type"), get("poverty_status"),
+                          get("exit_year"), get("main_cause"), get("other_causes"),
+                          get("standard"), get("household_phone"))
+        # Columns, not rows: the import zips them once with the sealed numbers.
+        members = (get("person_no"), names, ids.sexes, ids.births, ids.kinds, v["relation"],
+                   get("education"), get("student_status"), v["labour_skill"],
+                   get("work_place"), get("work_months"), get("health"),
+                   get("ethnicity"), get("phone"), get("politics"), get("employer"),
+                   get("dibao"), get("tekun"), get("mandarin"), get("dropout_reason"),
+                   get("disability"))
+        households = self._households(hnos, v["relation"], ids.sexes, list(zip(*household_cols)),
+                                      new_regions, numbers, errors, fail)
+        return Chunk(numbers, members, ids.person, ids.docno, households, errors, warnings)
+
+    def _converted(self, cols, numbers, errors) -> dict[str, list]:
+        """The coded columns (categories, flags, months, years) converted; a wrong
+        value is an error and None.  A column's distinct values are converted once."""
         v: dict[str, list] = {}
-        none = [None] * n
-
-        def fail(k, field, code, **params):
-            errors.append(Issue(numbers[k], self.column(field), code, params))
-
         for f, i, cache, bad_keys, conv in self._cached:
             col = cols[i]
             try:  # after the first chunks, every value of a category column is known
@@ -260,13 +293,13 @@ class RowValidator:
                 todo = distinct.difference(cache)
                 if len(cache) + len(todo) <= _CACHE_LIMIT:
                     for raw in todo:
-                        value = cache[raw] = conv(_text(raw))
+                        value = cache[raw] = conv(cell_text(raw))
                         if value.__class__ is _Bad:
                             bad_keys.add(raw)
                     values = list(map(cache.__getitem__, col))
                     bad = not bad_keys.isdisjoint(distinct)
                 else:
-                    values = [cache[r] if r in cache else conv(_text(r)) for r in col]
+                    values = [cache[r] if r in cache else conv(cell_text(r)) for r in col]
                     bad = True
             if bad:
                 for k, value in enumerate(values):
@@ -274,90 +307,57 @@ class RowValidator:
                         errors.append(Issue(numbers[k], self.headers[i], value.code, value.params))
                         values[k] = None
             v[f] = values
-        for f, i, limit in self._free:
-            texts = list(map(str.strip, cols[i]))
-            if (QUICK_TESTS and max(map(len, texts), default=0) <= limit
-                    and not _any_apostrophe(texts)):
-                v[f] = list(map(_NONE_IF_EMPTY.get, texts, texts))  # "" → None
-            else:
-                v[f] = [(t[1:].strip() if t[:1] in _APOSTROPHES else t)[:limit] or None
-                        for t in texts]
-        get = lambda f: v.get(f) or none  # noqa: E731
+        return v
 
-        hnos = _texts(cols[self.mapping["household_no"]])
-        names = _texts(cols[self.mapping["name"]])
+    def _required(self, hnos, names, v, cols, fail) -> None:
+        """Household number, name, relation and labour skill given (a name not too long)."""
+        n = len(hnos)
         if not all(hnos):
-            for k in range(n):
-                if not hnos[k]:
-                    fail(k, "household_no", "required")
+            fail([k for k in range(n) if not hnos[k]], "household_no", "required")
         if not all(names) or max(map(len, names)) > 50:
             for k in range(n):
                 if not names[k]:
-                    fail(k, "name", "required")
+                    fail([k], "name", "required")
                 elif len(names[k]) > 50:
-                    fail(k, "name", "too_long", limit=50)
+                    fail([k], "name", "too_long", limit=50)
         for f in ("relation", "labour_skill"):
             if None in v[f]:
                 raw = cols[self.mapping[f]]
-                for k, value in enumerate(v[f]):
-                    if value is None and not raw[k].strip():
-                        fail(k, f, "required")
+                fail([k for k, value in enumerate(v[f]) if value is None and not raw[k].strip()],
+                     f, "required")
 
-        person, docno, births, sexes, kinds = self._identities(
-            cols[self.mapping["id_number"]], get("doc_type"), numbers, errors, warnings)
-
-        if "sex" in v and v["sex"] != sexes:
-            for k, value in enumerate(v["sex"]):
-                if value is not None and person[k] is not None and value != sexes[k]:
-                    fail(k, "sex", "sex_mismatch", sex=cat.Sex(value).label)
+    def _compared(self, v, cols, ids, numbers, errors, fail) -> None:
+        """The rules between columns: sex and birth date as the ID says, no education for
+        a student, a work place exactly with months of work."""
+        if "sex" in v:
+            for k in rules.sex_mismatches(v["sex"], ids.person, ids.sexes):
+                fail([k], "sex", "sex_mismatch", sex=cat.Sex(v["sex"][k]).label)
         if "birth_date" in self.mapping:
-            # The common spelling (1986-09-01 or 19860901) compares as text with the ID's digits.
-            given = [t.strip().replace("-", "") for t in cols[self.mapping["birth_date"]]]
-            # Quick test first: every date spelled as the ID's eight digits.
-            if not QUICK_TESTS or set(map(len, given)) != {8} or "".join(given) != "".join(
-                    [pid[6:14] if pid is not None else "" for pid in person]):
-                for k, (text, pid) in enumerate(zip(given, person)):
-                    if text and pid is not None and text != pid[6:14] and _ymd(text) != births[k]:
-                        fail(k, "birth_date", "birth_mismatch")
+            fail(rules.birth_mismatches(cols[self.mapping["birth_date"]], ids.person, ids.births,
+                                        self.quick), "birth_date", "birth_mismatch")
         if "education" in v and "student_status" in v:
-            education, student = v["education"], v["student_status"]
-            # Quick test first: an education given for any of the students?
-            if not QUICK_TESTS or any(e is not None
-                                      for e in itertools.compress(education, student)):
-                for k, (e, s) in enumerate(zip(education, student)):
-                    if e is not None and s is not None:
-                        fail(k, "education", "education_and_student")
+            fail(rules.educated_students(v["education"], v["student_status"], self.quick),
+                 "education", "education_and_student")
         if "work_place" in v or "work_months" in v:
-            places, months = get("work_place"), get("work_months")
-            # Quick test first: a place exactly where there are months.
-            if (not QUICK_TESTS
-                    or list(map(operator.is_not, places, _NONES)) != list(map(bool, months))):
+            none = [None] * len(numbers)
+            mismatched = rules.work_mismatches(v.get("work_place") or none,
+                                               v.get("work_months") or none, self.quick)
+            if mismatched:  # a month count already wrong is reported as that only
                 bad_months = {e.row for e in errors if e.code == "work_months_range"}
-                for k, (p, m) in enumerate(zip(places, months)):
-                    if (p is not None) != bool(m) and numbers[k] not in bad_months:
-                        fail(k, "work_place", "work_together")
+                fail([k for k in mismatched if numbers[k] not in bad_months],
+                     "work_place", "work_together")
 
-        villages, new_regions = self._villages(cols, numbers, errors)
-        years = [y or self.default_year for y in get("year")]
-        household_cols = (villages, years, get("household_type"), get("poverty_status"),
-                          get("exit_year"), get("main_cause"), get("other_causes"),
-                          get("standard"), get("household_phone"))
-        # Columns, not rows: the import zips them once with the sealed numbers.
-        members = (get("person_no"), names, sexes, births, kinds, v["relation"],
-                   get("education"), get("student_status"), v["labour_skill"],
-                   get("work_place"), get("work_months"), get("health"),
-                   get("ethnicity"), get("phone"), get("politics"), get("employer"),
-                   get("dibao"), get("tekun"), get("mandarin"), get("dropout_reason"),
-                   get("disability"))
-
+    def _households(self, hnos, relations, sexes, household_rows, new_regions, numbers, errors,
+                    fail) -> list[Household]:
+        """The chunk's households as runs of rows with the same number, and the rules on a
+        household as a whole (one 户主, at most one spouse, of the other sex); a household
+        with any faulty row is rejected whole."""
         bad_rows = {e.row for e in errors}
-        relations = v["relation"]
         households: list[Household] = []
         runs = [(hno, sum(1 for _ in run)) for hno, run in itertools.groupby(hnos)]
         split = set()
         if len(runs) != len(set(hno for hno, _ in runs)):
             split = {hno for hno, c in collections.Counter(h for h, _ in runs).items() if c > 1}
-        household_rows = list(zip(*household_cols))
         is_head = [r == "01" for r in relations]
         is_spouse = [r == "02" for r in relations]
         start = 0
@@ -371,120 +371,22 @@ class RowValidator:
                 spouses = [k for k in range(start, end) if is_spouse[k]]
             before = len(errors)
             if hno in split:
-                fail(start, "household_no", "household_split", household=hno)
+                fail([start], "household_no", "household_split", household=hno)
             elif hno:
                 if not heads:
-                    fail(start, "relation", "no_head", household=hno)
-                for k in heads[1:]:
-                    fail(k, "relation", "many_heads", household=hno)
-                for k in spouses[1:]:
-                    fail(k, "relation", "many_spouses", household=hno)
+                    fail([start], "relation", "no_head", household=hno)
+                fail(heads[1:], "relation", "many_heads", household=hno)
+                fail(spouses[1:], "relation", "many_spouses", household=hno)
                 if (len(heads) == 1 and spouses and sexes[heads[0]] is not None
                         and sexes[spouses[0]] == sexes[heads[0]]):
-                    fail(spouses[0], "relation", "spouse_same_sex")
+                    fail([spouses[0]], "relation", "spouse_same_sex")
             rejected = (not hno or len(errors) > before
                         or (bool(bad_rows) and not bad_rows.isdisjoint(numbers[start:end])))
             lead = heads[0] if heads else start
             households.append(Household(hno, start, end, household_rows[lead],
                                         new_regions[lead], rejected))
             start = end
-        return Chunk(numbers, members, person, docno, households, errors, warnings)
-
-    def _identities(self, col, doc_types, numbers, errors, warnings):
-        """(person ids, document numbers, birth dates, sexes, document types) for
-        the ID column; None where the number is wrong (with an error)."""
-        n = len(col)
-        dates = _birth_dates()
-        # Rows of another document type (a disability certificate) are read one by one.
-        other = [k for k, d in enumerate(doc_types) if d is not None and d != "1"]
-        quick = self._clean_identities(col, other, dates) if QUICK_TESTS else None
-        if quick is not None:
-            person, docno, births, sexes, kinds = quick
-            todo = other
-        else:
-            # Column at a time: clean 18-character numbers.
-            clean = [r if len(r) == 18 and r.isascii() and r[:17].isdigit() else None
-                     for r in col]
-            clean = [r.upper() if r is not None and r[17] == "x" else r for r in clean]
-            checks = [ric.calc_check_digit(r) if r is not None else "" for r in clean]
-            births = list(map(dates.get, [r[6:14] if r is not None else "" for r in clean]))
-            person = [r if r is not None and c == r[17] and b is not None else None
-                      for r, c, b in zip(clean, checks, births)]
-            for k in other:
-                person[k] = None
-            docno = list(person)
-            kinds = ["1" if p is not None else None for p in person]
-            sexes = [_SEX_OF[p[16]] if p is not None else None for p in person]
-            births = [b if p is not None else 0 for b, p in zip(births, person)]
-            todo = [k for k in range(n) if person[k] is None]
-        id_header = self.column("id_number")
-        for k in todo:
-            raw = col[k]
-            try:
-                ident = parse_id(_text(raw), DocType(doc_types[k]) if doc_types[k] else None)
-            except IdError as exc:
-                errors.append(Issue(numbers[k], id_header, exc.code, exc.params))
-                continue
-            if ident.upgraded:
-                warnings.append(Issue(numbers[k], id_header, "id_upgraded", {}))
-            person[k], docno[k], births[k] = ident.person_id, ident.number, ident.birth_ymd
-            sexes[k], kinds[k] = ident.sex.value, ident.doc_type.value
-        # The quick test has checked the areas of the other rows: all current.
-        checked = range(n) if quick is None else todo
-        areas = [(k, person[k][:6]) for k in checked if person[k] is not None]
-        cache = self._area_cache
-        flagged = set()
-        for area in {area for _k, area in areas}:
-            if area not in cache:
-                cache[area] = area_warning(area + "0" * 12, self.counties)
-            if cache[area] is not None:
-                flagged.add(area)
-        if flagged:
-            for k, area in areas:
-                if area in flagged:
-                    code, params = cache[area]
-                    warnings.append(Issue(numbers[k], id_header, code, params))
-        return person, docno, births, sexes, kinds
-
-    def _clean_identities(self, col, other: list[int], dates):
-        """``_identities`` for the usual column, but the rows ``other`` (None there,
-        to be read one by one): every other cell a well-formed resident ID (digits,
-        and an upper-case X only as the check character) with the right check
-        character and birth date, and a current area code.  Whole-column string
-        tests; None when any of that is not so."""
-        n = len(col)
-        if other:
-            if len(other) == n:
-                return None
-            skip = set(other)
-            stand_in = col[next(k for k in range(n) if k not in skip)]
-            col = list(col)
-            for k in other:
-                col[k] = stand_in
-        joined = "".join(col)
-        if len(joined) != 18 * n or set(map(len, col)) != {18} or not joined.isascii():
-            return None
-        checks = joined[17::18]
-        if not joined.replace("X", "0").isdigit() or joined.count("X") != checks.count("X"):
-            return None
-        if "".join(map(ric.calc_check_digit, col)) != checks:
-            return None
-        births = list(map(dates.get, [r[6:14] for r in col]))
-        if None in births:
-            return None
-        cache = self._area_cache
-        for area in {r[:6] for r in col}:
-            if area not in cache:
-                cache[area] = area_warning(area + "0" * 12, self.counties)
-            if cache[area] is not None:
-                return None
-        person = list(col)
-        sexes = list(map(_SEX_OF.__getitem__, joined[16::18]))
-        kinds = ["1"] * n
-        for k in other:
-            person[k] = sexes[k] = kinds[k] = None
-            births[k] = 0
-        return person, list(person), births, sexes, kinds
+        return households
 
     def _villages(self, cols, numbers, errors):
         n = len(numbers)
@@ -506,8 +408,8 @@ class RowValidator:
                 if hits[k] is None:
                     hit = cache.get(key)
                     if hit is None:
-                        names = tuple(_text(c[k]) for c in name_cols)
-                        hit = self._resolve(_text(codes[k]) if codes is not None else "", names)
+                        names = tuple(cell_text(c[k]) for c in name_cols)
+                        hit = self._resolve(cell_text(codes[k]) if codes is not None else "", names)
                         if not isinstance(hit, Issue):
                             hit = (hit, names[3], names[4])
                         cache[key] = hit
@@ -550,90 +452,6 @@ class RowValidator:
         if found is None:
             return Issue(0, self.column("village"), "unknown_region", {"value": "/".join(names[2:])})
         return found
-
-
-def split_households(numbers: Callable[[], Iterable[str]]) -> set[str]:
-    """The household numbers that come in more than one run of consecutive rows.
-
-    ``numbers()`` gives the household-number cell of every data row, in file order
-    (blank rows left out); it is called a second time only when a household may be
-    split.  Memory: a hash per household (about 70 bytes), not the rows."""
-    seen: set[int] = set()
-    maybe: set[str] = set()
-    last_raw = last = None
-    for raw in numbers():
-        if raw == last_raw:
-            continue
-        last_raw, hno = raw, _text(raw)
-        if hno == last or not hno:
-            last = hno
-            continue
-        last = hno
-        key = hash(hno)
-        if key in seen:
-            maybe.add(hno)  # seen before, or another number with the same hash
-        else:
-            seen.add(key)
-    seen.clear()
-    if not maybe:
-        return set()
-    runs = collections.Counter()
-    last_raw = last = None
-    for raw in numbers():
-        if raw == last_raw:
-            continue
-        last_raw, hno = raw, _text(raw)
-        if hno != last and hno in maybe:
-            runs[hno] += 1
-        last = hno
-    return {hno for hno, count in runs.items() if count > 1}
-
-
-# Whole-column tests that skip the row-by-row checks when a column is clean (the
-# usual case); off, every row is checked one by one (the tests compare the two).
-QUICK_TESTS = True
-_NONE_IF_EMPTY = {"": None}
-_NONES = itertools.repeat(None)
-
-
-def _any_apostrophe(texts: list[str]) -> bool:
-    """Whether any of the texts holds an apostrophe anywhere (a quick, rarely true
-    test before looking for one at the start of a cell)."""
-    joined = "".join(texts)
-    return any(a in joined for a in _APOSTROPHES)
-
-
-def _texts(col) -> list[str]:
-    """A column's cells as text, stripped, without an Excel apostrophe."""
-    try:
-        texts = list(map(str.strip, col))
-    except TypeError:  # not all text
-        texts = [t.strip() if t.__class__ is str else _text(t) for t in col]
-    if ((not QUICK_TESTS or _any_apostrophe(texts))
-            and any(t[:1] in _APOSTROPHES and t for t in texts)):
-        texts = list(map(_text, texts))
-    return texts
-
-
-def _text(value) -> str:
-    if value.__class__ is not str:
-        value = "" if value is None else str(value)
-    value = value.strip()
-    if value[:1] in _APOSTROPHES and value:
-        value = value[1:].strip()
-    return value
-
-
-def _ymd(value) -> int | None:
-    parts = _DIGITS.findall(normalize(_text(value)))
-    try:
-        if len(parts) == 1 and len(parts[0]) == 8:
-            return int(parts[0])
-        if len(parts) >= 3:
-            return int(parts[0]) * 10000 + int(parts[1]) * 100 + int(parts[2])
-    except ValueError:
-        pass
-    return None
 
 
 def _year(text: str) -> int | None:

@@ -92,7 +92,7 @@ def seed_rollups() -> None:
 
     if db.session.scalar(db.select(Household.id).limit(1)) is None:
         from courses.models import Skill
-        from lms.households.services import import_households
+        from lms.households.importing.run import import_households
         from lms.households.synth import write
         from lms.regions.services import import_regions
         from lms.skills.models import Evidence, Source

@@ -27,7 +27,7 @@ def test_header_field_names_a_known_field_or_none(text):
 @given(head=headers, rows=st.lists(st.lists(cells, max_size=len(REAL) + 2), max_size=6),
        encoding=st.sampled_from(["utf-8", "utf-8-sig", "gb18030"]))
 def test_any_file_is_read_and_validated_without_an_exception(app, regions, head, rows, encoding):
-    from lms.households.services import import_households
+    from lms.households.importing.run import import_households
     from lms.extensions import db
 
     buffer = io.StringIO()

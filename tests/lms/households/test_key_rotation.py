@@ -5,7 +5,8 @@ from sqlalchemy import func, select
 from lms.accounts.models import User
 from lms.households.models import Member
 from lms.households.queries import member_by_id_number
-from lms.households.services import create_member_account, import_households
+from lms.households.importing.run import import_households
+from lms.households.services import create_member_account
 
 from .conftest import family, make_id
 

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from lms.households.models import Member
 from lms.households.queries import LaborerRule, laborer_condition, laborers
-from lms.households.services import import_households
+from lms.households.importing.run import import_households
 from lms.settings import set_setting
 
 from .conftest import make_id, row

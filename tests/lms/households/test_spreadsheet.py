@@ -86,21 +86,21 @@ _TRICKY = ["H1,张三,\"a,b\",x\r\n", "H2,李四,x,y\r\n", "H9,\"王,五\",1,2\r
 def test_first_look_at_household_numbers_reads_as_csv_does(tmp_path, encoding, line_break):
     """The import's quick first pass (bytes, or text for a lone CR) finds the same
     split households as reading every row with csv.reader."""
-    from lms.households.services import _split_households
+    from lms.households.importing.pipeline import households_split_in
 
     path = tmp_path / "m.csv"
     path.write_bytes(("户编号,姓名,证件号码,与户主关系,劳动技能,村代码" + line_break + "".join(
         line.replace("\r\n", line_break) for line in _TRICKY)).encode(encoding))
     rows = [cells for _numbers, block in open_sheet(path).blocks(4) for cells in block]
     assert len(rows) == 13 and rows[9][1] == "多" + line_break + "行"
-    assert _split_households(open_sheet(path)) == {"H2", "H4"}
+    assert households_split_in(open_sheet(path)) == {"H2", "H4"}
 
 
 def test_first_look_splits_plain_blocks_in_one_go(tmp_path, monkeypatch):
     """Megabyte blocks of plain lines (quotes only after the household number) take
     the quick path, and a household is followed across blocks."""
     from lms.households import spreadsheet
-    from lms.households.services import _split_households
+    from lms.households.importing.pipeline import households_split_in
 
     quick = []
     check = spreadsheet._quotes_after
@@ -110,5 +110,5 @@ def test_first_look_splits_plain_blocks_in_one_go(tmp_path, monkeypatch):
         path = tmp_path / "m.csv"
         path.write_text("户编号,姓名,证件号码,与户主关系,劳动技能,村代码\r\n" + "".join(lines)
                         + ("H7,李四,1,2\r\n" if split else ""), encoding="utf-8", newline="")
-        assert _split_households(open_sheet(path)) == ({"H7"} if split else set())
+        assert households_split_in(open_sheet(path)) == ({"H7"} if split else set())
     assert len(quick) > 4 and all(quick)

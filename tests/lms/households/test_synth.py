@@ -3,7 +3,7 @@ import hashlib
 
 from stdnum.cn import ric
 
-from lms.households.services import import_households
+from lms.households.importing.run import import_households
 from lms.households.spreadsheet import open_sheet
 from lms.households.synth import regions_path, write
 

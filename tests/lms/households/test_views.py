@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from lms.households.models import HouseholdImport, Member
 from lms.households.queries import member_by_id_number
-from lms.households.services import import_households
+from lms.households.importing.run import import_households
 
 from .conftest import ELSEWHERE, OTHER_VILLAGE, VILLAGE, family, make_id
 

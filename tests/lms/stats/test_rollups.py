@@ -154,7 +154,7 @@ def test_breakdowns_and_trend(regions):
 def test_rollups_equal_recount_after_imports_awards_and_revocations(regions, tmp_path, make_user):
     """Import a synthetic registry, award and revoke across villages: the incremental roll-ups
     always equal a from-scratch recount, at every level."""
-    from lms.households.services import import_households
+    from lms.households.importing.run import import_households
     from lms.households.synth import write
     from lms.regions.services import import_regions
     from lms.skills.services import revoke_award
