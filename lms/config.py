@@ -42,6 +42,9 @@ class Config:
     CATALOG_DOMAINS = ("lms", "households", "media", "courses", "learning", "stats", "search")
     RATELIMIT_HEADERS_ENABLED = True
     SEND_FILE_MAX_AGE_DEFAULT = timedelta(days=365)
+    # Every request body (forms, documents, spreadsheets, upload pieces of at most 16 MB): larger is
+    # a 413 before it is read. Each kind has its own, smaller limit too (settings).
+    MAX_CONTENT_LENGTH = int(os.environ.get("LMS_MAX_REQUEST_MB") or 64) * 1024 * 1024
     TESTING = False
 
 
@@ -79,6 +82,7 @@ def load_environment(config: dict) -> None:
     if config.get("MAX_CONTENT_LENGTH") is None:
         config["MAX_CONTENT_LENGTH"] = int(env.get("LMS_MAX_REQUEST_MB") or 512) * 1024 * 1024
     config.setdefault("RATELIMIT_STORAGE_URI", env.get("LMS_RATELIMIT_URL", "memory://"))
+    config.setdefault("TRUSTED_PROXIES", int(env.get("LMS_TRUSTED_PROXIES") or 0))  # lms.security
     https = env.get("LMS_HTTPS") == "1"
     config.setdefault("SESSION_COOKIE_SECURE", https)
     config.setdefault("REMEMBER_COOKIE_SECURE", https)

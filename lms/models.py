@@ -1,5 +1,5 @@
 """Import every area's models so the metadata (Alembic, create_all) knows every table."""
-from lms.accounts.models import User  # noqa: F401
+from lms.accounts.models import SigninFailure, User  # noqa: F401
 from lms.audit.models import AuditEntry  # noqa: F401
 from lms.crypto import DataKeyRotation  # noqa: F401
 from lms.queue import TaskFailure  # noqa: F401

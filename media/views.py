@@ -27,6 +27,7 @@ from werkzeug.security import safe_join
 
 from lms.accounts.access import role_required
 from lms.extensions import db, limiter
+from lms.inputs import db_int, json_object
 
 from . import access, fastpath, links, queries, services, storage
 from .models import Asset
@@ -121,7 +122,7 @@ def delete(asset_id):
 @bp.route("/api/status")
 @role_required(*STAFF)
 def status():
-    ids = [int(i) for i in request.args.get("ids", "").split(",") if i.isdigit()][:200]
+    ids = [i for i in map(db_int, request.args.get("ids", "").split(",")[:200]) if i is not None]
     assets = db.session.scalars(queries.assets_for(current_user).where(Asset.id.in_(ids))).all()
     return jsonify({"assets": [queries.status_of(a) for a in assets]})
 
@@ -129,9 +130,9 @@ def status():
 @bp.route("/api/uploads", methods=["POST"])
 @role_required(*STAFF)
 def start_upload():
-    data = request.get_json(silent=True) or {}
+    data = json_object()
     size = data.get("size")
-    if not isinstance(size, int):
+    if not isinstance(size, int) or isinstance(size, bool):  # true is not 1
         return _upload_error(services.UploadError("bad_size", 400))
     try:
         asset = services.create_upload(current_user, str(data.get("title") or ""),
@@ -155,13 +156,13 @@ def upload_state(asset_id):
 @role_required(*STAFF)
 def upload_chunk(asset_id):
     asset = _own_asset(asset_id)
-    offset = request.headers.get("Upload-Offset", "")
-    if not offset.isdigit():
+    offset = db_int(request.headers.get("Upload-Offset", ""))
+    if offset is None:
         return _upload_error(services.UploadError("bad_size", 400))
     if (request.content_length or 0) > services.MAX_CHUNK_BYTES:
         return _upload_error(services.UploadError("chunk_too_large", 413))
     try:
-        services.append_chunk(asset, int(offset), request.get_data(cache=False),
+        services.append_chunk(asset, offset, request.get_data(cache=False),
                               request.headers.get("Chunk-SHA256", ""), actor=current_user)
     except services.UploadError as exc:
         return _upload_error(exc)
@@ -225,7 +226,7 @@ def alerts():
 def resolve_alerts():
     from . import space
 
-    ids = [int(i) for i in request.form.getlist("alert") if i.isdigit() and len(i) < 12]
+    ids = [i for i in map(db_int, request.form.getlist("alert")[:500]) if i is not None]
     if space.resolve_alerts(current_user, ids):
         flash(_("Marked as handled."), "success")
     return redirect(url_for("media.alerts"), 303)
@@ -267,7 +268,7 @@ def _register():
     from lms.ui import register_nav
 
     register_nav("media.my_media", _l("My media"), STAFF, 30)
-    register_nav("media.alerts", _l("Storage alerts"), ("admin",), 84)
+    register_nav("media.alerts", _l("Storage alerts"), ("admin",), 86)
     # Segment fetches are not activity (like static files): the player's heartbeat is.
     PASSIVE_ENDPOINTS.add("media.file")
 

@@ -1,6 +1,6 @@
 """deploy: worker heartbeats for /healthz, data-key rotations for flask keys rotate-data
 
-Revision ID: 0006_deploy_health_keys
+Revision ID: 0006_worker_heartbeats
 Revises: 0005_media_storage_alerts
 Create Date: 2026-12-01 22:00:00
 
@@ -12,7 +12,7 @@ import lms.db
 
 
 # revision identifiers, used by Alembic.
-revision = '0006_deploy_health_keys'
+revision = '0006_worker_heartbeats'
 down_revision = '0005_media_storage_alerts'
 branch_labels = None
 depends_on = None
