@@ -43,7 +43,8 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     SEND_FILE_MAX_AGE_DEFAULT = timedelta(days=365)
     # Every request body (forms, documents, spreadsheets, upload pieces of at most 16 MB): larger is
-    # a 413 before it is read. Each kind has its own, smaller limit too (settings).
+    # a 413 before it is read. Each kind has its own, smaller limit too (settings). nginx's
+    # client_max_body_size is written from it by `flask deploy nginx`.
     MAX_CONTENT_LENGTH = int(os.environ.get("LMS_MAX_REQUEST_MB") or 64) * 1024 * 1024
     TESTING = False
 
@@ -77,10 +78,6 @@ def load_environment(config: dict) -> None:
     config.setdefault("FFMPEG", env.get("LMS_FFMPEG", "ffmpeg"))
     config.setdefault("FFPROBE", env.get("LMS_FFPROBE", "ffprobe"))
     config.setdefault("MEDIA_ACCEL", env.get("LMS_MEDIA_ACCEL") or None)
-    # The largest request body the app accepts (a household export is the biggest); nginx's
-    # client_max_body_size is written from it by `flask deploy nginx`.
-    if config.get("MAX_CONTENT_LENGTH") is None:
-        config["MAX_CONTENT_LENGTH"] = int(env.get("LMS_MAX_REQUEST_MB") or 512) * 1024 * 1024
     config.setdefault("RATELIMIT_STORAGE_URI", env.get("LMS_RATELIMIT_URL", "memory://"))
     config.setdefault("TRUSTED_PROXIES", int(env.get("LMS_TRUSTED_PROXIES") or 0))  # lms.security
     https = env.get("LMS_HTTPS") == "1"
