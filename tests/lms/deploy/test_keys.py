@@ -77,17 +77,31 @@ def test_only_the_keys_command_runs_without_keys(argv, expected):
     assert keys_command_running(argv) is expected
 
 
-def _host(app, **keys):
-    """Another web host on the same database, with its own keys."""
-    config = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "DATA_KEY", "MEDIA_ROOT", "SEARCH_INDEX",
-                                         "RATELIMIT_STORAGE_URI", "SERVER_NAME")}
-    config.update(TESTING=True, QUEUE_IMMEDIATE=True, **keys)
-    host = create_app(config)
-    host.test_client_class = type(app.test_client())
-    return host
+@pytest.fixture
+def other_host(app):
+    """Another web host on the same database, with its own keys (its connections closed after)."""
+    from lms.extensions import db
+
+    made = []
+
+    def make(**keys):
+        config = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "DATA_KEY", "MEDIA_ROOT",
+                                             "SEARCH_INDEX", "RATELIMIT_STORAGE_URI", "SERVER_NAME")}
+        config.update(TESTING=True, QUEUE_IMMEDIATE=True, **keys)
+        host = create_app(config)
+        host.test_client_class = type(app.test_client())
+        made.append(host)
+        return host
+
+    yield make
+    queue.init_app(app)
+    for host in made:
+        with host.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
-def test_after_rotating_the_secret_key_signed_in_people_and_open_forms_still_work(app, make_user, login):
+def test_after_rotating_the_secret_key_signed_in_people_and_open_forms_still_work(app, make_user, login, other_host):
     trainer = make_user("trainer")
     old = app.test_client()
     login(old, trainer)
@@ -101,12 +115,12 @@ def test_after_rotating_the_secret_key_signed_in_people_and_open_forms_still_wor
         switched = client.post("/language", data={"lang": "en", "csrf_token": token, "next": "/teach"})
         return home, switched
 
-    rotated = _host(app, SECRET_KEY="new-secret-key", SECRET_KEY_FALLBACKS=[app.config["SECRET_KEY"]],
+    rotated = other_host(SECRET_KEY="new-secret-key", SECRET_KEY_FALLBACKS=[app.config["SECRET_KEY"]],
                     WTF_CSRF_SECRET_KEY=[app.config["SECRET_KEY"], "new-secret-key"])
     home, switched = visit(rotated)
     assert home.status_code == 302 and home.headers["Location"].endswith("/teach")  # still signed in
     assert switched.status_code == 302 and switched.headers["Location"].endswith("/teach")
-    forgotten = _host(app, SECRET_KEY="new-secret-key")
+    forgotten = other_host(SECRET_KEY="new-secret-key")
     home, switched = visit(forgotten)
     assert "/signin" in home.headers["Location"]  # the old cookie means nothing to it
     assert switched.status_code == 400  # nor the old form
@@ -114,7 +128,7 @@ def test_after_rotating_the_secret_key_signed_in_people_and_open_forms_still_wor
 
 
 def test_after_rotating_the_media_link_secret_links_handed_out_still_play_until_they_expire(
-        app, make_user, login, make_ready_asset):
+        app, make_user, login, make_ready_asset, other_host):
     from media.queries import playback
 
     owner = make_user("trainer")
@@ -124,8 +138,8 @@ def test_after_rotating_the_media_link_secret_links_handed_out_still_play_until_
     playlist = learner.get(playback(asset.id)["variants"][0]["url"]).get_data(as_text=True)
     link = next(line for line in playlist.splitlines() if line.startswith("/media/s/"))
     old_secret = app.extensions["media_link_secret"]
-    rotated = _host(app, MEDIA_LINK_SECRET="new-link-secret-0123456789", MEDIA_LINK_SECRET_FALLBACKS=[old_secret])
-    forgotten = _host(app, MEDIA_LINK_SECRET="new-link-secret-0123456789")
+    rotated = other_host(MEDIA_LINK_SECRET="new-link-secret-0123456789", MEDIA_LINK_SECRET_FALLBACKS=[old_secret])
+    forgotten = other_host(MEDIA_LINK_SECRET="new-link-secret-0123456789")
     queue.init_app(app)
     with rotated.test_client().get(link) as response:
         assert response.status_code == 200 and len(response.data) > 0
