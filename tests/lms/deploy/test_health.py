@@ -98,3 +98,14 @@ def test_queue_away_is_a_503_naming_the_queue(client, monkeypatch):
     assert response.status_code == 503 and body["checks"]["queue"]["ok"] is False
     assert "ConnectionError" in body["checks"]["queue"]["error"]
     assert body["checks"]["database"]["ok"] is True
+
+
+def test_the_load_balancer_keeps_a_web_host_while_redis_is_away(client, monkeypatch):
+    from huey import RedisHuey
+
+    _worker_beats()
+    monkeypatch.setattr(queue, "huey", RedisHuey("xiangxue-test", url=f"redis://127.0.0.1:{_free_port()}/0"))
+    response = client.get("/healthz?for=web")
+    body = response.get_json()
+    # People can still sign in, learn and publish (jobs wait in the outbox): the host stays in.
+    assert response.status_code == 200 and set(body["checks"]) == {"database", "disk"}
