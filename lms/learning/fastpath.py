@@ -51,6 +51,7 @@ class HeartbeatFastPath:
         # writers queue instead: the threads of a worker on a mutex, the workers on an flock of a
         # file beside the database, which the kernel hands over the moment it is released.
         self.write_lock = _WriterLock()
+        self.pg_pool = None  # PostgreSQL: the fast path's own connections, opened on first use
         self.headers = [("Content-Type", "application/json"), *security.HEADERS, ("Vary", "Cookie")]
 
     def __call__(self, environ, start_response):
@@ -74,7 +75,7 @@ class HeartbeatFastPath:
 
     def answer(self, environ, body: bytes):
         from lms.learning import services, views
-        from lms.sessions import IDLE_GRANULARITY, SessionUser
+        from lms.sessions import IDLE_GRANULARITY
 
         app = self.app
         cookie = _cookie(environ.get("HTTP_COOKIE", ""), self.cookie_name)
@@ -105,11 +106,7 @@ class HeartbeatFastPath:
                 if db.engine.dialect.name == "sqlite":
                     result = self.record_on_driver(db, int(data["_user_id"]), heartbeat)
                 else:
-                    user = SessionUser.load(int(data["_user_id"]))
-                    if user is None or user.role.value != "learner":
-                        return None
-                    result = services.record_heartbeat(user.id, heartbeat)
-                    db.session.commit()
+                    result = self.record_on_postgres(db, int(data["_user_id"]), heartbeat)
             except Exception:
                 db.session.rollback()
                 return None
@@ -143,6 +140,31 @@ class HeartbeatFastPath:
             raise
         finally:
             pooled.close()
+
+    def record_on_postgres(self, db, user_id: int, heartbeat: dict):
+        """PostgreSQL: two statements on a connection of the fast path's own pool, no transaction
+        block (lms.learning.store.PgFastStore). The user check (``SessionUser.SQL``, the session's
+        account still active, a learner) is read in the same statement as the progress row, so a
+        disabled account is refused from its next heartbeat on. Anything the ORM must do (the
+        lesson's first heartbeat, a completion, a row another tab changed meanwhile) goes to Flask,
+        with nothing written here."""
+        from lms.learning import services
+        from lms.learning.store import FastPool, PgFastStore, UserRefused
+        from lms.sessions import SessionUser
+
+        def learner(row) -> bool:
+            user = SessionUser.from_row(user_id, row)
+            return user.role.value == "learner"
+
+        _, _, _, client_id, seq = services.parse_heartbeat(heartbeat)  # the key is bound before the service parses
+        if self.pg_pool is None:
+            self.pg_pool = FastPool(db.engine)
+        with self.pg_pool.connection() as connection:
+            store = PgFastStore(connection, user_id, SessionUser.SQL, learner, (client_id, seq))
+            try:
+                return services.record_heartbeat(user_id, heartbeat, store=store)
+            except (UserRefused, services.NeedsSession):
+                return None
 
     def identifier(self, environ) -> str:
         """Flask-Login's session identifier (``_create_identifier``) for this address and browser."""
