@@ -51,28 +51,15 @@ import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # run as a script from anywhere: the media locations come from the app
+from media.nginx import media_locations  # noqa: E402
+
 BIN = os.path.join(ROOT, ".venv", "bin")
 RESULTS = os.path.join(ROOT, "bench", "results")
 PASSWORD = "bench-password-1"
 LINK_SECRET = "bench-link-secret-0123456789"
 WORKERS, THREADS = 2, 4
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-# The README's production location for signed segment links, verbatim (the README has the
-# production media folder and secret in place of @MEDIA@ and @SECRET@). The regex is quoted:
-# nginx would read its { } as a block.
-SIGNED_LOCATION = r"""
-    location ~ "^/media/s/(?<media_expires>\d+)-(?<media_token>[A-Za-z0-9_-]{22})/(?<media_asset>\d+)/v(?<media_version>\d+)/(?<media_file>[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)?)$" {
-        secure_link $media_token,$media_expires;
-        secure_link_md5 "$secure_link_expires/$media_asset/v$media_version @SECRET@";
-        if ($secure_link = "") { return 403; }     # forged, or another asset's or version's
-        if ($secure_link = "0") { return 403; }    # expired
-        alias @MEDIA@/assets/$media_asset/v$media_version/$media_file;
-        add_header Cache-Control "public, max-age=31536000, immutable";
-        types { video/iso.segment m4s; video/mp4 mp4; }
-    }
-    location /media/s/ { return 404; }             # anything else under the signed prefix
-"""
 
 NGINX_CONF = r"""
 @USER@
@@ -94,12 +81,7 @@ http {
     }
     server {
         listen 127.0.0.1:@FRONT@;
-        location /_media/ {
-            internal;
-            alias @MEDIA@/;
-            add_header Cache-Control "public, max-age=31536000, immutable";
-        }
-@SIGNED@
+@MEDIA_LOCATIONS@
         location /ask-app/ {                       # bench only: hand a signed link to the app
             rewrite ^/ask-app(/.*)$ $1 break;
             proxy_pass http://127.0.0.1:@ACCEL_APP@;
@@ -328,7 +310,10 @@ def main():
         size = os.path.getsize(os.path.join(media, segment))
         direct, front, app_port, accel_port, ceiling_port = (free_port() for _ in range(5))
         conf = os.path.join(work, "nginx.conf")
-        text = NGINX_CONF.replace("@SIGNED@", SIGNED_LOCATION)
+        # The README's production media locations, from their one source (media/nginx.py).
+        locations = "".join("    " + line if line else line
+                            for line in media_locations(media, LINK_SECRET).splitlines(True))
+        text = NGINX_CONF.replace("@MEDIA_LOCATIONS@\n", locations)
         for key, value in {"@USER@": "user root;" if os.geteuid() == 0 else "", "@WORK@": work,
                            "@MEDIA@": media, "@SECRET@": LINK_SECRET, "@DIRECT@": str(direct),
                            "@FRONT@": str(front), "@ACCEL_APP@": str(accel_port)}.items():

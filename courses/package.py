@@ -6,15 +6,25 @@ whole with every problem listed.
 from __future__ import annotations
 
 import json
-import posixpath
+import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
+from lms.inputs import loads
+from lms.settings import register_default
+
 FORMAT = "xiangxue-course/1"
 KINDS = ("video", "audio", "document", "text")
 MAX_MANIFEST_BYTES = 2 * 1024 * 1024
+MAX_ENTRIES = 2000
+
+register_default("courses_package_max_entry_mb", 4096,
+                 _l("Largest file inside a course package (unpacked), in MB"), int)
+register_default("courses_package_max_total_mb", 16384,
+                 _l("Largest course package once unpacked, in MB"), int)
 
 
 class PackageError(ValueError):
@@ -122,9 +132,11 @@ def validate_manifest(data, names: set[str]) -> Manifest:
         media_problem = False
         if media is not None:
             media_problem = True
-            norm = posixpath.normpath(media) if isinstance(media, str) else None
-            if (norm is None or norm.startswith(("/", "../")) or norm == ".."
-                    or norm == "manifest.json"):
+            try:
+                norm = entry_name(media) if isinstance(media, str) else None
+            except PackageError:
+                norm = None
+            if norm is None or norm == "manifest.json":
                 problems.append(_l("Lesson %(n)d: the media path is not allowed.", n=n))
                 media = None
             elif norm not in names:
@@ -182,26 +194,89 @@ def validate_manifest(data, names: set[str]) -> Manifest:
                     questions=questions)
 
 
+def entry_name(raw: str) -> str:
+    """A zip entry's name, normalised (NFC, ``/`` separators, no ``./``), or PackageError when it
+    could reach outside the package or cannot be shown: absolute, ``..``, control characters."""
+    name = unicodedata.normalize("NFC", raw.replace("\\", "/"))
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
+        raise PackageError([_l("The package holds a file whose name has control characters.")])
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":") or ".." in parts or not parts:
+        raise PackageError([_l("The package holds a file with a path that is not allowed: %(path)s",
+                               path=name[:200])])
+    return "/".join(parts)
+
+
+def _index_entries(zf: zipfile.ZipFile) -> set[str]:
+    """Rename the zip's entries to their normalised names (zipfile opens an entry by the name in
+    its index and still checks the original against the local header); returns the file names."""
+    index = {}
+    for info in zf.infolist():
+        if info.is_dir():
+            continue
+        name = entry_name(info.filename)
+        if name in index:
+            raise PackageError([_l("The package holds the file %(path)s twice.", path=name[:200])])
+        info.filename = name
+        index[name] = info
+    zf.NameToInfo = index
+    return set(index)
+
+
+def limits() -> tuple[int, int]:
+    """(per entry, in total) uncompressed bytes a package may hold (settings)."""
+    from lms.settings import get_setting
+
+    mb = 1024 * 1024
+    return int(get_setting("courses_package_max_entry_mb")) * mb, int(get_setting("courses_package_max_total_mb")) * mb
+
+
+def check_sizes(zf: zipfile.ZipFile, max_entry: int, max_total: int, chunk: int = 1024 * 1024) -> None:
+    """Inflate every entry once, counting the bytes as they come (the header's sizes are not
+    trusted), and refuse the package as soon as an entry or the total passes its limit: a zip
+    that inflates to gigabytes is refused after a few megabytes, and nothing is written."""
+    total = 0
+    for info in zf.infolist():
+        if info.is_dir():
+            continue
+        if info.file_size > max_entry:
+            raise PackageError([_l("The file %(path)s in the package is too large.", path=info.filename[:200])])
+        size = 0
+        try:
+            with zf.open(info) as fh:
+                while block := fh.read(chunk):
+                    size += len(block)
+                    total += len(block)
+                    if size > max_entry:
+                        raise PackageError([_l("The file %(path)s in the package is too large.",
+                                               path=info.filename[:200])])
+                    if total > max_total:
+                        raise PackageError([_l("The package is too large once unpacked.")])
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError):
+            # A bad CRC, a cut-off entry, an unknown compression or an encrypted entry.
+            raise PackageError([_l("The file %(path)s in the package is damaged.", path=info.filename[:200])]) from None
+
+
 def read_package(path) -> tuple[Manifest, zipfile.ZipFile]:
     """Open a package and validate its manifest; the caller closes the zip."""
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError):
+    except (zipfile.BadZipFile, OSError, ValueError):
         raise PackageError([_l("The file is not a zip archive.")]) from None
     try:
-        names = {posixpath.normpath(n) for n in zf.namelist() if not n.endswith("/")}
+        names = _index_entries(zf)
+        if len(names) > MAX_ENTRIES:
+            raise PackageError([_l("The package holds too many files.")])
+        check_sizes(zf, *limits())
         if "manifest.json" not in names:
             raise PackageError([_l("The package has no manifest.json.")])
         info = zf.getinfo("manifest.json")
         if info.file_size > MAX_MANIFEST_BYTES:
             raise PackageError([_l("manifest.json is too large.")])
         try:
-            data = json.loads(zf.read("manifest.json").decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise PackageError([_l("manifest.json is not valid JSON: %(error)s", error=str(exc))]) from None
-        bad = zf.testzip()
-        if bad is not None:
-            raise PackageError([_l("The file %(path)s in the package is damaged.", path=bad)])
+            data = loads(zf.read("manifest.json").decode("utf-8-sig"))
+        except ValueError as exc:  # not UTF-8, not JSON, lone surrogates, nested too deeply
+            raise PackageError([_l("manifest.json is not valid JSON: %(error)s", error=str(exc)[:200])]) from None
         return validate_manifest(data, names), zf
     except Exception:
         zf.close()

@@ -110,13 +110,16 @@ def _create(manifest, raw, zf, work: Path, programme, skill, actor) -> Course:
                 raise PackageError([_("Lesson %(n)d: the media file cannot be used: %(error)s",
                                       n=n, error=str(exc))]) from None
         elif spec.kind == "document":
-            document = zf.read(spec.media)
+            document = zf.open(spec.media)  # streamed to disk by the service
         try:
             services.add_lesson(actor, course, title=spec.title, kind=spec.kind, body=spec.body,
                                 asset_id=asset_id, document=document, captions=captions,
                                 required=spec.required)
         except services.CourseError as exc:
             raise PackageError([_("Lesson %(n)d: %(error)s", n=n, error=str(exc))]) from None
+        finally:
+            if document is not None:
+                document.close()
     if manifest.questions:
         services.set_quiz(actor, course, manifest.pass_mark, [
             {"text": q.text, "choices": q.choices, "answer": q.answer} for q in manifest.questions])

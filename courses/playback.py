@@ -23,3 +23,12 @@ def playback(asset_id: int | None) -> dict | None:
 def is_ready(asset_id: int | None) -> bool:
     info = playback(asset_id)
     return bool(info) and info.get("status") == "ready"
+
+
+def may_use(actor, asset_id: int | None) -> bool:
+    """Only a trainer's own media (an admin's: any) may go into their lessons and quiz prompts."""
+    from media import access
+
+    if actor is None:  # the command line (flask courses import/demo): the operator's own server
+        return bool(asset_id)
+    return bool(asset_id) and access.may_use(actor, asset_id)

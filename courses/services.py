@@ -2,19 +2,27 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import os
+import tempfile
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from courses import catalogue
 from courses.models import (Course, CourseRegion, Lesson, LessonKind, Programme, Question, Quiz, Skill,
                             SkillCategory)
-from courses.playback import playback
+from courses.playback import may_use, playback
 from lms.audit import record
 from lms.db import utcnow
 from lms.extensions import db
+from lms.settings import get_setting, register_default
+
+
+register_default("courses_max_document_mb", 50, _l("Largest lesson document (PDF) accepted, in MB"), int)
 
 
 class CourseError(ValueError):
@@ -146,6 +154,8 @@ def add_lesson(actor, course: Course, *, title: str, kind: str, body: str = "", 
     lesson = Lesson(title=title, kind=kind_enum, body=(body or "").strip(),
                     required=bool(required), position=_next_position(course))
     if kind_enum in (LessonKind.video, LessonKind.audio):
+        if asset_id and not may_use(actor, asset_id):
+            raise CourseError(_("Only your own media files can be used in your lessons."))
         info = playback(asset_id)
         if not info:
             raise CourseError(_("Choose a media file for this lesson."))
@@ -168,7 +178,12 @@ def add_lesson(actor, course: Course, *, title: str, kind: str, body: str = "", 
     return lesson
 
 
+MAX_CAPTIONS_BYTES = 2 * 1024 * 1024
+
+
 def check_captions(text: str) -> str:
+    if len(text) > MAX_CAPTIONS_BYTES:
+        raise CourseError(_("The captions file is larger than %(mb)s MB.", mb=MAX_CAPTIONS_BYTES // 2**20))
     text = text.lstrip("\ufeff")
     if not text.startswith("WEBVTT"):
         raise CourseError(_("Captions must be a WebVTT file (it starts with WEBVTT)."))
@@ -188,10 +203,38 @@ def _store_by_content(data: bytes, folder: str, ext: str) -> str:
     return rel
 
 
-def store_document(data: bytes) -> str:
-    if not data.startswith(b"%PDF-"):
-        raise CourseError(_("The document must be a PDF file."))
-    return _store_by_content(data, "documents", "pdf")
+DOCUMENT_CHUNK = 256 * 1024
+
+
+def store_document(source) -> str:
+    """A lesson's PDF from a stream (an upload's spooled file, a zip entry) or bytes, written to
+    disk piece by piece — never whole in memory — checked for size and type, content-addressed."""
+    stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
+    limit_mb = int(get_setting("courses_max_document_mb"))
+    root = Path(current_app.config["MEDIA_ROOT"])
+    (root / "documents").mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=root / "documents", suffix=".tmp")
+    digest, size, head = hashlib.sha256(), 0, b""
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(DOCUMENT_CHUNK):
+                size += len(chunk)
+                if size > limit_mb * 1024 * 1024:
+                    raise CourseError(_("The document is larger than %(mb)s MB.", mb=limit_mb))
+                if len(head) < 5:
+                    head = (head + chunk)[:5]
+                digest.update(chunk)
+                out.write(chunk)
+        if head != b"%PDF-":
+            raise CourseError(_("The document must be a PDF file."))
+        name = digest.hexdigest()
+        rel = f"documents/{name[:2]}/{name}.pdf"
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, root / rel)  # one rename: a reader never sees half a file
+        return rel
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg", b"GIF8": "gif", b"RIFF": "webp"}
@@ -249,6 +292,8 @@ def set_quiz(actor, course: Course, pass_mark: float, questions: list[dict]) -> 
             raise CourseError(_("Mark the right answer of question %(n)d.", n=n))
         audio = q.get("audio_asset_id")
         if audio:
+            if not may_use(actor, audio):
+                raise CourseError(_("The spoken prompt of question %(n)d must be one of your own media files.", n=n))
             info = playback(audio)
             if not info or info.get("status") != "ready":
                 raise CourseError(_("The spoken prompt of question %(n)d is not ready media.", n=n))

@@ -13,6 +13,7 @@ from courses.models import Course, Lesson, LessonKind, Programme, Skill
 from courses.playback import playback
 from lms.accounts.access import role_required
 from lms.extensions import db
+from lms.inputs import db_int
 
 bp = Blueprint("courses", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/courses")
@@ -40,6 +41,10 @@ def _register_media_checker():
     register = getattr(media_services, "register_in_use_checker", None)
     if register is not None:
         register(services.assets_in_use)
+    from media import access as media_access
+
+    # Media files are served to whoever may open a page that shows them (the pages' own rule).
+    media_access.register_viewer_check(queries.may_watch_asset)
 
 
 def learner_required(view):
@@ -82,8 +87,7 @@ def catalogue():
 
 def _visible_course(course_id: int) -> Course:
     course = db.get_or_404(Course, course_id)
-    if queries.is_available(current_user, course) or (
-            current_user.has_role("trainer", "admin") and services.may_edit(current_user, course)):
+    if queries.may_open(current_user, course):  # heartbeats decide with the same rule
         return course
     abort(404)
 
@@ -312,11 +316,12 @@ def add_lesson(course_id):
     upload = request.files.get("document")
     captions = request.files.get("captions")
     try:
-        asset_id = int(f.get("asset") or 0) or None
+        asset_id = _asset_field(f.get("asset"))
         services.add_lesson(current_user, course, title=f.get("title", ""), kind=f.get("kind", ""),
                             body=f.get("body", ""), asset_id=asset_id,
-                            document=upload.read() if upload else None,
-                            captions=captions.read().decode("utf-8", "replace") if captions and captions.filename else None,
+                            document=upload.stream if upload and upload.filename else None,
+                            captions=(captions.read(services.MAX_CAPTIONS_BYTES + 1).decode("utf-8", "replace")
+                                      if captions and captions.filename else None),
                             required=f.get("required") == "1")
     except (services.CourseError, ValueError) as exc:
         db.session.rollback()
@@ -353,7 +358,7 @@ def edit_quiz(course_id):
     if request.method == "POST":
         f = request.form
         questions = []
-        for n in range(int(f.get("count") or 0)):
+        for n in range(min(MAX_QUESTIONS, db_int(f.get("count") or "0") or 0)):
             text = f.get(f"text{n}", "").strip()
             if not text:
                 continue
@@ -361,7 +366,7 @@ def edit_quiz(course_id):
             questions.append({"text": text, "choices": choices,
                               "answer": [int(a) for a in f.getlist(f"answer{n}") if a.isdigit()],
                               "image_path": _kept_image(course, f.get(f"keep_image{n}")),
-                              "audio_asset_id": int(f.get(f"audio{n}") or 0) or None,
+                              "audio_asset_id": _asset_field(f.get(f"audio{n}")),
                               "image": request.files.get(f"image{n}")})
         try:
             for q in questions:
@@ -378,6 +383,18 @@ def edit_quiz(course_id):
     return render_template("courses/teach_quiz.html", course=course, error=error,
                            assets=[a for a in _ready_assets() if getattr(a, "kind", "audio") in ("audio", "video")]), \
         (400 if error else 200)
+
+
+def _asset_field(value):
+    """A media id chosen in a form: None when empty; a value no id can have stays refused by the
+    services (-1: not the trainer's own)."""
+    if not value:
+        return None
+    number = db_int(value)
+    return -1 if number is None else (number or None)
+
+
+MAX_QUESTIONS = 100  # the form's "count" is outside input: it bounds the loop above
 
 
 def _kept_image(course, path):

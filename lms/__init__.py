@@ -50,8 +50,9 @@ def create_app(config: dict | None = None) -> Flask:
     load_environment(app.config)
     Path(app.config["INSTANCE_PATH"]).mkdir(parents=True, exist_ok=True)
 
-    from lms import compression, extensions, i18n, queue, security, sessions, ui
+    from lms import compression, extensions, i18n, inputs, queue, security, sessions, ui
 
+    inputs.init_app(app)  # first: the URL converter and JSON parsing every area's routes use
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(REPO_ROOT / "migrations"),
                                 render_as_batch=True, compare_type=True)
@@ -76,4 +77,8 @@ def create_app(config: dict | None = None) -> Flask:
     from lms import errors, models  # noqa: F401  (models: every table known to the metadata)
 
     errors.init_app(app)
+    from lms import deploy
+
+    deploy.init_app(app)
+    security.trust_proxies(app)  # last: outside every WSGI layer, the heartbeat fast path's too
     return app

@@ -60,3 +60,33 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+# Seconds a client is told to wait before trying again while the database is away: a
+# PostgreSQL restart takes a few seconds, and a player retries its queue after this.
+RETRY_AFTER = 10
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Is ``exc`` the database being away or overloaded (answer 503 and retry later), rather than a
+    bug? Connection refused or lost, a restart (stale pooled connection), an exhausted pool, a
+    statement cancelled by the server, SQLite's lock wait running out."""
+    import sqlite3
+
+    import psycopg
+    from sqlalchemy import exc as sa
+
+    if isinstance(exc, (sa.OperationalError, sa.TimeoutError, sa.DisconnectionError)):
+        return True
+    if isinstance(exc, sa.DBAPIError) and exc.connection_invalidated:
+        return True
+    # Paths that talk to the driver directly (the heartbeat fast path) see the driver's own errors.
+    return isinstance(exc, (psycopg.OperationalError, sqlite3.OperationalError))
+
+
+def rollback_quietly(scoped) -> None:
+    """Roll the session back; if its connection died mid-request even that fails: drop it instead."""
+    try:
+        scoped.rollback()
+    except Exception:
+        scoped().invalidate()

@@ -6,6 +6,8 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, default_exceptions
 
+from lms.db import RETRY_AFTER, database_unavailable, rollback_quietly
+
 
 def _messages():
     return {
@@ -18,6 +20,7 @@ def _messages():
         416: _("The requested range is not available."),
         429: _("Too many attempts. Please wait and try again."),
         500: _("Something went wrong on our side. Please try again later."),
+        503: _("The service is briefly unavailable. Nothing you did is lost: please try again in a moment."),
     }
 
 
@@ -50,6 +53,17 @@ def render_error(status: int, message: str | None = None, retry_after: int | Non
     return response
 
 
+def database_away_response():
+    """503 + Retry-After while the database is away: JSON for APIs, a page for people. The page
+    is drawn as for a signed-out visitor: who is signed in cannot be read without the database."""
+    from flask import g
+
+    from lms.extensions import login_manager
+
+    g._login_user = login_manager.anonymous_user()
+    return render_error(503, retry_after=RETRY_AFTER)
+
+
 def init_app(app) -> None:
     from lms.extensions import db
 
@@ -73,11 +87,22 @@ def init_app(app) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error):
+        # Flask wraps an error raised outside the view (the commit in an after-request hook) in a 500.
+        original = getattr(error, "original_exception", None)
+        if original is not None and database_unavailable(original):
+            rollback_quietly(db.session)
+            return database_away(original)
         message = error.description if getattr(error, "xiangxue_message", False) else None
         return render_error(error.code or 500, message)
 
     @app.errorhandler(Exception)
     def server_error(error):
-        db.session.rollback()
+        rollback_quietly(db.session)
+        if database_unavailable(error):
+            return database_away(error)
         app.logger.exception("unhandled error")
         return render_error(500)
+
+    def database_away(error):
+        app.logger.warning("database unavailable: %s", (str(error).splitlines() or [""])[0])
+        return database_away_response()

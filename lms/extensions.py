@@ -14,4 +14,7 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Redis away must not take pages down: the limiter falls back to memory and never raises
+# (sign-in lockouts do not depend on it: lms.accounts.lockouts counts in the database).
+limiter = Limiter(key_func=get_remote_address, default_limits=[], swallow_errors=True,
+                  in_memory_fallback_enabled=True)

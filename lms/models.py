@@ -1,6 +1,7 @@
 """Import every area's models so the metadata (Alembic, create_all) knows every table."""
-from lms.accounts.models import User  # noqa: F401
+from lms.accounts.models import SigninFailure, User  # noqa: F401
 from lms.audit.models import AuditEntry  # noqa: F401
+from lms.crypto import DataKeyRotation  # noqa: F401
 from lms.queue import TaskFailure  # noqa: F401
 from lms.regions.models import Region  # noqa: F401
 from lms.settings import Setting  # noqa: F401
@@ -11,3 +12,4 @@ from search.models import SynonymGroup  # noqa: F401
 from lms.households.models import Household, HouseholdImport, Member, MemberChange  # noqa: F401
 from lms.skills.models import Attendance, ClassSession, OfflineClass, SkillAward, Trainee  # noqa: F401
 from lms.stats.models import DirtyVillage, SkillRollup, SkillRollupBreakdown, SkillRollupMonth  # noqa: F401
+from lms.deploy.models import WorkerHeartbeat  # noqa: F401

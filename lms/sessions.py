@@ -3,22 +3,71 @@
 The request is the unit of work: a response below 400 commits, anything else rolls back, so a
 failed form or an error page never leaves half a change behind. Learners on shared terminals are
 signed out after an idle period (admin setting ``learner_idle_minutes``).
+
+Sessions are signed cookies, but they end on the server's terms: each carries the account's
+``session_generation`` at sign-in and the sign-in time. ``session_current`` compares both with
+the account on every request (the user look-up reads the generation in the same statement), so
+raising the generation (sign-out, a new PIN or password, a disabled account, "sign out
+everywhere") ends every copy of every cookie of that account at once, in every process; and
+``session_lifetime_hours`` after sign-in a session ends however often the cookie was re-signed.
 """
 from __future__ import annotations
 
+import contextvars
 import time
 
-from flask import flash, g, redirect, request, session, url_for
+from flask import flash, g, has_request_context, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask.sessions import SecureCookieSessionInterface
-from flask_login import current_user, logout_user
+from flask_login import current_user, logout_user, user_logged_in
 from itsdangerous import BadSignature
 
 from lms.extensions import db, login_manager
 from lms.settings import register_default
 
 register_default("learner_idle_minutes", 10, _l("Minutes of inactivity before a learner is signed out"), int)
+register_default("session_lifetime_hours", 12,
+                 _l("Hours after signing in when a session ends however active it is (every role)"), int)
+
+GENERATION_KEY = "_gen"
+SIGNED_IN_KEY = "_signed_in_at"
+_LOGIN_KEYS = ("_user_id", "_fresh", "_id", GENERATION_KEY, SIGNED_IN_KEY)
+# A clock a little behind another host's must not refuse a session signed there a moment ago.
+CLOCK_SKEW = 60
+
+
+def session_current(data, generation, now: float | None = None) -> bool:
+    """Whether a session (its data) still stands for its account: signed in under the account's
+    current ``generation`` and within the absolute lifetime. The Flask path (``load_user``) and
+    the heartbeat fast path both decide with this function."""
+    signed_in = data.get(SIGNED_IN_KEY)
+    if (data.get(GENERATION_KEY) != generation or isinstance(signed_in, bool)
+            or not isinstance(signed_in, (int, float))):
+        return False
+    from lms.settings import get_setting
+
+    now = time.time() if now is None else now
+    return -CLOCK_SKEW <= now - signed_in <= 3600 * int(get_setting("session_lifetime_hours"))
+
+
+def session_identifier(address: str | None, agent: str | None) -> str:
+    """Flask-Login's session-protection identifier, from the client's address as ProxyFix leaves
+    it (``REMOTE_ADDR``: a forged X-Forwarded-For counts only behind LMS_TRUSTED_PROXIES) and the
+    browser. The heartbeat fast path computes it with this function too."""
+    from hashlib import sha512
+
+    return sha512(f"{address}|{agent}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _request_identifier() -> str:
+    return session_identifier(request.remote_addr, request.headers.get("User-Agent"))
+
+
+def _stamp_session(sender, user, **extra) -> None:
+    # Every sign-in (all routes call login_user) records what session_current checks.
+    session[GENERATION_KEY] = user.session_generation or 0
+    session[SIGNED_IN_KEY] = time.time()
 
 # Requests that don't count as activity: background heartbeats keep a playing video alive, but
 # static files and the idle check itself must not.
@@ -36,25 +85,32 @@ def load_user(user_id: str):
     from lms.accounts.models import User
 
     if request.endpoint in LIGHT_USER_ENDPOINTS:
-        return SessionUser.load(int(user_id))
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.is_active else None
+        user = SessionUser.load(int(user_id))
+    else:
+        user = db.session.get(User, int(user_id))
+        user = user if user is not None and user.is_active else None
+    if user is None or not session_current(session, user.session_generation):
+        for key in _LOGIN_KEYS:  # the cookie is worthless: drop it rather than check it again
+            session.pop(key, None)
+        return None
+    return user
 
 
 class SessionUser:
     """The signed-in user as the light endpoints see it: read from the users table on every
     request, so a disabled account is refused on its next request, as with the full User."""
 
-    __slots__ = ("id", "role", "locale")
+    __slots__ = ("id", "role", "locale", "session_generation")
     is_authenticated = True
     is_active = True
     is_anonymous = False
     _query = None
 
-    def __init__(self, id, role, locale):
-        self.id, self.role, self.locale = id, role, locale
+    def __init__(self, id, role, locale, session_generation):
+        self.id, self.role, self.locale, self.session_generation = id, role, locale, session_generation
 
-    SQL = "SELECT role, locale FROM users WHERE id = :id AND is_active_account"
+    # The session generation comes with the role: checking a session costs no extra round trip.
+    SQL = "SELECT role, locale, session_generation FROM users WHERE id = :id AND is_active_account"
 
     @classmethod
     def load(cls, user_id: int, sqlite_connection=None):
@@ -79,7 +135,7 @@ class SessionUser:
         own statement, lms.learning.store.PgFastStore)."""
         from lms.accounts.models import Role
 
-        return cls(user_id, Role(row[0]), row[1])
+        return cls(user_id, Role(row[0]), row[1], row[2])
 
     def get_id(self) -> str:
         return str(self.id)
@@ -128,6 +184,12 @@ class CachingSessionInterface(SecureCookieSessionInterface):
     def __init__(self):
         self._verified: dict[str, tuple[dict, float]] = {}
 
+    def get_cookie_secure(self, app) -> bool:
+        """Secure whenever the request came over HTTPS (after ProxyFix), or always with LMS_HTTPS."""
+        if app.config["SESSION_COOKIE_SECURE"] or _REWRITE_SECURE.get():
+            return True
+        return has_request_context() and request.is_secure
+
     def verified(self, app, value: str) -> dict | None:
         """The contents of a session cookie this process has verified, if it is not too old
         (a copy; None otherwise)."""
@@ -167,13 +229,21 @@ class CachingSessionInterface(SecureCookieSessionInterface):
                 if header.startswith(prefix):
                     self._remember(header[len(prefix):].split(";", 1)[0], session, signed_at)
 
-    def rewrite(self, app, data: dict) -> list[str]:
-        """Set-Cookie headers for a session changed outside a request (the heartbeat fast path)."""
+    def rewrite(self, app, data: dict, secure: bool = False) -> list[str]:
+        """Set-Cookie headers for a session changed outside a request (the heartbeat fast path;
+        ``secure``: the request came over HTTPS)."""
         session = self.session_class(data)
         session.modified = True
         response = app.response_class()
-        self.save_session(app, session, response)
+        token = _REWRITE_SECURE.set(secure)
+        try:
+            self.save_session(app, session, response)
+        finally:
+            _REWRITE_SECURE.reset(token)
         return response.headers.getlist("Set-Cookie")
+
+
+_REWRITE_SECURE: contextvars.ContextVar[bool] = contextvars.ContextVar("rewrite_secure", default=False)
 
 
 def _finish_transaction(response):
@@ -189,7 +259,10 @@ def init_app(app) -> None:
     login_manager.login_view = "accounts.signin"
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
-    login_manager.session_protection = "basic"
+    # "strong": a cookie used from another address or browser than at sign-in is refused (the
+    # session is emptied), on the fast path too; a learner whose address changed signs in again.
+    login_manager.session_protection = "strong"
+    login_manager._session_identifier_generator = _request_identifier
 
     @login_manager.unauthorized_handler
     def unauthorized():
@@ -200,6 +273,7 @@ def init_app(app) -> None:
         flash(_("Please sign in to see this page."), "info")
         return redirect(url_for("accounts.signin", next=request.full_path))
 
+    user_logged_in.connect(_stamp_session, app)
     app.session_interface = CachingSessionInterface()
     app.before_request(_enforce_idle_signout)
     app.after_request(_finish_transaction)

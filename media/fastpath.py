@@ -17,10 +17,10 @@ from email.utils import formatdate, parsedate_to_datetime
 from . import links
 
 IMMUTABLE = "public, max-age=31536000, immutable"
-# /media/s/<expires>-<token>/<asset>/v<version>/<rung>/<file>: names never start with a dot,
-# so "." and ".." cannot appear, and nothing outside the version folder is reachable.
+# /media/s/<expires>-<token>/<asset>/v<version>/<rung>/<file>: a rung folder has no dot and the
+# file is an init or a segment, so nothing else in (or outside) the version folder is reachable.
 _PATH = re.compile(r"^/media/s/(\d{1,12})-([A-Za-z0-9_-]{22})/(\d{1,12})/v(\d{1,9})/"
-                   r"((?:[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}/)?[A-Za-z0-9_][A-Za-z0-9_.-]{0,63})$")
+                   rf"({links.RUNG})/({links.FILE})$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 TYPES = {"m4s": "video/iso.segment", "mp4": "video/mp4", "m3u8": "application/vnd.apple.mpegurl",
          "jpg": "image/jpeg", "m4a": "audio/mp4"}
@@ -34,6 +34,9 @@ class SignedMedia:
         self.wsgi_app = wsgi_app
         self.config = flask_app.config
         self.secret = secret
+        # Secrets being rotated out (LMS_MEDIA_LINK_SECRET_OLD) still verify the links handed out
+        # under them, until those expire (two days at most).
+        self.secrets = (secret, *flask_app.config.get("MEDIA_LINK_SECRET_FALLBACKS", ()))
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -48,10 +51,10 @@ class SignedMedia:
         m = _PATH.match(path)
         if m is None:
             return _status(start_response, "404 Not Found")
-        expires, given, asset, version, name = m.groups()
-        if not links.valid(self.secret, expires, given, int(asset), int(version)):
+        expires, given, asset, version, rung, name = m.groups()
+        if not any(links.valid(secret, expires, given, int(asset), int(version), rung) for secret in self.secrets):
             return _status(start_response, "403 Forbidden")
-        relative = f"assets/{asset}/v{version}/{name}"
+        relative = f"assets/{asset}/v{version}/{rung}/{name}"
         filename = os.path.join(str(self.config["MEDIA_ROOT"]), relative)
         try:
             st = os.stat(filename)

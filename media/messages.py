@@ -17,6 +17,7 @@ MESSAGES = {
                            "tell the administrator."),
     "timeout": _l("Converting the recording took too long and was stopped. Press Retry later."),
     "stalled": _l("Converting the recording stopped making progress. Press Retry later."),
+    "no_space": _l("The server is out of storage space. Please tell the administrator."),
 }
 
 

@@ -89,3 +89,21 @@ class Rendition(db.Model):
     playlist: Mapped[str] = mapped_column(String(255))  # relative to the version folder
 
     asset: Mapped[Asset] = relationship(back_populates="renditions")
+
+
+class StorageAlert(db.Model):
+    """The media volume ran out of space (or nearly): shown to admins until one marks it handled."""
+
+    __tablename__ = "media_storage_alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # "upload_refused" (not enough space up front), "upload" (ran out while writing a piece),
+    # "transcode" (ran out while converting)
+    kind: Mapped[str] = mapped_column(String(16))
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("media_assets.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    needed: Mapped[int | None] = mapped_column(BigInteger)  # bytes, when known
+    free: Mapped[int | None] = mapped_column(BigInteger)  # bytes free on the media volume then
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import logging
 import os
 import secrets
 import shutil
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -24,7 +23,7 @@ from lms.db import utcnow
 from lms.extensions import db
 from lms.settings import get_setting, register_default
 
-from . import ladder, storage
+from . import ladder, space, storage
 from .ffmpeg import FFmpegError, timeout_for
 from .models import Asset, AssetStatus, Rendition
 from .probe import Probe, ProbeError, detect_screen_content, probe_file
@@ -42,14 +41,13 @@ LEASE_SECONDS = 120
 RETRIES = 2
 RETRY_DELAY = 30  # seconds, doubled per attempt
 QUEUED_GRACE = timedelta(minutes=10)
-log = logging.getLogger(__name__)
 PROBE_CODES = {"empty", "not_media", "no_streams", "truncated", "undecodable", "too_long"}
 
 
 class UploadError(Exception):
-    def __init__(self, code: str, status: int, offset: int | None = None):
+    def __init__(self, code: str, status: int, offset: int | None = None, message: str | None = None):
         super().__init__(code)
-        self.code, self.status, self.offset = code, status, offset
+        self.code, self.status, self.offset, self.message = code, status, offset, message
 
 
 class AssetInUse(Exception):
@@ -114,6 +112,12 @@ def create_upload(owner, title: str, filename: str, size: int) -> Asset:
         raise UploadError("bad_size", 400)
     if size > max_upload_bytes():
         raise UploadError("too_large", 413)
+    try:
+        space.require(space.upload_needs(size))
+    except space.NoSpace as exc:
+        # Refused before a byte is sent; the alert and its audit entry stay (the view commits them).
+        space.alert("upload_refused", user=owner, exc=exc)
+        raise UploadError("no_space", 507, message=space.refusal_message(exc)) from None
     name, ext = _split_name(filename)
     asset = Asset(title=(title or name or "")[:200], owner_id=getattr(owner, "id", None),
                   original_name=name, source_ext=ext, upload_size=size, upload_offset=0,
@@ -145,32 +149,62 @@ def received_bytes(asset: Asset) -> int:
         return 0
 
 
-def append_chunk(asset: Asset, offset: int, data: bytes, sha256: str) -> Asset:
-    """Write one checksummed chunk at `offset`; the last one submits the upload."""
+def append_chunk(asset: Asset, offset: int, data: bytes, sha256: str, actor=None) -> Asset:
+    """Write one checksummed chunk at `offset`; the last one submits the upload.
+
+    Concurrent PUTs of the same (last) chunk: one writes it, the others get 409 with the size the
+    server holds. A full disk (ENOSPC) fails the upload at once, removes its part file and alerts
+    admins; the caller commits that and answers 507 (the uploader stops retrying).
+    """
     if asset.status != AssetStatus.uploading:
         raise UploadError("not_uploading", 409, offset=asset.upload_size)
     if len(data) > MAX_CHUNK_BYTES:
         raise UploadError("chunk_too_large", 413)
+    if not data:
+        raise UploadError("bad_size", 400, offset=received_bytes(asset))
     if not sha256 or hashlib.sha256(data).hexdigest() != sha256.strip().lower():
         raise UploadError("checksum", 422, offset=received_bytes(asset))
     part = storage.upload_path(media_root(), asset.id)
-    with open(part, "r+b") as fh:
+    try:
+        fh = open(part, "r+b")
+    except FileNotFoundError:  # another request finished the upload (or it was removed)
+        raise UploadError("not_uploading", 409, offset=asset.upload_size) from None
+    with fh:
         # Two tabs resuming the same upload must not interleave their writes.
         fcntl.flock(fh, fcntl.LOCK_EX)
+        if not os.path.exists(part):  # finished by the request that held the lock
+            raise UploadError("not_uploading", 409, offset=asset.upload_size)
         current = os.fstat(fh.fileno()).st_size
         if offset != current:
             raise UploadError("offset", 409, offset=current)
         if current + len(data) > asset.upload_size:
             raise UploadError("too_large", 413, offset=current)
-        fh.seek(offset)
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        try:
+            fh.seek(offset)
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        except OSError as exc:
+            if not space.is_no_space(exc):
+                raise
+            _out_of_space_uploading(asset, actor)
+            raise UploadError("no_space", 507, message=space.refusal_message(space.NoSpace())) from None
         asset.upload_offset = current + len(data)
     db.session.flush()
     if asset.upload_offset == asset.upload_size:
         _finish_upload(asset)
     return asset
+
+
+def _out_of_space_uploading(asset: Asset, actor) -> None:
+    """Free the partial file at once (it would keep the disk full) and fail the upload."""
+    try:
+        os.remove(storage.upload_path(media_root(), asset.id))
+    except FileNotFoundError:
+        pass
+    asset.status, asset.error_code, asset.error_detail = AssetStatus.failed, "no_space", "ENOSPC while uploading"
+    db.session.flush()
+    space.alert("upload", asset=asset, user=actor)
 
 
 def _finish_upload(asset: Asset) -> None:
@@ -284,16 +318,23 @@ def _build(asset: Asset, plan: ladder.Plan, on_progress=None) -> str:
     if os.path.isdir(final):
         return final
     storage.remove_work_dirs(root, asset.id)  # leftovers of dead attempts
-    work = storage.make_work_dir(root, asset.id)
+    space.require(space.transcode_needs(plan.duration))  # raises space.NoSpace
+    work = None
     config = current_app.config
     try:
+        work = storage.make_work_dir(root, asset.id)
         ladder.transcode(str(source_file(asset)), work, plan, ffmpeg_bin=config["FFMPEG"],
                          on_progress=on_progress, timeout=timeout_for(plan.duration))
         storage.publish(work, final)
     except storage.AlreadyPublished:
         pass
+    except (FFmpegError, ladder.OutputError, OSError) as exc:
+        if space.is_no_space(exc):
+            raise space.NoSpace() from exc
+        raise
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if work is not None:
+            shutil.rmtree(work, ignore_errors=True)  # partial outputs go at once
     return final
 
 
@@ -318,6 +359,10 @@ def transcode_now(asset: Asset) -> Asset:
         asset.status, asset.attempts = AssetStatus.transcoding, asset.attempts + 1
         try:
             final = _build(asset, plan)
+        except space.NoSpace:
+            asset.status, asset.error_code, asset.error_detail = AssetStatus.failed, "no_space", "ENOSPC"
+            space.alert("transcode", asset=asset)
+            continue
         except (FFmpegError, ladder.OutputError) as exc:
             asset.error_code, asset.error_detail = _error_code(exc), str(exc)[-4000:]
             if asset.attempts > RETRIES:
@@ -371,6 +416,8 @@ def run_transcode(asset_id: int, *, lease_seconds: int = LEASE_SECONDS, schedule
         final = _build(asset, plan, heartbeat)
     except LeaseLost:
         return "lost"
+    except space.NoSpace as exc:
+        return _out_of_space_transcoding(asset_id, token, exc)
     except (FFmpegError, ladder.OutputError) as exc:
         return _attempt_failed(asset_id, token, exc, schedule_retry)
     done = db.session.execute(_owned(asset_id, token).values(
@@ -383,6 +430,19 @@ def run_transcode(asset_id: int, *, lease_seconds: int = LEASE_SECONDS, schedule
     db.session.commit()
     storage.remove_old_versions(media_root(), asset_id, keep=asset.version)
     return "ready"
+
+
+def _out_of_space_transcoding(asset_id: int, token: str, exc) -> str:
+    """No retry by itself (the disk stays full until someone frees it): failed with a clear
+    message, admins alerted; the trainer presses Retry once space is back."""
+    db.session.rollback()
+    failed = db.session.execute(_owned(asset_id, token).values(
+        status=AssetStatus.failed, lease_token=None, lease_expires_at=None, error_code="no_space",
+        error_detail="ENOSPC while converting")).rowcount
+    if failed:
+        space.alert("transcode", asset=db.session.get(Asset, asset_id), exc=exc)
+    db.session.commit()
+    return "no_space" if failed else "lost"
 
 
 def _attempt_failed(asset_id: int, token: str, exc: Exception, schedule_retry) -> str:
@@ -430,57 +490,3 @@ def recover_stale(now=None) -> list[int]:
 
 def source_file(asset: Asset) -> Path:
     return Path(storage.source_path(media_root(), asset.id, asset.source_ext))
-
-
-def _part_mtime(root: str, asset_id: int) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(os.path.getmtime(storage.upload_path(root, asset_id)), timezone.utc)
-    except FileNotFoundError:
-        return None
-
-
-def remove_abandoned_uploads(now=None) -> list[int]:
-    """Remove uploads left unfinished (no piece received for ``media_abandoned_upload_hours``):
-    the ``uploading`` asset with an audit entry, its ``.part`` file once that commits, and any
-    ``.part`` file that has no uploading asset (a failed request left it). Returns the asset ids."""
-    now = now or utcnow()
-    cutoff = now - timedelta(hours=int(get_setting("media_abandoned_upload_hours")))
-    root = media_root()
-    removed = []
-    rows = db.session.scalars(select(Asset).where(Asset.status == AssetStatus.uploading,
-                                                  Asset.updated_at < cutoff)).all()
-    for asset in rows:
-        last = _part_mtime(root, asset.id)  # the part file is the truth; the row may lag
-        if (last is not None and last >= cutoff) or uses_of(asset.id):
-            continue
-        record(None, "media.upload_abandoned", asset, {
-            "title": asset.title, "owner_id": asset.owner_id, "received": received_bytes(asset),
-            "size": asset.upload_size, "last_piece": (last or asset.updated_at).isoformat()})
-        db.session.delete(asset)
-        removed.append(asset.id)
-    db.session.flush()
-    uploading = set(db.session.scalars(select(Asset.id).where(Asset.status == AssetStatus.uploading)))
-    orphans = []
-    folder = os.path.join(root, "uploads")
-    if os.path.isdir(folder):
-        for entry in os.scandir(folder):
-            stem = entry.name.removesuffix(".part")
-            if not (entry.name.endswith(".part") and stem.isdigit()) or int(stem) in uploading:
-                continue
-            last = _part_mtime(root, int(stem))
-            if int(stem) not in removed and last is not None and last < cutoff:
-                orphans.append(entry.path)
-
-    @event.listens_for(db.session(), "after_commit", once=True)
-    def _remove_files(_session):
-        for asset_id in removed:
-            storage.remove_asset(root, asset_id)
-        for path in orphans:
-            try:
-                os.remove(path)
-            except FileNotFoundError:
-                pass
-        if removed or orphans:
-            log.info("removed abandoned uploads: assets %s, orphan part files %s", removed, orphans)
-
-    return removed

@@ -111,3 +111,10 @@ def remove_asset(root: str, asset_id: int) -> None:
         os.remove(upload_path(root, asset_id))
     except FileNotFoundError:
         pass
+
+
+def disk_status(root: str | None = None) -> dict:
+    """{"free", "total", "reserve", "ok"} of the media volume (media.space; for /healthz)."""
+    from .space import disk_status as status
+
+    return status(root)

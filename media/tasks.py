@@ -29,7 +29,7 @@ def recover_stale_jobs() -> list[int]:
 @app_periodic_task(crontab(minute="17"))
 def remove_abandoned_uploads() -> list[int]:
     """Hourly: unfinished uploads with no piece for ``media_abandoned_upload_hours`` (default 48)."""
-    from .services import remove_abandoned_uploads as remove
+    from .cleanup import remove_abandoned_uploads as remove
 
     return remove()
 

@@ -18,7 +18,7 @@ import os
 import time
 
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request,
-                   send_file, session, url_for)
+                   send_file, url_for)
 from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -27,8 +27,9 @@ from werkzeug.security import safe_join
 
 from lms.accounts.access import role_required
 from lms.extensions import db, limiter
+from lms.inputs import db_int, json_object
 
-from . import fastpath, links, queries, services, storage
+from . import access, fastpath, links, queries, services, storage
 from .models import Asset
 
 bp = Blueprint("media", __name__, url_prefix="/media", template_folder="templates",
@@ -36,7 +37,7 @@ bp = Blueprint("media", __name__, url_prefix="/media", template_folder="template
 
 STAFF = ("trainer", "admin")
 CHUNK_SIZE = 2 * 1024 * 1024  # 2 MB: a few seconds each on a 3G uplink
-IMMUTABLE = "public, max-age=31536000, immutable"
+PRIVATE_IMMUTABLE = "private, max-age=31536000, immutable"
 UPLOAD_ERRORS = {
     "too_large": _l("The file is larger than the upload limit of %(mb)s MB."),
     "checksum": _l("A piece of the file arrived damaged; it is sent again."),
@@ -56,10 +57,16 @@ def _own_asset(asset_id: int) -> Asset:
 
 
 def _upload_error(exc: services.UploadError):
-    message = UPLOAD_ERRORS.get(exc.code, UPLOAD_ERRORS["bad_size"])
-    body = {"error": exc.code, "message": str(message) % {"mb": services.max_upload_bytes() // 2**20}}
+    message = exc.message or str(UPLOAD_ERRORS.get(exc.code, UPLOAD_ERRORS["bad_size"])) % {
+        "mb": services.max_upload_bytes() // 2**20}
+    body = {"error": exc.code, "message": message}
     if exc.offset is not None:
         body["offset"] = exc.offset
+    if exc.code == "no_space":
+        # The failed upload, its alert for admins and their audit entries are kept (an error
+        # response would otherwise roll them back); the uploader must not retry.
+        db.session.commit()
+        body["retry"] = False
     return jsonify(body), exc.status
 
 
@@ -115,7 +122,7 @@ def delete(asset_id):
 @bp.route("/api/status")
 @role_required(*STAFF)
 def status():
-    ids = [int(i) for i in request.args.get("ids", "").split(",") if i.isdigit()][:200]
+    ids = [i for i in map(db_int, request.args.get("ids", "").split(",")[:200]) if i is not None]
     assets = db.session.scalars(queries.assets_for(current_user).where(Asset.id.in_(ids))).all()
     return jsonify({"assets": [queries.status_of(a) for a in assets]})
 
@@ -123,9 +130,9 @@ def status():
 @bp.route("/api/uploads", methods=["POST"])
 @role_required(*STAFF)
 def start_upload():
-    data = request.get_json(silent=True) or {}
+    data = json_object()
     size = data.get("size")
-    if not isinstance(size, int):
+    if not isinstance(size, int) or isinstance(size, bool):  # true is not 1
         return _upload_error(services.UploadError("bad_size", 400))
     try:
         asset = services.create_upload(current_user, str(data.get("title") or ""),
@@ -149,14 +156,14 @@ def upload_state(asset_id):
 @role_required(*STAFF)
 def upload_chunk(asset_id):
     asset = _own_asset(asset_id)
-    offset = request.headers.get("Upload-Offset", "")
-    if not offset.isdigit():
+    offset = db_int(request.headers.get("Upload-Offset", ""))
+    if offset is None:
         return _upload_error(services.UploadError("bad_size", 400))
     if (request.content_length or 0) > services.MAX_CHUNK_BYTES:
         return _upload_error(services.UploadError("chunk_too_large", 413))
     try:
-        services.append_chunk(asset, int(offset), request.get_data(cache=False),
-                              request.headers.get("Chunk-SHA256", ""))
+        services.append_chunk(asset, offset, request.get_data(cache=False),
+                              request.headers.get("Chunk-SHA256", ""), actor=current_user)
     except services.UploadError as exc:
         return _upload_error(exc)
     return jsonify({"id": asset.id, "offset": asset.upload_offset, "status": asset.status.value,
@@ -166,21 +173,26 @@ def upload_chunk(asset_id):
 @bp.route("/files/<int:asset_id>/v<int:version>/<path:name>")
 @limiter.exempt
 def file(asset_id, version, name):
-    """A published file, for any signed-in user. No database read on this hot path: the signed
-    session cookie proves the sign-in, and the version folder exists only once published.
+    """A published file, for whoever may watch the asset (``media.access.may_watch``: its owner,
+    admins, people who may open a page that uses it); anyone else, signed in or not, gets 404.
 
-    Variant playlists are rewritten so their init and segment URIs are signed links
+    Variant playlists are rewritten so their init and segment URIs are signed links for that rung
     (``media.links``): the segments, fetched every few seconds, are then checked by nginx (or by
-    the app's WSGI fast path) without a session or the rest of the app.
+    the app's WSGI fast path) without a session or the rest of the app. The files answered here
+    are cached privately (``private``): a shared proxy must not hand them to someone else.
     """
-    if not session.get("_user_id"):
-        return current_app.login_manager.unauthorized()
+    asset = db.session.get(Asset, asset_id)
+    if asset is None or not access.may_watch(current_user, asset):
+        abort(404)
     relative = storage.version_relpath(asset_id, version)
     path = safe_join(str(current_app.config["MEDIA_ROOT"]), relative, name)
     if path is None or not os.path.isfile(path):
         abort(404)
     if name.endswith(".m3u8") and "/" in name:
-        return _without_session(_variant_playlist(path, asset_id, version, name))
+        try:
+            return _without_session(_variant_playlist(path, asset_id, version, name))
+        except ValueError:  # not a rung folder of ours, or a playlist naming other files
+            abort(404)
     accel = current_app.config.get("MEDIA_ACCEL")
     if accel:
         response = current_app.response_class()
@@ -189,8 +201,35 @@ def file(asset_id, version, name):
     else:
         response = send_file(path, mimetype=_mimetype(name), conditional=True, etag=True,
                              max_age=31536000)
-    response.headers["Cache-Control"] = IMMUTABLE
+    response.headers["Cache-Control"] = PRIVATE_IMMUTABLE
     return _without_session(response)
+
+
+ALERT_KINDS = {
+    "upload_refused": _l("An upload was refused: not enough space"),
+    "upload": _l("The disk filled up during an upload"),
+    "transcode": _l("The disk filled up during a conversion"),
+}
+
+
+@bp.route("/alerts")
+@role_required("admin")
+def alerts():
+    from . import space
+
+    return render_template("media/alerts.html", alerts=space.open_alerts(), disk=space.disk_status(),
+                           kinds={k: str(v) for k, v in ALERT_KINDS.items()}, size=space.human_size)
+
+
+@bp.route("/alerts/resolve", methods=["POST"])
+@role_required("admin")
+def resolve_alerts():
+    from . import space
+
+    ids = [i for i in map(db_int, request.form.getlist("alert")[:500]) if i is not None]
+    if space.resolve_alerts(current_user, ids):
+        flash(_("Marked as handled."), "success")
+    return redirect(url_for("media.alerts"), 303)
 
 
 def _variant_playlist(path: str, asset_id: int, version: int, name: str):
@@ -200,7 +239,7 @@ def _variant_playlist(path: str, asset_id: int, version: int, name: str):
     rung = name.rsplit("/", 1)[0]
     with open(path, encoding="utf-8") as fh:
         text = fh.read()
-    body = links.rewrite_playlist(text, links.signed_prefix(asset_id, version, expires) + rung + "/")
+    body = links.rewrite_playlist(text, links.signed_prefix(asset_id, version, rung, expires))
     response = current_app.response_class(body, mimetype="application/vnd.apple.mpegurl")
     response.set_etag(hashlib.md5(body.encode()).hexdigest())
     # The links change at the start of each day: so does the playlist (If-Modified-Since works).
@@ -229,6 +268,7 @@ def _register():
     from lms.ui import register_nav
 
     register_nav("media.my_media", _l("My media"), STAFF, 30)
+    register_nav("media.alerts", _l("Storage alerts"), ("admin",), 86)
     # Segment fetches are not activity (like static files): the player's heartbeat is.
     PASSIVE_ENDPOINTS.add("media.file")
 

@@ -8,7 +8,7 @@ from flask_login import current_user
 from lms.accounts.access import role_required
 from lms.accounts.forms import PasswordResetForm, UserCreateForm
 from lms.accounts.models import Role, User
-from lms.accounts.services import AccountError, create_user, set_password
+from lms.accounts.services import AccountError, create_user, end_sessions, set_password
 from lms.audit import record
 from lms.extensions import db
 
@@ -27,7 +27,8 @@ def users():
     if form.validate_on_submit():
         try:
             user = create_user(username=form.username.data, role=form.role.data, password=form.password.data,
-                               region_code=form.region_code.data or None, display_name=form.display_name.data or "")
+                               region_code=form.region_code.data or None, display_name=form.display_name.data or "",
+                               actor=current_user)
         except AccountError as exc:
             form.username.errors.append(str(exc))
         else:
@@ -51,8 +52,20 @@ def toggle_active(user_id: int):
         flash(_("You cannot disable your own account."), "error")
         return redirect(url_for("admin.users"))
     user.is_active_account = not user.is_active_account
+    if not user.is_active_account:
+        end_sessions(user)
     record(current_user, "user.enable" if user.is_active_account else "user.disable", user)
     flash(_("Account updated."), "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/sessions/end", methods=["POST"])
+def end_sessions_of(user_id: int):
+    """Sign out everywhere: every session of the account ends at once, on every host."""
+    user = db.get_or_404(User, user_id)
+    end_sessions(user)
+    record(current_user, "user.sessions_end", user)
+    flash(_("%(name)s is signed out everywhere.", name=user.shown_name), "success")
     return redirect(url_for("admin.users"))
 
 

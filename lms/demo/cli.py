@@ -5,7 +5,7 @@ from flask.cli import AppGroup
 cli = AppGroup("demo", help="Demo data.")
 
 DEMO_PASSWORD = "xiangxue-demo"
-DEMO_PIN = "123456"
+DEMO_PIN = "246813"
 # (username, role, region, display name)
 DEMO_STAFF = (
     ("admin", "admin", None, "管理员"),

@@ -19,21 +19,31 @@ cli = AppGroup("households", help="The 建档立卡 household registry.")
 @click.option("--strict", is_flag=True, help="All or nothing: any rejected row imports nothing.")
 @click.option("--create-regions", is_flag=True,
               help="Create unknown townships/villages given with a 12-digit 村代码 under a known county.")
-def import_command(path, report_path, dry_run, strict, create_regions):
+@click.option("--by", "username",
+              help="Import as this account: an official imports only into their own region.")
+def import_command(path, report_path, dry_run, strict, create_regions, username):
     """Import a member export (CSV in UTF-8/GBK/GB18030, or XLSX).
 
     Exit code 0: every row imported; 1: some rows rejected (the rest imported;
     with --strict nothing); 2: the file is unusable and nothing was imported."""
+    from lms.accounts.models import User
     from lms.audit import record
     from lms.extensions import db
+    from lms.regions.scope import write_prefix
 
     from .messages import issue_dict
     from .services import import_households
 
-    report = import_households(path, dry_run=dry_run, strict=strict,
-                               create_regions=create_regions)
+    actor = None
+    if username:
+        actor = db.session.scalar(db.select(User).where(User.username == username))
+        if actor is None or not actor.is_active_account or not actor.has_role("official", "admin"):
+            click.echo(f"no active official or admin account {username}", err=True)
+            sys.exit(2)
+    report = import_households(path, user=actor, dry_run=dry_run, strict=strict,
+                               create_regions=create_regions, scope=write_prefix(actor))
     if report.changes_kept:
-        record(None, "households.import", os.path.basename(path), {
+        record(actor, "households.import", os.path.basename(path), {
             k: v for k, v in report.as_dict().items() if k not in ("errors", "warnings")})
         db.session.commit()
     else:

@@ -19,9 +19,18 @@ class ConfirmForm(FlaskForm):
     dry_run = BooleanField(_l("Dry run: only report what the import would do"))
 
 
+class DiscardForm(FlaskForm):
+    """Discarding a previewed upload: nothing to fill in but the CSRF token."""
+
+
 class RemoveForm(FlaskForm):
     reason = StringField(_l("Reason for removal from the registry"),
                          validators=[DataRequired(), Length(max=200)])
+
+
+class MoveForm(FlaskForm):
+    village = StringField(_l("12-digit code of the new village"), validators=[
+        DataRequired(_l("Choose a village of your region.")), Length(max=12)])
 
 
 class AccountForm(FlaskForm):

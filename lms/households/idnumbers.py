@@ -15,6 +15,7 @@ import os
 import re
 from typing import NamedTuple
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from stdnum.cn import ric
 
@@ -160,7 +161,7 @@ class IdCipher:
     stores raw bytes and reuses one AES-GCM object, because an import seals a
     million numbers (BLAKE2b ~0.6 µs against HMAC-SHA256's ~1.6 µs here)."""
 
-    def __init__(self, data_key: str | bytes):
+    def __init__(self, data_key: str | bytes, fallbacks: tuple = ()):
         if isinstance(data_key, str):
             data_key = data_key.encode()
         if not data_key:
@@ -168,6 +169,8 @@ class IdCipher:
         enc = hashlib.blake2b(data_key, digest_size=32, person=b"lms-id-enc").digest()
         self._mac = hashlib.blake2b(data_key, digest_size=32, person=b"lms-id-mac").digest()
         self._aead = AESGCM(enc)
+        # Keys being rotated out (LMS_DATA_KEY_OLD): read with them, never write.
+        self.old = tuple(IdCipher(key) for key in fallbacks)
 
     def encrypt(self, number: str) -> bytes:
         nonce = os.urandom(12)
@@ -183,7 +186,22 @@ class IdCipher:
                 for i, number in zip(range(0, len(nonces), 12), numbers)]
 
     def decrypt(self, blob: bytes) -> str:
-        return self._aead.decrypt(blob[:12], bytes(blob[12:]), None).decode()
+        try:
+            return self._aead.decrypt(blob[:12], bytes(blob[12:]), None).decode()
+        except InvalidTag:
+            for old in self.old:
+                try:
+                    return old.decrypt(blob)
+                except InvalidTag:
+                    continue
+            raise
+
+    def decrypt_current(self, blob: bytes) -> str | None:
+        """The number if ``blob`` was sealed under the current key, else None (a rotation's test)."""
+        try:
+            return self._aead.decrypt(blob[:12], bytes(blob[12:]), None).decode()
+        except InvalidTag:
+            return None
 
     def digest(self, person_id: str) -> bytes:
         """16-byte keyed hash of the 18-character resident ID."""
@@ -202,6 +220,14 @@ class IdCipher:
                 h.update(person_id.encode())
                 out.append(h.digest())
         return out
+
+    def lookup_digests(self, raw: str) -> list[bytes]:
+        """The look-up hashes of what a person typed under the current key and, while a rotation
+        is unfinished, the old keys (empty if it is no ID)."""
+        digest = self.digest_input(raw)
+        if digest is None:
+            return []
+        return [digest, *(old.digest_input(raw) for old in self.old)]
 
     def digest_input(self, raw: str) -> bytes | None:
         """The look-up hash for what a person typed, or None if it is no ID."""

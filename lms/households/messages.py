@@ -17,6 +17,8 @@ MESSAGES = {
     "encoding": N_("The file is not valid %(encoding)s text. Save it again as UTF-8 or GBK CSV, or as XLSX."),
     "no_header": N_("No header row found: the first rows must include the column titles 户编号, 姓名, 证件号码."),
     "missing_columns": N_("Required columns are missing: %(columns)s."),
+    "data_key_rotating": N_("The data key is being changed: an administrator must first run "
+                            "“flask keys rotate-data”. Please import again after that."),
     # values
     "required": N_("This value is required."),
     "too_long": N_("Too long: at most %(limit)s characters."),
@@ -30,7 +32,8 @@ MESSAGES = {
     "birth_mismatch": N_("出生日期 does not match the birth date in the ID number."),
     "village_code_format": N_("“%(value)s” is not a 12-digit village code."),
     "unknown_region": N_("Unknown village “%(value)s”: add it to the regions first, or import with --create-regions and a 12-digit 村代码."),
-    "out_of_scope": N_("Village %(value)s is outside your region."),
+    # Without the code: a village given by name must not be resolved for someone outside it.
+    "out_of_scope": N_("This row's village is outside your region."),
     # ID numbers
     "id_missing": N_("The ID number is missing."),
     "id_format": N_("The ID number contains characters other than digits and X."),
@@ -40,6 +43,9 @@ MESSAGES = {
     "id_excel_float": N_("Excel has turned this ID number into a number and lost its last digits. Format the 证件号码 column as text and export the file again."),
     "id_duplicate": N_("This ID number appears more than once in the file."),
     "id_registered": N_("This ID number is already registered in household %(household)s."),
+    # Said of a household number or ID number registered outside the importer's region: it names
+    # nothing there, not even which of the two it is beyond the column.
+    "registered_elsewhere": N_("Already registered in another region: please contact the higher-level office."),
     "id_upgraded": N_("Old 15-digit ID number upgraded to 18 digits."),
     "id_area_unknown": N_("Unknown area code %(area)s in the ID number (accepted)."),
     "id_area_historical": N_("Area code %(area)s in the ID number is historical (%(name)s, until %(year)s); accepted."),
@@ -49,6 +55,7 @@ MESSAGES = {
     "many_spouses": N_("Household %(household)s has more than one 配偶."),
     "spouse_same_sex": N_("户主 and 配偶 have the same sex according to their ID numbers."),
     "household_rejected": N_("Not imported because another row of this household has an error."),
+    "household_moved": N_("Household %(household)s is registered in village %(village)s: to move it, use “Move to another village” on its page, then import again."),
     "household_split": N_("The rows of household %(household)s are not together: sort the file by 户编号."),
 }
 

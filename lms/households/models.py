@@ -128,11 +128,14 @@ class HouseholdImport(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     filename: Mapped[str] = mapped_column(String(255))
     stored_path: Mapped[str | None] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending/running/done/failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # see uploads.STATES
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
     strict: Mapped[bool] = mapped_column(Boolean, default=False)
     create_regions: Mapped[bool] = mapped_column(Boolean, default=False)
     rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    # The running job's claim; its lease is renewed beside the upload (see ``uploads``).
+    lease_token: Mapped[str | None] = mapped_column(String(16))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     rows_total: Mapped[int | None] = mapped_column(Integer)
     exit_code: Mapped[int | None] = mapped_column(SmallInteger)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -176,6 +179,9 @@ def _register_settings() -> None:
                         "3 弱劳动力或半劳动力), comma-separated"))
     register_default("households.laborer_as_of", "12-31",
                      _l("Laborer rule: as-of date (MM-DD) within the record year at which age is counted"))
+    register_default("households.preview_hours", 48,
+                     _l("Hours an uploaded household file waits for its import to be confirmed "
+                        "before it is removed"), int)
 
 
 _register_settings()

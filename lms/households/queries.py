@@ -131,10 +131,10 @@ def member_by_id_number(number: str) -> Member | None:
     """The registered member with this ID (or disability-certificate) number."""
     from .services import cipher
 
-    key = cipher().digest_input(number)
-    if key is None:
+    keys = cipher().lookup_digests(number)
+    if not keys:
         return None
-    return db.session.scalar(select(Member).where(Member.id_hash == key))
+    return db.session.scalar(select(Member).where(Member.id_hash.in_(keys)))
 
 
 def imports_for(user, limit: int = 20) -> list[HouseholdImport]:

@@ -40,13 +40,14 @@ REPORT_LIMIT = 20_000
 
 
 @functools.lru_cache(maxsize=4)
-def _cipher_for(key: str) -> IdCipher:
-    return IdCipher(key)
+def _cipher_for(key: str, fallbacks: tuple = ()) -> IdCipher:
+    return IdCipher(key, fallbacks)
 
 
 def cipher() -> IdCipher:
-    """The ID cipher keyed from the app's data key (``LMS_DATA_KEY``)."""
-    return _cipher_for(current_app.config["DATA_KEY"])
+    """The ID cipher keyed from the app's data key (``LMS_DATA_KEY``; reading also with
+    ``LMS_DATA_KEY_OLD`` during a rotation)."""
+    return _cipher_for(current_app.config["DATA_KEY"], tuple(current_app.config.get("DATA_KEY_FALLBACKS") or ()))
 
 
 @dataclass
@@ -138,8 +139,12 @@ class _Writer:
     """Writes validated chunks with executemany on the session's connection."""
 
     def __init__(self, report: ImportReport, import_id: int | None, user_id: int | None,
-                 regions: RegionIndex, column: Callable[[str], str], created_regions: list):
+                 regions: RegionIndex, column: Callable[[str], str], created_regions: list,
+                 scope: str = ""):
         self.report = report
+        # The importer's region prefix: a household or ID number already registered under
+        # another prefix is not theirs to change (the file's villages are the validator's).
+        self.scope = scope
         self.column = column
         self.import_id = import_id
         self.user_id = user_id
@@ -176,6 +181,7 @@ class _Writer:
             "WHERE household_no IN ({marks})")
         self.member_lookup = (
             "SELECT m.id_hash, m.id, m.household_id, h.household_no, m.id_enc, h.created_at, "
+            "h.village_code, "
             f"{', '.join('m.' + f for f in MEMBER_FIELDS)} FROM members m "
             "JOIN households h ON h.id = m.household_id WHERE m.id_hash IN ({marks})")
         # Raw rows come back as the driver gives them: convert as the ORM would, so a
@@ -263,6 +269,12 @@ class _Writer:
             if h.rejected:
                 rejected.append(h)
                 continue
+            if found is not None:
+                problem = self._moved(h, found[1][0], numbers[h.start])
+                if problem is not None:
+                    errors.append(problem)
+                    rejected.append(h)
+                    continue
             mine = hashes[h.start:h.end]
             bad = []
             if len(set(mine)) != len(mine) or not in_chunk.isdisjoint(mine):
@@ -278,6 +290,8 @@ class _Writer:
                     if other is not None and other[1] != own:
                         if other[5] == self.now:  # that household came from this file
                             bad.append(Issue(numbers[k], id_column, "id_duplicate", {}))
+                        elif not other[6].startswith(self.scope):
+                            bad.append(Issue(numbers[k], id_column, "registered_elsewhere", {}))
                         else:
                             bad.append(Issue(numbers[k], id_column, "id_registered",
                                              {"household": other[2]}))
@@ -303,6 +317,17 @@ class _Writer:
             self.conn.exec_driver_sql(self.member_sql, new_members)
         report.households_created += len(new_h)
         report.members_created += sum(h.end - h.start for h in new_h)
+
+    def _moved(self, h, village: str, row: int) -> Issue | None:
+        """Why an existing household cannot take this file's rows: registered outside the
+        importer's region (said without naming anything there), or in another village (a move
+        is an explicit change on the household's page, never a side effect of a file)."""
+        if not village.startswith(self.scope):
+            return Issue(row, self.column("household_no"), "registered_elsewhere", {})
+        if village != h.values[0]:
+            return Issue(row, self.column("village_code"), "household_moved",
+                         {"household": h.household_no, "village": village})
+        return None
 
     def _reject(self, chunk, rejected: list, errors: list[Issue]) -> None:
         """Count the rejected households' rows and report why (``errors`` are the
@@ -333,8 +358,8 @@ class _Writer:
         for part in _batched(wanted, 500):
             for row in self._select(self.member_lookup, part):
                 found_m[bytes(row[0])] = (row[1], row[2], row[3], bytes(row[4]),
-                                          tuple(self._member_values(row[6:])),
-                                          self.created(row[5]))
+                                          tuple(self._member_values(row[7:])),
+                                          self.created(row[5]), row[6])
         return found_h, found_m
 
     def _select(self, sql: str, keys: list):
@@ -403,7 +428,7 @@ class _Writer:
                 self.report.members_created += 1
                 any_member_change = True
                 continue
-            mid, _hid, _no, enc, old_member, _created = found
+            mid, _hid, _no, enc, old_member, _created, _village = found
             diff = {}
             for name, old, new in zip(MEMBER_FIELDS, old_member, row[values]):
                 if old != new:
@@ -459,6 +484,12 @@ def import_households(path: str | os.PathLike, *, filename: str | None = None,
     household).  On meeting one again it goes back to a savepoint taken at the
     start and runs once more, knowing from a quick first pass over the household
     numbers which ones are split."""
+    from lms.crypto import rotation_pending
+
+    if rotation_pending():  # stored numbers under an old key would not be recognised: duplicates
+        report = ImportReport(dry_run=dry_run, strict=strict, unusable=True)
+        report.add_errors([Issue(0, "", "data_key_rotating", {})])
+        return report
     options = dict(filename=filename, user=user, record=record, dry_run=dry_run,
                    strict=strict, create_regions=create_regions, scope=scope,
                    progress=progress)
@@ -501,7 +532,7 @@ def _import(path, *, split: set[str] | None, created_regions: list, filename, us
                              default_year=utcnow().year, create_regions=create_regions,
                              scope=scope)
     writer = _Writer(report, record.id if record else None, getattr(user, "id", None), regions,
-                     validator.column, created_regions)
+                     validator.column, created_regions, scope)
     changed_villages: set[str] = set()
     chunks = _validated(sheet, validator, current_app.config["DATA_KEY"], writer.stamp,
                         watch=split is None)
@@ -765,8 +796,9 @@ def find_member_to_link(id_number: str, name: str) -> Member:
     return member
 
 
-def create_member_account(member: Member, pin: str):
-    """A learner account for a registered member, signed in by ID number + PIN."""
+def create_member_account(member: Member, pin: str, actor=None):
+    """A learner account for a registered member, signed in by ID number + PIN (``actor``: the
+    official creating it, None when the person links themselves at a terminal)."""
     from lms.accounts.services import AccountError, create_user
 
     from .idnumbers import parse_id
@@ -774,7 +806,8 @@ def create_member_account(member: Member, pin: str):
     person_id = parse_id(cipher().decrypt(member.id_enc)).person_id
     try:
         user = create_user(username=person_id, role="learner", password=pin,
-                           region_code=member.household.village_code, display_name=member.name)
+                           region_code=member.household.village_code, display_name=member.name,
+                           actor=actor)
     except AccountError as exc:
         raise LinkError(str(exc)) from exc
     user.member_id = member.id
@@ -810,15 +843,23 @@ def member_account(member: Member):
 
 def set_member_account(member: Member, pin: str, actor):
     """An official creates a member's learner account, or resets its PIN. Audited."""
-    from lms.accounts.services import set_password
+    from lms.accounts.services import AccountError, set_password
     from lms.audit import record
+    from lms.regions.scope import require_in_scope
 
+    require_in_scope(actor, member.household.village_code)
     user = member_account(member)
     if user is None:
-        user = create_member_account(member, pin)
+        user = create_member_account(member, pin, actor=actor)
         record(actor, "households.account_create", user, {"member": member.id})
     else:
-        set_password(user, pin)
+        from .idnumbers import parse_id
+
+        # The ID number lets the PIN check refuse the member's birth date.
+        try:
+            set_password(user, pin, identifier=parse_id(cipher().decrypt(member.id_enc)).person_id)
+        except AccountError as exc:
+            raise LinkError(str(exc)) from exc
         record(actor, "households.account_reset", user, {"member": member.id})
     return user
 
@@ -826,7 +867,9 @@ def set_member_account(member: Member, pin: str, actor):
 def reveal_id(member: Member, actor) -> str:
     """The unmasked ID number, for an official who asked to see it. Audited."""
     from lms.audit import record
+    from lms.regions.scope import require_in_scope
 
+    require_in_scope(actor, member.household.village_code)
     record(actor, "households.show_id", member, {"household": member.household.household_no})
     return cipher().decrypt(member.id_enc)
 
@@ -834,7 +877,9 @@ def reveal_id(member: Member, actor) -> str:
 def remove_member(member: Member, reason: str, actor) -> None:
     """Mark a member as removed from the registry (never deleted). Audited."""
     from lms.audit import record
+    from lms.regions.scope import require_in_scope
 
+    require_in_scope(actor, member.household.village_code)
     now = utcnow()
     member.removed_at, member.removed_reason = now, reason.strip()[:200]
     db.session.add(MemberChange(household_id=member.household_id, member_id=member.id,
@@ -845,3 +890,36 @@ def remove_member(member: Member, reason: str, actor) -> None:
     from .signals import registry_changed
 
     registry_changed.send(None, village_codes={member.household.village_code})
+
+
+class MoveError(ValueError):
+    """Why a household cannot move; ``str()`` is for the official."""
+
+
+def move_household(household: Household, village_code: str, actor) -> None:
+    """Move a household to another village: an explicit change, only for an official whose
+    region covers both villages (an import never moves one), recorded in the household's
+    history and audited."""
+    from lms.audit import record
+    from lms.regions.models import Region
+    from lms.regions.scope import code_in_scope, require_in_scope
+
+    require_in_scope(actor, household.village_code)
+    village = db.session.get(Region, (village_code or "").strip())
+    # A village outside the official's region is "unknown" to them: nothing said about it.
+    if village is None or village.level != 5 or (actor is not None
+                                                 and not code_in_scope(actor, village.code)):
+        raise MoveError(_("Choose a village of your region."))
+    if village.code == household.village_code:
+        raise MoveError(_("The household is already registered in this village."))
+    old, now = household.village_code, utcnow()
+    household.village_code, household.updated_at = village.code, now
+    db.session.add(MemberChange(household_id=household.id, member_id=None, field="village_code",
+                                old=old, new=village.code, changed_at=now,
+                                user_id=getattr(actor, "id", None)))
+    record(actor, "households.move", household, {"from": old, "to": village.code})
+    db.session.flush()
+    db.session.expire(household, ["village"])
+    from .signals import registry_changed
+
+    registry_changed.send(None, village_codes={old, village.code})

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import os
 
-from lms.queue import app_task
+from huey import crontab
+
+from lms.queue import app_periodic_task, app_task
 
 
 def progress_path(stored_path: str) -> str:
@@ -34,55 +36,69 @@ def estimate_rows(path: str) -> int:
         return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b""))
 
 
-def _scope_of(user) -> str:
-    """The region prefix an uploader may import into ("" for an admin)."""
-    from lms.regions.scope import region_prefix
-
-    prefix = region_prefix(user)
-    # None means no region at all: no village code starts with "-", so every row is refused.
-    return "-" if prefix is None else prefix
-
-
 @app_task(retries=0)
 def run_import(import_id: int) -> None:
-    """Run an uploaded import; the report lands on the import record."""
+    """Run an uploaded import under a lease (``uploads``); the report lands on the import record."""
     from lms.audit import record
     from lms.db import utcnow
     from lms.extensions import db
+    from lms.regions.scope import write_prefix
     from .models import HouseholdImport
     from .services import import_households
+    from .uploads import claim, owned, remove_files
 
-    rec = db.session.get(HouseholdImport, import_id)
-    if rec is None or rec.status != "queued" or not rec.stored_path:
-        return
-    rec.status = "running"
-    rec.rows_total = estimate_rows(rec.stored_path)
+    token = claim(import_id)
     db.session.commit()
+    if token is None:
+        return
+    rec = db.session.get(HouseholdImport, import_id)
     path, user = rec.stored_path, rec.user
 
     def progress(rows: int) -> None:
+        # Each write also renews the job's lease (the file's time of change).
         with open(progress_path(path), "w", encoding="ascii") as fh:
             fh.write(str(rows))
 
     try:
+        progress(0)
+        rec.rows_total = estimate_rows(path)
+        db.session.commit()
+        # The uploader's region when the job runs: an official moved since uploading imports
+        # into their new region only; an account with no region imports nothing.
         report = import_households(path, filename=rec.filename, user=user, record=rec,
                                    dry_run=rec.dry_run, strict=rec.strict,
                                    create_regions=rec.create_regions,
-                                   scope=_scope_of(user), progress=progress)
+                                   scope=write_prefix(user) if user is not None else "-",
+                                   progress=progress)
+        progress(report.rows)
     except Exception:
         db.session.rollback()
-        failed = db.session.get(HouseholdImport, import_id)
-        failed.status, failed.finished_at = "failed", utcnow()
+        db.session.execute(owned(import_id, token).values(
+            status="failed", finished_at=utcnow(), lease_token=None, lease_expires_at=None))
         db.session.commit()
         raise
     if not report.changes_kept:
         db.session.rollback()
-        rec = db.session.get(HouseholdImport, import_id)
     data = report.as_dict()
-    rec.status, rec.report, rec.exit_code = "done", data, report.exit_code
-    rec.rows_done, rec.finished_at, rec.stored_path = report.rows, utcnow(), None
+    kept = db.session.execute(owned(import_id, token).values(
+        status="done", report=data, exit_code=report.exit_code, rows_done=report.rows,
+        rows_total=report.rows, finished_at=utcnow(), stored_path=None, lease_token=None,
+        lease_expires_at=None)).rowcount
+    if not kept:  # declared dead meanwhile (its file is gone): this run must not count
+        db.session.rollback()
+        return
+    rec = db.session.get(HouseholdImport, import_id)
+    db.session.refresh(rec)
     record(rec.user, "households.import", rec, {
         k: v for k, v in data.items() if k not in ("errors", "warnings")})
-    for leftover in (path, progress_path(path)):
-        if os.path.exists(leftover):
-            os.remove(leftover)
+    db.session.commit()
+    remove_files(path)
+
+
+@app_periodic_task(crontab(minute="*/5"))
+def sweep_imports() -> dict:
+    """Every 5 minutes: imports whose worker died are marked failed, previews nobody confirmed
+    expire; the files of both are removed."""
+    from .uploads import expire_previews, fail_dead_imports
+
+    return {"failed": fail_dead_imports(), "expired": expire_previews()}

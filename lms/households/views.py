@@ -19,14 +19,19 @@ from lms.crypto import mask_id
 from lms.extensions import db, limiter
 from lms.regions.models import Region
 from lms.regions.scope import ensure_in_scope, region_prefix
+from lms.settings import get_setting, register_default
 from lms.ui import register_nav, register_signin_link
 
 from . import categories as cat
 from . import queries, services
 from .display import FIELD_LABELS, value_label
-from .forms import AccountForm, ConfirmForm, LinkForm, PinForm, RegisterForm, RemoveForm, UploadForm
+from .forms import (AccountForm, ConfirmForm, DiscardForm, LinkForm, MoveForm, PinForm, RegisterForm,
+                    RemoveForm, UploadForm)
 from .models import Household, HouseholdImport, Member
 from .spreadsheet import HEADERS, SheetError, open_sheet
+from .uploads import WORKER_LOST, NotDiscardable, discard, preview_hours, state_label
+
+register_default("households_max_upload_mb", 50, _l("Largest household spreadsheet accepted, in MB"), int)
 
 bp = Blueprint("households", __name__, url_prefix="/households", template_folder="templates",
                static_folder="static")
@@ -79,20 +84,24 @@ def index():
                            args={k: v for k, v in request.args.items() if k != "page"})
 
 
-@bp.get("/export.xlsx")
+# (Registered bottom-up: the XLSX rule first, so url_for without ``fmt`` builds it.)
+@bp.get("/export.csv", defaults={"fmt": "csv"})
+@bp.get("/export.xlsx", defaults={"fmt": "xlsx"})
 @role_required(*STAFF)
-def export():
-    """The filtered list as XLSX with Chinese headers."""
-    from .exports import write_households
+def export(fmt: str):
+    """The filtered list as XLSX (or UTF-8 CSV) with Chinese headers."""
+    from .exports import write_households, write_households_csv
 
-    path = write_households(current_user, _filters())
+    writer = write_households if fmt == "xlsx" else write_households_csv
+    path = writer(current_user, _filters())
     try:
         with open(path, "rb") as fh:
             data = io.BytesIO(fh.read())
     finally:
         os.remove(path)
-    return send_file(data, as_attachment=True, download_name="households.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    mimetype = ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" if fmt == "xlsx"
+                else "text/csv; charset=utf-8")
+    return send_file(data, as_attachment=True, download_name=f"households.{fmt}", mimetype=mimetype)
 
 
 def _household_or_404(household_id: int) -> Household:
@@ -107,7 +116,8 @@ def _member_or_404(member_id: int) -> Member:
     return member
 
 
-def _detail(household: Household, revealed: dict[int, str] | None = None, status: int = 200):
+def _detail(household: Household, revealed: dict[int, str] | None = None, status: int = 200,
+            move_form: MoveForm | None = None):
     accounts = queries.accounts_of([m.id for m in household.members])
     laborer_ids = queries.laborer_member_ids(household.id)
     decrypt = services.cipher().decrypt
@@ -117,13 +127,32 @@ def _detail(household: Household, revealed: dict[int, str] | None = None, status
         history=queries.household_history(household.id), accounts=accounts,
         laborer_ids=laborer_ids, revealed=revealed or {}, field_labels=FIELD_LABELS,
         value_label=value_label, remove_form=RemoveForm(), account_form=AccountForm(),
-        cat=cat), status
+        move_form=move_form or MoveForm(formdata=None), cat=cat), status
 
 
 @bp.get("/<int:household_id>")
 @role_required(*STAFF)
 def detail(household_id: int):
     return _detail(_household_or_404(household_id))
+
+
+@bp.post("/<int:household_id>/move")
+@role_required(*STAFF)
+def move(household_id: int):
+    """Move the household to another village of the official's region (both in scope)."""
+    household = _household_or_404(household_id)
+    form = MoveForm()
+    if form.validate_on_submit():
+        try:
+            services.move_household(household, form.village.data, current_user)
+        except services.MoveError as exc:
+            form.village.errors.append(str(exc))
+        else:
+            flash(_("The household now belongs to %(village)s.", village=household.village.name),
+                  "success")
+            return redirect(url_for(".detail", household_id=household.id))
+    db.session.rollback()
+    return _detail(db.session.get(Household, household_id), status=422, move_form=form)
 
 
 @bp.post("/members/<int:member_id>/show-id")
@@ -169,7 +198,7 @@ def account(member_id: int):
 
 
 def _upload_dir() -> str:
-    path = os.path.join(current_app.config["INSTANCE_PATH"], "uploads", "households")
+    path = os.path.join(current_app.config["IMPORT_ROOT"], "households")
     os.makedirs(path, exist_ok=True)
     return path
 
@@ -181,6 +210,10 @@ def upload():
     form = UploadForm()
     if form.validate_on_submit():
         upload = form.file.data
+        if _too_large(upload):
+            form.file.errors.append(_("The file is larger than %(mb)s MB.", mb=get_setting("households_max_upload_mb")))
+            return render_template("households/upload.html", form=form,
+                                   imports=queries.imports_for(current_user)), 413
         name = os.path.basename(upload.filename or "export.csv")[:200]
         ext = ".xlsx" if name.lower().endswith(".xlsx") else ".csv"
         stored = os.path.join(_upload_dir(), uuid.uuid4().hex + ext)
@@ -193,7 +226,8 @@ def upload():
             from .messages import message
             form.file.errors.append(message(exc.code, exc.params))
             return render_template("households/upload.html", form=form,
-                                   imports=queries.imports_for(current_user)), 422
+                                   imports=queries.imports_for(current_user),
+                                   state_label=state_label), 422
         rec = HouseholdImport(user_id=current_user.id, filename=name, stored_path=stored,
                               status="uploaded")
         db.session.add(rec)
@@ -203,9 +237,19 @@ def upload():
         rows = [(number, [_preview_cell(f, cells[i] if i < len(cells) else "")
                           for i, f in columns]) for number, cells in preview]
         return render_template("households/preview.html", rec=rec, sheet=sheet, rows=rows,
-                               mapping=mapping, form=ConfirmForm())
+                               mapping=mapping, form=ConfirmForm(), discard_form=DiscardForm(),
+                               hours=preview_hours())
     return render_template("households/upload.html", form=form,
-                           imports=queries.imports_for(current_user))
+                           imports=queries.imports_for(current_user), state_label=state_label)
+
+
+def _too_large(upload) -> bool:
+    """The upload's size, measured on the spooled file (not its header), against the setting."""
+    stream = upload.stream
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(0)
+    return size > int(get_setting("households_max_upload_mb")) * 1024 * 1024
 
 
 def _preview_cell(field: str, value) -> str:
@@ -237,18 +281,39 @@ def confirm(import_id: int):
     return redirect(url_for(".import_status", import_id=rec.id))
 
 
+@bp.post("/import/<int:import_id>/discard")
+@role_required(*STAFF)
+def discard_import(import_id: int):
+    """The official drops a previewed upload; its file is removed."""
+    rec = _import_or_404(import_id)
+    if not DiscardForm().validate_on_submit():
+        abort(400)
+    try:
+        discard(rec, current_user)
+    except NotDiscardable:
+        flash(_("Only an upload still waiting for confirmation can be discarded."), "error")
+        return redirect(url_for(".import_status", import_id=rec.id))
+    flash(_("The upload of %(name)s was discarded; nothing was imported.", name=rec.filename),
+          "success")
+    return redirect(url_for(".upload"))
+
+
 @bp.get("/import/<int:import_id>")
 @role_required(*STAFF)
 def import_status(import_id: int):
     rec = _import_or_404(import_id)
-    return render_template("households/import.html", rec=rec, progress=_progress(rec))
+    lost = rec.status == "failed" and (rec.report or {}).get("failure") == WORKER_LOST
+    return render_template("households/import.html", rec=rec, progress=_progress(rec),
+                           state=state_label(rec.status), lost=lost, discard_form=DiscardForm(),
+                           hours=preview_hours())
 
 
 @bp.get("/import/<int:import_id>/progress.json")
 @role_required(*STAFF)
 def import_progress(import_id: int):
     rec = _import_or_404(import_id)
-    return jsonify(status=rec.status, progress=_progress(rec), rows_total=rec.rows_total)
+    return jsonify(status=rec.status, state=state_label(rec.status), progress=_progress(rec),
+                   rows_total=rec.rows_total)
 
 
 def _progress(rec: HouseholdImport) -> dict:

@@ -8,19 +8,27 @@ same pieces the view uses, and hands every other case to Flask unchanged, where
 
 - the session cookie must be one this process has already verified (``CachingSessionInterface``);
   the signed-in user id comes from it, and the account is read from the database on every
-  heartbeat (``SessionUser.load``: a disabled account goes to Flask, which answers 401);
+  heartbeat (``SessionUser.load``: a disabled account goes to Flask, which answers 401), with
+  its session generation in the same statement, and ``lms.sessions.session_current`` — the
+  function Flask's user loader calls — must accept the session (not ended by a sign-out, a new
+  PIN, a disabled account or "sign out everywhere", and within its absolute lifetime);
 - Flask-Login's session protection must hold (same address and browser as at sign-in);
 - the idle sign-out must not be due (a learner's ``last_seen`` within the idle limit); when the
   idle clock is due to move, the cookie is rewritten here exactly as Flask would;
 - the CSRF token must be one already verified and equal to this session's;
-- the heartbeat must be accepted: a refused one (400, 404, ...) is rolled back and re-run by
-  Flask, which answers with the translated message.
+- the heartbeat must be accepted, the lesson open to the learner included
+  (``lms.learning.access``, checked inside ``record_heartbeat`` as on the Flask path): a refused
+  one (400, 404, ...) is rolled back and re-run by Flask, which answers with the translated
+  message.
 
 Anything unexpected also goes to Flask (it then meets the same problem and reports it).
 
 Flask's before- and after-request hooks do not run for the heartbeats answered here: a new
 app-wide hook that heartbeats must go through has to be called here as well (the security headers
 are, from ``lms.security.HEADERS``; the rate limiter and page compression deliberately are not).
+``tests/security/test_sessions.py`` lists every ``before_request`` hook with the reason this path
+may skip it, and fails on a new one. ProxyFix (``LMS_TRUSTED_PROXIES``) wraps this layer, so the
+address seen here is the one Flask sees.
 """
 from __future__ import annotations
 
@@ -31,11 +39,11 @@ import json
 import os
 import threading
 import time
-from hashlib import sha512
 
-from lms import security
+from lms import inputs, security
 
 PATH = "/api/v1/progress"
+UNAVAILABLE = object()  # answer(): the database is away
 
 
 class HeartbeatFastPath:
@@ -65,6 +73,12 @@ class HeartbeatFastPath:
             return self.wsgi_app(environ, start_response)
         body = environ["wsgi.input"].read(length)
         answer = self.answer(environ, body)
+        if answer is UNAVAILABLE:  # the database is away: 503 + Retry-After, the player keeps its queue
+            from lms.errors import database_away_response
+
+            with self.app.request_context(environ):
+                response = database_away_response()
+            return response(environ, start_response)
         if answer is None:  # Flask reads the same bytes
             environ["wsgi.input"] = io.BytesIO(body)
             return self.wsgi_app(environ, start_response)
@@ -83,7 +97,7 @@ class HeartbeatFastPath:
         if not data or "_user_id" not in data or data.get("_id") != self.identifier(environ):
             return None
         try:
-            heartbeat = json.loads(body)
+            heartbeat = inputs.loads(body)  # the app's strict JSON (lms.inputs), as Flask parses it
         except ValueError:
             return None
         if not isinstance(heartbeat, dict):
@@ -104,20 +118,23 @@ class HeartbeatFastPath:
                 if now - last_seen > 60 * int(get_setting("learner_idle_minutes")):
                     return None  # Flask signs the learner out
                 if db.engine.dialect.name == "sqlite":
-                    result = self.record_on_driver(db, int(data["_user_id"]), heartbeat)
+                    result = self.record_on_driver(db, data, heartbeat, now)
                 else:
-                    result = self.record_on_postgres(db, int(data["_user_id"]), heartbeat)
-            except Exception:
-                db.session.rollback()
-                return None
+                    result = self.record_on_postgres(db, data, heartbeat, now)
+            except Exception as exc:
+                from lms.db import database_unavailable, rollback_quietly
+
+                rollback_quietly(db.session)
+                return UNAVAILABLE if database_unavailable(exc) else None
             if result is None:
                 return None
             cookies = []
             if now - last_seen > IDLE_GRANULARITY:  # move the idle clock as lms.sessions does
-                cookies = app.session_interface.rewrite(app, {**data, "last_seen": now})
+                cookies = app.session_interface.rewrite(app, {**data, "last_seen": now},
+                                                        secure=environ.get("wsgi.url_scheme") == "https")
         return (json.dumps(result.as_json(), separators=(",", ":"), sort_keys=True) + "\n").encode(), cookies
 
-    def record_on_driver(self, db, user_id: int, heartbeat: dict):
+    def record_on_driver(self, db, data: dict, heartbeat: dict, now: float):
         """SQLite: the user check and the heartbeat on a pooled driver connection of their own,
         committed here (the ORM session's bookkeeping was a third of this path's time). A
         heartbeat that needs the session (the lesson's first, a completion) goes to Flask."""
@@ -128,8 +145,8 @@ class HeartbeatFastPath:
         pooled = db.engine.raw_connection()
         try:
             driver = pooled.driver_connection
-            user = SessionUser.load(user_id, driver)
-            if user is None or user.role.value != "learner":
+            user = SessionUser.load(int(data["_user_id"]), driver)
+            if not _learner_session(user, data, now):
                 return None
             with self.write_lock.held(db.engine.url.database):
                 result = services.record_heartbeat(user.id, heartbeat, store=SqliteStore(driver))
@@ -141,46 +158,53 @@ class HeartbeatFastPath:
         finally:
             pooled.close()
 
-    def record_on_postgres(self, db, user_id: int, heartbeat: dict):
+    def record_on_postgres(self, db, data: dict, heartbeat: dict, now: float):
         """PostgreSQL: two statements on a connection of the fast path's own pool, no transaction
-        block (lms.learning.store.PgFastStore). The user check (``SessionUser.SQL``, the session's
-        account still active, a learner) is read in the same statement as the progress row, so a
-        disabled account is refused from its next heartbeat on. Anything the ORM must do (the
-        lesson's first heartbeat, a completion, a row another tab changed meanwhile) goes to Flask,
-        with nothing written here."""
-        from lms.learning import services
+        block (lms.learning.store.PgFastStore). The first reads the signed-in user
+        (``SessionUser.SQL``: the account active, its role and session generation, judged by
+        ``_learner_session`` as on SQLite), whether the lesson is open to them
+        (lms.learning.access) and the progress row, so a disabled account, an ended session or an
+        unpublished course is refused from its next heartbeat on; the second writes. Anything the
+        ORM must do (the lesson's first heartbeat, a completion, a row another tab changed
+        meanwhile) goes to Flask, with nothing written here."""
+        from lms.learning import access, services
         from lms.learning.store import FastPool, PgFastStore, UserRefused
         from lms.sessions import SessionUser
 
-        def learner(row) -> bool:
-            user = SessionUser.from_row(user_id, row)
-            return user.role.value == "learner"
+        user_id = int(data["_user_id"])
+
+        def check_user(row) -> bool:
+            return _learner_session(SessionUser.from_row(user_id, row), data, now)
 
         _, _, _, client_id, seq = services.parse_heartbeat(heartbeat)  # the key is bound before the service parses
         if self.pg_pool is None:
             self.pg_pool = FastPool(db.engine)
         with self.pg_pool.connection() as connection:
-            store = PgFastStore(connection, user_id, SessionUser.SQL, learner, (client_id, seq))
+            store = PgFastStore(connection, user_id, SessionUser.SQL, access.postgres_sql(), check_user,
+                                (client_id, seq))
             try:
                 return services.record_heartbeat(user_id, heartbeat, store=store)
             except (UserRefused, services.NeedsSession):
                 return None
 
     def identifier(self, environ) -> str:
-        """Flask-Login's session identifier (``_create_identifier``) for this address and browser."""
-        forwarded = environ.get("HTTP_X_FORWARDED_FOR")
-        address = forwarded if forwarded is not None else environ.get("REMOTE_ADDR")
-        agent = environ.get("HTTP_USER_AGENT")
-        key = (address, agent)
+        """The session-protection identifier Flask-Login compares (lms.sessions.session_identifier)."""
+        from lms.sessions import session_identifier
+
+        key = (environ.get("REMOTE_ADDR"), environ.get("HTTP_USER_AGENT"))
         ident = self._identifiers.get(key)
         if ident is None:
             if len(self._identifiers) > 20000:
                 self._identifiers.clear()
-            # Byte strings formatted into text, as Flask-Login does ("b'10.0.0.1'|b'Mozilla…'").
-            address = address.encode("utf-8").split(b",")[0].strip() if address is not None else None
-            agent = agent.encode("utf-8") if agent is not None else None
-            ident = self._identifiers[key] = sha512(f"{address}|{agent}".encode("utf8")).hexdigest()
+            ident = self._identifiers[key] = session_identifier(*key)
         return ident
+
+
+def _learner_session(user, data: dict, now: float) -> bool:
+    """A learner's session that still stands, by the Flask path's own check (lms.sessions)."""
+    from lms.sessions import session_current
+
+    return user is not None and user.role.value == "learner" and session_current(data, user.session_generation, now)
 
 
 class _WriterLock:

@@ -160,9 +160,9 @@ def _pg_params(sql: str) -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def _pg_read(user_sql: str) -> str:
-    return (f"WITH u AS ({_pg_params(user_sql)}) SELECT u.*, {_PG_PROGRESS}, EXISTS (SELECT 1 FROM heartbeats "
-            "WHERE user_id = %(id)s AND client_id = %(client_id)s AND seq = %(seq)s) "
+def _pg_read(user_sql: str, access_sql: str) -> str:
+    return (f"WITH u AS ({_pg_params(user_sql)}) SELECT u.*, EXISTS ({access_sql}), {_PG_PROGRESS}, "
+            "EXISTS (SELECT 1 FROM heartbeats WHERE user_id = %(id)s AND client_id = %(client_id)s AND seq = %(seq)s) "
             "FROM u LEFT JOIN progress p ON p.user_id = %(id)s AND p.lesson_id = %(lesson_id)s")
 
 
@@ -174,27 +174,40 @@ class UserRefused(Exception):
 class PgFastStore:
     """One heartbeat on a connection of ``FastPool`` (autocommit); see the module docstring.
 
-    ``check_user(row)`` receives the columns of ``user_sql`` (the sessions module's user query)
-    and says whether this user may record progress here; ``read`` raises ``UserRefused`` otherwise.
-    ``atomic``: ``write`` changes everything or nothing, so the service checks completion first.
+    The read statement carries three checks besides the progress row: ``user_sql`` (the sessions
+    module's user query; ``check_user(row)`` judges its columns), ``access_sql`` (whether the lesson
+    is open to the learner, lms.learning.access) and whether this heartbeat's key is stored.
+    ``read`` raises ``UserRefused`` when the user fails. ``atomic``: ``write`` changes everything or
+    nothing, so the service decides about completion before writing.
     """
 
     atomic = True
 
-    def __init__(self, connection, user_id: int, user_sql: str, check_user, key: tuple[str, int]):
+    def __init__(self, connection, user_id: int, user_sql: str, access_sql: str, check_user, key: tuple[str, int]):
         self.connection, self.user_id, self.check_user, self.key = connection, user_id, check_user, key
-        self.read_sql = _pg_read(user_sql)
+        self.read_sql = _pg_read(user_sql, access_sql)
+        self._read: tuple | None = None
+
+    def _fetch(self, lesson_id: int) -> tuple:
+        if self._read is None or self._read[0] != lesson_id:
+            r = self.connection.execute(self.read_sql, {"id": self.user_id, "user_id": self.user_id,
+                                                        "lesson_id": lesson_id, "client_id": self.key[0],
+                                                        "seq": self.key[1]}, prepare=True).fetchone()
+            n = len(COLUMNS)
+            if r is None or not self.check_user(r[:-n - 2]):
+                raise UserRefused
+            row = None if r[-n - 1] is None else ProgressRow(*r[-n - 1:-1], seen=r[-1])
+            self._read = (lesson_id, r[-n - 2], row)
+        return self._read
+
+    def lesson_open(self, user_id: int, lesson_id: int) -> bool:
+        assert user_id == self.user_id
+        return self._fetch(lesson_id)[1]
 
     def read(self, user_id: int, lesson_id: int, lock: bool = False) -> ProgressRow | None:
+        """The row as the statement read it with the checks (one round trip for both)."""
         assert user_id == self.user_id and not lock
-        r = self.connection.execute(self.read_sql, {"id": user_id, "lesson_id": lesson_id, "client_id": self.key[0],
-                                                    "seq": self.key[1]}, prepare=True).fetchone()
-        n = len(COLUMNS)
-        if r is None or not self.check_user(r[:-n - 1]):
-            raise UserRefused
-        if r[-n - 1] is None:
-            return None
-        return ProgressRow(*r[-n - 1:-1], seen=r[-1])
+        return self._fetch(lesson_id)[2]
 
     def write(self, heartbeat: dict, values: dict, version) -> bool | None:
         """True: stored. False: this heartbeat was stored meanwhile (a retry racing its original;
@@ -209,11 +222,19 @@ class PgFastStore:
         return True if stored is not None else None
 
 
+class StaleConnection(Exception):
+    """A pooled connection failed (the server restarted since it was opened): not a sign that the
+    database is away now. The fast path hands the heartbeat to Flask, whose pool pings first; a
+    write that reached the server before the connection broke is then found stored (a duplicate)."""
+
+
 class FastPool:
     """The heartbeat fast path's PostgreSQL connections in one process: autocommit, at most
     ``size`` kept idle (one per server thread is enough), opened on demand with the engine's own
     connect arguments. A connection that failed (the server restarted, the network dropped) is
-    closed rather than returned, so the next heartbeat opens a fresh one."""
+    closed rather than returned, with the idle ones, so the next heartbeat opens a fresh one: a
+    pooled connection's failure raises ``StaleConnection``, a fresh one's the driver's error (the
+    database is away: 503)."""
 
     def __init__(self, engine, size: int = 8):
         self.engine, self.size = engine, size
@@ -239,12 +260,16 @@ class FastPool:
                 self._inherited, self._idle, self._pid = self._idle, [], os.getpid()
                 weakref.finalize(self, _close_all, self._idle)
             conn = self._idle.pop() if self._idle else None
+        reused = conn is not None
         if conn is None:
             conn = self._connect()
         try:
             yield conn
-        except (psycopg.OperationalError, psycopg.InterfaceError):
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
             conn.close()
+            if reused:  # most likely the server restarted: its other connections are gone too
+                self.close()
+                raise StaleConnection from exc
             raise
         finally:
             self._put(conn)

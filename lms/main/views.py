@@ -60,12 +60,6 @@ def session_status():
     return jsonify(body)
 
 
-@bp.route("/healthz")
-def health():
-    db.session.execute(db.text("SELECT 1"))
-    return jsonify({"ok": True})
-
-
 @bp.route("/api/v1/session/touch", methods=["POST"])
 def touch_session():
     """The learner is still there: the idle clock restarts now."""

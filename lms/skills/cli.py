@@ -15,7 +15,9 @@ cli = AppGroup("skills", help="Skill awards.")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the JSON report here.")
 @click.option("--dry-run", is_flag=True, help="Report what an import would do; change nothing.")
-def import_certificates_command(path, report_path, dry_run):
+@click.option("--by", "username", help="Import as this account (an admin, or a county or higher official: "
+                                         "rows of people outside their region are rejected).")
+def import_certificates_command(path, report_path, dry_run, username):
     """Import skill certificates (CSV in UTF-8/GBK/GB18030, or XLSX) with the columns 证件号码, 技能,
     证书类型, 证书编号, 发证日期 and optionally 发证机构, 等级.
 
@@ -23,13 +25,25 @@ def import_certificates_command(path, report_path, dry_run):
     unusable and nothing was imported."""
     from lms.audit import record
     from lms.extensions import db
-    from lms.skills.imports import import_certificates
+    from lms.accounts.models import User
+    from lms.skills.imports import NotAllowed, import_certificates
 
-    report = import_certificates(path, dry_run=dry_run)
+    actor = None
+    if username:
+        actor = db.session.scalar(db.select(User).where(User.username == username))
+        if actor is None or not actor.is_active_account:
+            click.echo(f"no active staff account {username}", err=True)
+            sys.exit(2)
+    try:
+        report = import_certificates(path, dry_run=dry_run, actor=actor)
+    except NotAllowed as exc:
+        db.session.rollback()
+        click.echo(str(exc), err=True)
+        sys.exit(2)
     if dry_run or report.unusable:
         db.session.rollback()
     else:
-        record(None, "skills.import_certificates", os.path.basename(path), {
+        record(actor, "skills.import_certificates", os.path.basename(path), {
             k: v for k, v in report.as_dict().items() if k not in ("errors", "warnings")})
         db.session.commit()
     data = report.as_dict()

@@ -138,9 +138,34 @@ def _skill_index() -> dict[str, int]:
     return index
 
 
+class NotAllowed(PermissionError):
+    """The account may not import certificates; ``str()`` is for the person running the import."""
+
+
+def check_importer(actor) -> None:
+    """Certificates are imported by an admin or an official of a county or a larger region
+    (``actor`` None: the server's operator at the command line)."""
+    from lms.regions.models import LEVEL_DIGITS
+    from lms.regions.scope import region_prefix
+
+    if actor is None or actor.has_role("admin"):
+        return
+    prefix = region_prefix(actor)
+    if not actor.has_role("official") or prefix is None or len(prefix) > LEVEL_DIGITS[3]:
+        raise NotAllowed(gettext("Only an administrator or a county (or higher) official may import "
+                                 "certificates."))
+
+
 def import_certificates(path: str | os.PathLike, *, filename: str | None = None, dry_run: bool = False,
                         actor=None) -> CertificateReport:
-    """Validate and import every row; the caller commits unless it is a dry run (then rolls back)."""
+    """Validate and import every row; the caller commits unless it is a dry run (then rolls back).
+
+    ``actor`` (see ``check_importer``) imports only for people registered in their region: a row
+    of anyone else is rejected with a message that names nothing there."""
+    from lms.regions.scope import write_prefix
+
+    check_importer(actor)
+    scope = write_prefix(actor)
     from lms.households.queries import member_by_id_number
     from lms.households.spreadsheet import SheetError, open_sheet
     from lms.households.text import clean_cell, normalize
@@ -189,6 +214,9 @@ def import_certificates(path: str | os.PathLike, *, filename: str | None = None,
                     member = member_by_id_number(cell("id_number"))
                     if member is None or member.removed_at is not None:
                         errors.append(Issue(number, column("id_number"), "unknown_person"))
+                    elif not member.household.village_code.startswith(scope):
+                        errors.append(Issue(number, column("id_number"), "registered_elsewhere"))
+                        member = None
             if cell("skill"):
                 key = normalize(cell("skill"))
                 skill_id = skills.get(key) or skills.get(key.lower())

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from lms.audit import record
 from lms.db import utcnow
 from lms.extensions import db
+from lms.regions.scope import require_in_scope
 from lms.skills.models import (Attendance, ClassSession, Evidence, OfflineClass, SkillAward, Source, Trainee)
 
 
@@ -45,6 +46,7 @@ def award_skill(*, skill_id: int, evidence: Evidence, source: Source, member=Non
     """Record that a person masters a skill. The member's 劳动技能 becomes 技能劳动力 (recorded in the
     registry's history); the roll-ups move unless ``refresh`` is False (the caller refreshes)."""
     member, user, village = _person(member, user)
+    require_in_scope(actor, village)
     awarded_on = awarded_on or _today()
     if awarded_on > _today():
         raise SkillError(_("The award date cannot be in the future."))
@@ -118,6 +120,7 @@ def _unmark_skilled(member_id: int, actor) -> None:
 
 def revoke_award(award: SkillAward, reason: str, actor, refresh: bool = True) -> SkillAward:
     """Withdraw an award (a forged certificate, a sign-off by mistake): it stays, marked, and stops counting."""
+    require_in_scope(actor, award.region_code)
     reason = (reason or "").strip()
     if not reason:
         raise SkillError(_("Give the reason for revoking this skill."))
@@ -180,6 +183,7 @@ def connect_signals() -> None:
 
 def create_class(*, title: str, skill_id: int, region_code: str, starts_on: dt.date, ends_on: dt.date,
                  trainer, programme_id: int | None = None, place: str = "", hours: float = 0) -> OfflineClass:
+    require_in_scope(trainer, region_code)
     title = (title or "").strip()
     if not title:
         raise SkillError(_("Give the class a title."))
@@ -194,10 +198,21 @@ def create_class(*, title: str, skill_id: int, region_code: str, starts_on: dt.d
     return klass
 
 
+def _class_prefix(klass: OfflineClass) -> str:
+    from lms.regions.models import Region
+
+    region = db.session.get(Region, klass.region_code)
+    return region.prefix if region is not None else klass.region_code
+
+
 def add_trainees(klass: OfflineClass, id_numbers: list[str], actor) -> tuple[list[Trainee], list[str]]:
-    """Put registry members on the roster by ID number; returns (added, numbers not found)."""
+    """Put registry members on the roster by ID number; returns (added, numbers not found). Only
+    members registered inside the class's region (and the actor's) can join: anyone else is
+    among the numbers not found, so the roster says nothing of people elsewhere."""
     from lms.households.queries import member_by_id_number
 
+    require_in_scope(actor, klass.region_code)
+    prefix = _class_prefix(klass)
     added, unknown = [], []
     next_number = (db.session.scalar(select(func.max(Trainee.number)).where(Trainee.class_id == klass.id)) or 0) + 1
     present = set(db.session.scalars(select(Trainee.member_id).where(Trainee.class_id == klass.id)))
@@ -206,7 +221,7 @@ def add_trainees(klass: OfflineClass, id_numbers: list[str], actor) -> tuple[lis
         if not raw:
             continue
         member = member_by_id_number(raw)
-        if member is None:
+        if member is None or not member.household.village_code.startswith(prefix):
             unknown.append(raw)
             continue
         if member.id in present:
@@ -246,6 +261,7 @@ def parse_roster_numbers(text: str) -> set[int]:
 
 
 def add_session(klass: OfflineClass, held_on: dt.date, hours: float, topic: str, actor) -> ClassSession:
+    require_in_scope(actor, klass.region_code)
     session = ClassSession(class_id=klass.id, held_on=held_on, hours=hours or 0, topic=(topic or "")[:200])
     db.session.add(session)
     db.session.flush()
@@ -255,6 +271,7 @@ def add_session(klass: OfflineClass, held_on: dt.date, hours: float, topic: str,
 
 def take_attendance(session: ClassSession, present_numbers: set[int], actor) -> int:
     """Mark trainees present by roster number (everyone else absent); returns how many are present."""
+    require_in_scope(actor, session.offline_class.region_code)
     trainees = session.offline_class.trainees
     known = {t.number for t in trainees}
     unknown = sorted(present_numbers - known)
@@ -278,6 +295,7 @@ def assess(trainee: Trainee, passed: bool, actor, note: str = "", photo_path: st
            refresh: bool = True) -> Trainee:
     """Record a practical assessment; a pass awards the class's skill (evidence: trainer sign-off)."""
     klass = trainee.offline_class
+    require_in_scope(actor, klass.region_code)
     trainee.passed, trainee.assessed_at, trainee.assessed_by_id = passed, utcnow(), actor.id
     trainee.note = (note or "").strip() or trainee.note
     if photo_path:
@@ -295,6 +313,7 @@ def assess(trainee: Trainee, passed: bool, actor, note: str = "", photo_path: st
 
 def bulk_sign_off(klass: OfflineClass, passed_numbers: set[int], actor) -> int:
     """Sign off every listed roster number as passed in one go; returns how many were signed off."""
+    require_in_scope(actor, klass.region_code)
     by_number = {t.number: t for t in klass.trainees}
     unknown = sorted(passed_numbers - set(by_number))
     if unknown:

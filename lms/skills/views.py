@@ -107,7 +107,7 @@ def add_trainees(class_id: int):
     lines = request.form.get("id_numbers", "").replace("，", "\n").replace(",", "\n").splitlines()
     added, unknown = services.add_trainees(klass, lines, current_user)
     if unknown:
-        flash(_("Not in the registry: %(numbers)s", numbers=", ".join(unknown)), "error")
+        flash(_("Not registered in this class's region: %(numbers)s", numbers=", ".join(unknown)), "error")
     return _back(klass, _("%(n)s trainees added.", n=len(added)))
 
 

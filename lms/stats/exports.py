@@ -44,19 +44,17 @@ def _workbook(title: str, columns, rows: list[dict], heading: str) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
+    from lms.exports import append_row
+
     book = Workbook()
     sheet = book.active
     sheet.title = title[:31]
-    sheet.append([heading])
+    append_row(sheet, [heading])
     sheet["A1"].font = Font(bold=True)
     with force_locale("zh_Hans_CN"):
-        sheet.append([str(label) for _key, label, _kind in columns])
+        append_row(sheet, [str(label) for _key, label, _kind in columns])
     for row in rows:
-        values = []
-        for key, _label, kind in columns:
-            value = row.get(key, "")
-            values.append(value)
-        sheet.append(values)
+        append_row(sheet, [row.get(key, "") for key, _label, _kind in columns])
     for i, (_key, _label, kind) in enumerate(columns, start=1):
         letter = sheet.cell(row=2, column=i).column_letter
         sheet.column_dimensions[letter].width = 30 if kind == "text" else 14

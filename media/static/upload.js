@@ -116,6 +116,10 @@
           else send(file, up, r.data.offset);
         } else if ((r.status === 409 || r.status === 422) && r.data.offset !== undefined) {
           send(file, up, r.data.offset);  // resync with what the server holds
+        } else if (r.status === 507 || (r.data && r.data.retry === false)) {
+          // The server is out of space and has removed the partial file: retrying cannot help.
+          localStorage.removeItem(key(file));
+          say(r.data.message || msg("failed")); button.disabled = false;
         } else if (r.status >= 500) {
           resumeLater(file, up);
         } else {

@@ -13,22 +13,23 @@ from .test_streaming import _links, fetch
 
 
 @pytest.fixture
-def learner_client(client, make_user, login):
-    login(client, make_user("learner"))
+def viewer_client(client, make_user, login):
+    """Someone who may watch every asset (an admin); who else may is tests/security's matter."""
+    login(client, make_user("admin"))
     return client
 
 
 @pytest.fixture
-def asset_links(app, learner_client, make_ready_asset):
+def asset_links(app, viewer_client, make_ready_asset):
     """(asset, the 144p variant playlist's links, the media root)."""
     asset = make_ready_asset()
-    playlist = fetch(learner_client, playback(asset.id)["variants"][0]["url"]).data
+    playlist = fetch(viewer_client, playback(asset.id)["variants"][0]["url"]).data
     return asset, _links(playlist), str(app.config["MEDIA_ROOT"])
 
 
 def test_token_is_nginx_secure_link_md5():
-    # printf '2147483647/5/v3 abcdefghijklmnop' | openssl md5 -binary | openssl base64 | tr +/ -_ | tr -d =
-    assert links.token("abcdefghijklmnop", 2147483647, 5, 3) == "rJsOpsR3aAjZXAaXGcRQ3w"
+    # printf '2147483647/5/v3/144p abcdefghijklmnop' | openssl md5 -binary | openssl base64 | tr +/ -_ | tr -d =
+    assert links.token("abcdefghijklmnop", 2147483647, 5, 3, "144p") == "MSecufBbGB5kCVXXyrfiyw"
 
 
 def test_expiry_is_a_day_boundary_one_to_two_days_ahead():
@@ -56,7 +57,7 @@ def test_variant_playlist_links_are_signed_for_this_asset(app, asset_links):
     assert m and all(u.startswith(m.group(0)) for u in urls)
     expires = int(m.group(1))
     assert expires % 86400 == 0 and 86400 <= expires - time.time() <= 2 * 86400
-    assert m.group(2) == links.token(app.extensions["media_link_secret"], expires, asset.id, 1)
+    assert m.group(2) == links.token(app.extensions["media_link_secret"], expires, asset.id, 1, "144p")
 
 
 def test_valid_link_serves_the_file_without_a_session(app, asset_links):
@@ -98,13 +99,13 @@ def test_expired_forged_unsigned_and_other_assets_tokens_are_refused(app, asset_
     asset, urls, root = asset_links
     c = app.test_client()
     secret = app.extensions["media_link_secret"]
-    m = re.match(r"^/media/s/(\d+)-([\w-]{22})/(\d+)/v1/(.+)$", urls[1])
+    m = re.match(r"^/media/s/(\d+)-([\w-]{22})/(\d+)/v1/(144p/.+)$", urls[1])
     expires, tok, _asset, rest = m.groups()
     past = int(time.time()) - 10
     other = make_ready_asset()
     cases = {
         # a correct signature whose time is over
-        f"/media/s/{past}-{links.token(secret, past, asset.id, 1)}/{asset.id}/v1/{rest}": 403,
+        f"/media/s/{past}-{links.token(secret, past, asset.id, 1, '144p')}/{asset.id}/v1/{rest}": 403,
         # one character changed
         f"/media/s/{expires}-{tok[:-1]}{'A' if tok[-1] != 'A' else 'B'}/{asset.id}/v1/{rest}": 403,
         # a later expiry with the old signature
@@ -112,8 +113,10 @@ def test_expired_forged_unsigned_and_other_assets_tokens_are_refused(app, asset_
         # this asset's token on another asset, and on another version
         f"/media/s/{expires}-{tok}/{other.id}/v1/{rest}": 403,
         f"/media/s/{expires}-{tok}/{asset.id}/v2/{rest}": 403,
+        # this rung's token on another rung's segment
+        f"/media/s/{expires}-{tok}/{asset.id}/v1/audio/{rest.split('/', 1)[1]}": 403,
         # signed with another secret
-        f"/media/s/{expires}-{links.token('another-secret-0123', int(expires), asset.id, 1)}/{asset.id}/v1/{rest}": 403,
+        f"/media/s/{expires}-{links.token('another-secret-0123', int(expires), asset.id, 1, '144p')}/{asset.id}/v1/{rest}": 403,
         # no token at all
         f"/media/s/{asset.id}/v1/{rest}": 404,
         f"/media/s/{expires}-/{asset.id}/v1/{rest}": 404,
@@ -138,15 +141,28 @@ def test_traversal_and_unknown_files_are_404_even_with_a_valid_token(app, asset_
 
 
 def test_readme_shows_the_benchmarked_nginx_location():
-    """README's production location is the one bench/stream.py measures, character for character."""
+    """README's production media locations and the ones bench/stream.py measures both come from
+    media.nginx.media_locations, character for character."""
     import importlib.util
+
+    from media.nginx import media_locations
 
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     spec = importlib.util.spec_from_file_location("bench_stream", os.path.join(root, "bench", "stream.py"))
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    assert bench.media_locations is media_locations
     with open(os.path.join(root, "README.md"), encoding="utf-8") as fh:
         readme = fh.read()
-    block = bench.SIGNED_LOCATION.replace("@MEDIA@", "/srv/xiangxue/media")
-    block = block.replace("@SECRET@", "CHANGE-ME-to-LMS_MEDIA_LINK_SECRET").strip("\n")
-    assert block in readme
+    assert media_locations("/srv/xiangxue/media", "CHANGE-ME-to-LMS_MEDIA_LINK_SECRET") in readme
+
+
+@pytest.mark.parametrize("root, secret", [
+    ("relative/media", "CHANGE-ME-to-LMS_MEDIA_LINK_SECRET"), ("/srv/media; evil", "CHANGE-ME-to-LMS_MEDIA_LINK_SECRET"),
+    ("/srv/../etc", "CHANGE-ME-to-LMS_MEDIA_LINK_SECRET"), ("/srv/media", "short"), ("/srv/media", 'quote"breaks-nginx-conf'),
+])
+def test_nginx_locations_refuse_what_would_break_the_configuration(root, secret):
+    from media.nginx import media_locations
+
+    with pytest.raises(ValueError):
+        media_locations(root, secret)

@@ -14,7 +14,7 @@
         bar.textContent = data.progress.percent + "%";
         done.textContent = data.progress.done;
         total.textContent = data.progress.total;
-        if (data.status === "done" || data.status === "failed") {
+        if (data.status !== "queued" && data.status !== "running") {
           window.location.reload();
         } else {
           window.setTimeout(poll, 2000);

@@ -29,12 +29,16 @@
     // On a shared terminal a queued heartbeat belongs to whoever was signed in when it was made.
     return load().filter(function (x) { return x.user === user; });
   }
+  var holdUntil = 0;
   function retry(ms) {
-    if (retryTimer) { return; }
+    // Nothing is sent before then (the 15 s tick included): a server that said "Retry-After" is
+    // not helped by a village of terminals asking again at once.
+    holdUntil = Date.now() + ms;
+    if (retryTimer) { window.clearTimeout(retryTimer); }
     retryTimer = window.setTimeout(function () { retryTimer = null; flush(); }, ms);
   }
   function flush() {
-    if (busy || !api || !user) { return; }
+    if (busy || !api || !user || Date.now() < holdUntil) { return; }
     var items = mine();
     if (!items.length) { return; }
     var item = items[0];
@@ -59,7 +63,10 @@
         flush();
         return null;
       }
-      retry(10000);
+      // 503 while the database is away, 429, a proxy's 502: keep the heartbeat, send it again
+      // after the server's Retry-After (seconds), else 10 s.
+      var after = parseInt(r.headers.get('Retry-After'), 10);
+      retry(after > 0 ? Math.min(after, 300) * 1000 : 10000);
       return null;
     }).catch(function () {
       busy = false;

@@ -17,7 +17,7 @@ def test_create_staff_user_prints_json(runner, db, regions):
 
 def test_create_learner_uses_phone_and_pin(runner, db):
     result = runner.invoke(args=["users", "create", "--username", "13912345678", "--role", "learner",
-                                 "--password", "654321", "--json"])
+                                 "--password", "581736", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["username"] == "139****5678"
 

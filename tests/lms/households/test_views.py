@@ -56,7 +56,7 @@ def test_detail_and_member_actions_are_scoped(client, registry, township_officia
     member = other.members[0]
     for action in ("show-id", "remove", "account"):
         response = client.post_form(f"/households/members/{member.id}/{action}",
-                                    {"reason": "x", "pin": "123456"})
+                                    {"reason": "x", "pin": "258036"})
         assert response.status_code == 404, action
 
 
@@ -155,16 +155,16 @@ def test_link_then_choose_pin_then_signed_in(client, registry, db):
     number = make_id("19820202", 12)
     response = link(client, number.lower(), "李四")
     assert response.status_code == 302 and response.headers["Location"].endswith("/households/link/pin")
-    bad = client.post_form("/households/link/pin", {"pin": "123456", "pin_again": "654321"})
+    bad = client.post_form("/households/link/pin", {"pin": "258036", "pin_again": "630852"})
     assert bad.status_code == 200 and "不一致" in bad.get_data(as_text=True)
-    done = client.post_form("/households/link/pin", {"pin": "123456", "pin_again": "123456"})
+    done = client.post_form("/households/link/pin", {"pin": "258036", "pin_again": "258036"})
     assert done.status_code == 302
     from lms.accounts.models import User
     user = db.session.scalar(select(User).where(User.member_id.is_not(None)))
     assert user.member_id == member_by_id_number(number).id and user.region_code == VILLAGE
     # signed in now, and later by ID number + PIN
     client.post_form("/signout", {})
-    assert client.post_form("/signin", {"identifier": number, "pin": "123456"}).status_code == 302
+    assert client.post_form("/signin", {"identifier": number, "pin": "258036"}).status_code == 302
 
 
 def test_link_failures_each_have_a_clear_message(client, registry, make_user):
@@ -173,7 +173,7 @@ def test_link_failures_each_have_a_clear_message(client, registry, make_user):
     wrong = link(client, make_id("19820202", 12), "李五")
     assert wrong.status_code == 422 and "姓名与" in wrong.get_data(as_text=True)
     assert link(client, make_id("19820202", 12), "李四").status_code == 302
-    client.post_form("/households/link/pin", {"pin": "123456", "pin_again": "123456"})
+    client.post_form("/households/link/pin", {"pin": "258036", "pin_again": "258036"})
     client.post_form("/signout", {})
     again = link(client, make_id("19820202", 12), "李四")
     assert again.status_code == 422 and "已有学员账号" in again.get_data(as_text=True)
@@ -189,11 +189,11 @@ def test_non_registry_learner_registers(client, registry, db):
 
     taken = client.post_form("/households/register", {
         "identifier": make_id("19820202", 12), "name": "李四", "village": VILLAGE,
-        "pin": "123456", "pin_again": "123456"})
+        "pin": "258036", "pin_again": "258036"})
     assert taken.status_code == 422 and "建档立卡名单" in taken.get_data(as_text=True)
     ok = client.post_form("/households/register", {
-        "identifier": "13900001111", "name": "赵六", "village": VILLAGE, "pin": "123456",
-        "pin_again": "123456"})
+        "identifier": "13900001111", "name": "赵六", "village": VILLAGE, "pin": "258036",
+        "pin_again": "258036"})
     assert ok.status_code == 302
     user = db.session.scalar(select(User).where(User.display_name == "赵六"))
     assert user.member_id is None and user.region_code == VILLAGE
@@ -225,7 +225,7 @@ def test_registration_without_a_village_changes_nothing(client, regions, db):
 
     for village in ("", "621123100000", "999999999999"):
         r = client.post_form("/households/register", {"identifier": "13900002222", "name": "钱七",
-                                                      "village": village, "pin": "123456", "pin_again": "123456"})
+                                                      "village": village, "pin": "258036", "pin_again": "258036"})
         assert r.status_code == 422 and "请选择" in r.get_data(as_text=True), village
     assert db.session.scalar(select(User).where(User.display_name == "钱七")) is None
 
@@ -239,7 +239,7 @@ def test_a_village_terminal_registers_learners_in_its_own_village(client, login,
     form = client.get("/households/register").get_data(as_text=True)
     assert "示例一村" in form and "更改" not in form  # no choice to make on the village's own terminal
     r = client.post_form("/households/register", {"identifier": "13900003333", "name": "孙八",
-                                                  "village": OTHER_VILLAGE, "pin": "123456", "pin_again": "123456"})
+                                                  "village": OTHER_VILLAGE, "pin": "258036", "pin_again": "258036"})
     assert r.status_code == 302
     assert db.session.scalar(select(User).where(User.display_name == "孙八")).region_code == VILLAGE
 
@@ -248,12 +248,12 @@ def test_official_creates_and_resets_a_member_account(client, registry, township
     from lms.accounts.models import User
 
     member = member_by_id_number(make_id("19820202", 12))
-    client.post_form(f"/households/members/{member.id}/account", {"pin": "111111"})
+    client.post_form(f"/households/members/{member.id}/account", {"pin": "581736"})
     user = db.session.scalar(select(User).where(User.member_id == member.id))
-    assert user is not None and user.check_password("111111")
-    client.post_form(f"/households/members/{member.id}/account", {"pin": "222222"})
+    assert user is not None and user.check_password("581736")
+    client.post_form(f"/households/members/{member.id}/account", {"pin": "730184"})
     db.session.expire_all()
-    assert db.session.get(User, user.id).check_password("222222")
+    assert db.session.get(User, user.id).check_password("730184")
 
 
 def test_a_half_finished_link_expires(client, registry, monkeypatch):

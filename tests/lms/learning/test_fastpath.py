@@ -109,15 +109,14 @@ def test_idle_sign_out_is_left_to_flask(client, learner_in_lesson, clock, token,
 
 
 def test_session_identifier_is_flask_logins(app):
-    from flask_login.utils import _create_identifier
-
+    from lms.extensions import login_manager
     from lms.learning.fastpath import HeartbeatFastPath
 
     fast = HeartbeatFastPath(None, app)
     for headers, addr in (({"User-Agent": "Mozilla/5.0 (乡学)"}, "10.1.2.3"), ({}, "127.0.0.1"),
                           ({"X-Forwarded-For": "203.0.113.9, 10.0.0.1"}, "10.0.0.1")):
         with app.test_request_context("/", headers=headers, environ_base={"REMOTE_ADDR": addr}) as ctx:
-            assert fast.identifier(ctx.request.environ) == _create_identifier()
+            assert fast.identifier(ctx.request.environ) == login_manager._session_identifier_generator()
 
 
 def test_a_completing_heartbeat_goes_to_flask_and_completes_once(client, learner_in_lesson, clock, token,  # noqa: F811

@@ -1,0 +1,131 @@
+"""What every benchmark records next to its figures, so a number can be checked against its run.
+
+    from bench.common import write_results    # each bench puts the repository on sys.path
+    ...
+    write_results("search", figures, argv=sys.argv, database_url=url, quick=args.quick)
+
+writes ``bench/results/<name>.json`` as ``{"meta": {...}, "figures": {...}}``. The meta block holds
+the git commit (and whether the tree had uncommitted changes), the command line, the CPU count, the
+load average when the bench started (this module's import) and when it wrote its results, the
+versions of Python, SQLite, ffmpeg, PostgreSQL and nginx (the last two when the bench used them),
+and the date. A ``--quick`` run writes ``<name>.quick.json`` (not committed), so a smoke run never
+overwrites the evidence the README quotes. ``LMS_BENCH_RESULTS`` points the output elsewhere (the
+test of the benches uses a temporary folder).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Taken when the bench imports this module, i.e. before it starts loading or measuring.
+STARTED_AT = dt.datetime.now(dt.timezone.utc)
+LOAD_AT_START = [round(x, 2) for x in os.getloadavg()]
+_STARTED = time.monotonic()
+
+
+def results_dir() -> Path:
+    return Path(os.environ.get("LMS_BENCH_RESULTS") or ROOT / "bench" / "results")
+
+
+def _run(*cmd: str) -> str:
+    """First line a tool prints about itself (some write it to stderr), or '' when it is absent."""
+    if not shutil.which(cmd[0]):
+        return ""
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    text = (out.stdout or out.stderr).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def git_state() -> dict:
+    commit = _run("git", "-C", str(ROOT), "rev-parse", "HEAD")
+    # Results the bench is about to rewrite do not make the measured code "dirty".
+    status = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no",
+                             "--", ".", ":(exclude)bench/results"],
+                            capture_output=True, text=True).stdout if commit else ""
+    return {"commit": commit or None, "dirty": bool(status.strip()) if commit else None}
+
+
+def postgres_version(database_url: str) -> str | None:
+    """The server's own version (what ran the queries), not the client library's."""
+    try:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(database_url)
+        try:
+            with engine.connect() as conn:
+                return conn.execute(text("SHOW server_version")).scalar()
+        finally:
+            engine.dispose()
+    except Exception as exc:  # the figures still count; say why the version is missing
+        return f"unknown ({type(exc).__name__})"
+
+
+def versions(*, database_url: str | None = None, nginx: bool = False, extra: dict | None = None) -> dict:
+    found = {
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "ffmpeg": (re.match(r"ffmpeg version (\S+)", _run("ffmpeg", "-version")) or [None, None])[1],
+    }
+    if database_url and database_url.startswith("postgresql"):
+        found["postgresql"] = postgres_version(database_url)
+    if nginx:
+        found["nginx"] = (re.search(r"nginx/(\S+)", _run("nginx", "-v")) or [None, None])[1]
+    found.update(extra or {})
+    return found
+
+
+def command_line(argv: list[str]) -> str:
+    """The command as one would type it in the repository (no path of the machine that ran it)."""
+    words = ["python"]
+    for word in argv:
+        path = Path(word)
+        if path.is_absolute() and path.resolve().is_relative_to(ROOT):
+            word = path.resolve().relative_to(ROOT).as_posix()
+        words.append(word)
+    return shlex.join(words)
+
+
+def metadata(argv=None, *, database_url: str | None = None, nginx: bool = False,
+             extra_versions: dict | None = None, quick: bool = False) -> dict:
+    argv = list(sys.argv if argv is None else argv)
+    return {
+        **git_state(),
+        "command": command_line(argv),
+        "quick": quick,
+        "cpu_count": os.cpu_count(),
+        "load_average_start": LOAD_AT_START,
+        "load_average_end": [round(x, 2) for x in os.getloadavg()],
+        "started": STARTED_AT.isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "wall_seconds": round(time.monotonic() - _STARTED, 1),
+        "database": ("postgresql" if database_url and database_url.startswith("postgresql") else "sqlite"),
+        "versions": versions(database_url=database_url, nginx=nginx, extra=extra_versions),
+    }
+
+
+def write_results(name: str, figures: dict, *, argv=None, database_url: str | None = None,
+                  nginx: bool = False, extra_versions: dict | None = None, quick: bool = False) -> Path:
+    """Write the figures with their metadata; returns the file written."""
+    out = results_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}{'.quick' if quick else ''}.json"
+    document = {"meta": metadata(argv, database_url=database_url, nginx=nginx,
+                                 extra_versions=extra_versions, quick=quick),
+                "figures": figures}
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return path
