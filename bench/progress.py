@@ -1,32 +1,37 @@
-"""Heartbeat ingestion through gunicorn (2 workers) on SQLite with 1,000 simulated learners.
+"""Heartbeat capacity through gunicorn, on SQLite and on PostgreSQL in one run.
 
 Every learner is a distinct account, signed in through the real sign-in form, with its own session
 cookie, the CSRF token of its lesson page, its own client_id and increasing seq, and its own
-keep-alive connection (a browser tab holds one). The real rhythm is a heartbeat every 15 s
-claiming the 15 s just played; here time is scaled so that each learner sends one every
-``--period`` seconds (0.9 s: 1,111 heartbeats/s offered) claiming the ``period`` seconds just
-played, so the server's pacing clock is satisfied honestly. 3 % of heartbeats are sent twice as a
-client retry would be. The schedule is open loop: beats are due on the clock, not on the previous
-answer (a learner waits only for its own unanswered beat), and latency counts from the due time,
-so queueing shows in the percentiles. The load generator is one process of raw sockets with
-pre-built requests, so its own CPU stays small; both its CPU and the server processes' CPU per
-request are reported, with the load average (other work on the machine slows everything).
+keep-alive connection (a browser tab holds one); the load generator is bench/probes/heartbeat_load.py.
+
+Capacity, not the offered rate: after a warm-up (every learner's first heartbeat, spread over
+``--warmup`` seconds and reported apart: it goes through Flask, which checks the cookie and CSRF
+token for the first time in that worker), the offered rate is raised step by step (``--rates``,
+``--step-seconds`` each) by letting more learners beat, until a step's p99 passes
+``--p99-limit-ms`` (100) or a heartbeat is refused; the capacity is the highest step that held.
+Each step reports p50/p95/p99/max (after its first second), the server's CPU per request (the
+gunicorn processes, and the PostgreSQL server's when the bench started it), the load average, and
+where a heartbeat waits (bench/probes/progress_gunicorn.py): on SQLite the writers' lock (mutex
+and flock) and the writes inside it, on PostgreSQL the read and the write statements (the write
+includes its commit's WAL flush).
+
+Time scaling: each learner beats every ``--period`` wall seconds (0.9) instead of 15, claiming the
+seconds just played, so the server's pacing clock is satisfied honestly; the server's per-learner
+clocks run 15 / period times faster to match (see bench/probes/progress_gunicorn.py for which, and
+why the per-process caches are not scaled). Open loop: beats are due on the clock, not on the
+previous answer, and latency counts from the due time, so queueing shows. 3 % of heartbeats are
+sent twice as a client retry would be.
 
 Afterwards the database is checked: every acknowledged heartbeat is stored exactly once, and each
 learner's merged intervals are exactly the seconds acknowledged (nothing lost, nothing doubled).
-The workers time each heartbeat's insert, the statement that takes SQLite's write lock
-(bench/probes/progress_gunicorn.py).
 
-The first ``--warmup`` seconds (5) are reported apart: in them all 1,000 learners open their
-connection and send their first heartbeat within one period (0.9 s), which goes through Flask
-(the progress row's insert), a stampede a village never makes. ``p50/p95/p99_ms`` are the
-``--seconds`` after it; ``warmup_p99_ms``, ``whole_run_p99_ms`` and ``p99_ms_per_5s`` show the rest.
+    .venv/bin/python bench/progress.py [--postgres | --database-url URL] [--rates 600,800,...]
+        [--step-seconds 8] [--period 0.9] [--warmup 5] [--quick]
 
-    .venv/bin/python bench/progress.py [--learners 1000] [--seconds 30] [--warmup 5] [--period 0.9]
-        [--gunicorn "--worker-class gthread --threads 4 --keep-alive 75"]
-
-Prints the figures and writes bench/results/progress.json. Targets: >= 1,000 heartbeats/s,
-p99 < 100 ms.
+``--postgres`` starts a throwaway PostgreSQL (durable defaults: fsync and synchronous_commit on) on
+loopback beside this run; ``--database-url`` uses (and empties) a given one. Writes
+bench/results/progress.json (``--quick``: progress.quick.json). Targets: >= 1,000 heartbeats/s
+with p99 < 100 ms on each database.
 """
 from __future__ import annotations
 
@@ -35,9 +40,6 @@ import asyncio
 import contextlib
 import json
 import os
-import random
-import re
-import selectors
 import shutil
 import signal
 import socket
@@ -46,12 +48,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 VILLAGE = "621123100201"
-PIN = "135790"
+sys.path.insert(0, str(ROOT / "bench" / "probes"))
+from bench.common import postgres_version, write_results  # noqa: E402  (its import notes the start)
+from heartbeat_load import PIN, Drive, sign_in_all  # noqa: E402
 
 
 def free_port() -> int:
@@ -105,233 +108,6 @@ def prepare(env: dict, learners: int, duration: float, fresh: bool = False) -> i
         lesson_id = lesson.id
         db.engine.dispose()
         return lesson_id
-
-
-class Conn:
-    """A minimal HTTP/1.1 client over one connection, enough for this benchmark."""
-
-    def __init__(self, port):
-        self.port = port
-        self.cookies: dict[str, str] = {}
-        self.reader = self.writer = None
-
-    async def request(self, method, path, body=b"", headers=None):
-        for attempt in range(3):
-            try:
-                return await self._request(method, path, body, headers)
-            except (ConnectionError, asyncio.IncompleteReadError):
-                self.reader = None
-                if attempt == 2:
-                    raise
-        raise RuntimeError("unreachable")
-
-    async def _request(self, method, path, body, headers):
-        if self.reader is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        hdrs = {"Host": f"127.0.0.1:{self.port}", "Content-Length": str(len(body)), "Connection": "keep-alive"}
-        if self.cookies:
-            hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        hdrs.update(headers or {})
-        head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hdrs.items()) + "\r\n"
-        self.writer.write(head.encode() + body)
-        await self.writer.drain()
-        status_line = await self.reader.readline()
-        if not status_line:
-            raise ConnectionError("closed")
-        status = int(status_line.split()[1])
-        length, close = 0, False
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            name, value = name.strip().lower(), value.strip()
-            if name == "content-length":
-                length = int(value)
-            elif name == "set-cookie":
-                k, _, v = value.split(";")[0].partition("=")
-                self.cookies[k] = v
-            elif name == "connection" and value.lower() == "close":
-                close = True
-        data = await self.reader.readexactly(length) if length else b""
-        if close:
-            self.writer.close()
-            self.reader = None
-        return status, data
-
-
-async def sign_in(port, i, lesson_id):
-    conn = Conn(port)
-    status, page = await conn.request("GET", "/signin?manual=1")
-    token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
-        rb'value="([^"]+)"[^>]*name="csrf_token"', page)
-    form = urlencode({"csrf_token": token.group(1).decode(), "identifier": f"1390000{i:04d}", "pin": PIN}).encode()
-    status, _ = await conn.request("POST", "/signin?manual=1", form,
-                                   {"Content-Type": "application/x-www-form-urlencoded"})
-    assert status == 302, status
-    status, page = await conn.request("GET", f"/learn/lessons/{lesson_id}")
-    assert status == 200, status
-    csrf = re.search(rb'name="csrf-token" content="([^"]+)"', page).group(1).decode()
-    return conn, csrf
-
-
-
-class Learner:
-    """One signed-in learner on its own keep-alive connection, as a browser tab would hold it."""
-
-    __slots__ = ("i", "head", "sock", "seq", "pos", "inflight", "buf", "acked", "last")
-
-    def __init__(self, i, cookies, csrf, port):
-        self.i = i
-        cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
-        # Everything but the body length is fixed: build it once.
-        self.head = (f"POST /api/v1/progress HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\n"
-                     f"X-CSRFToken: {csrf}\r\nContent-Type: application/json\r\n").encode()
-        self.sock = None
-        self.seq = 0
-        self.pos = 0.0  # media seconds played so far
-        self.inflight = None
-        self.buf = b""
-        self.acked: dict[int, tuple[float, float]] = {}  # seq -> the interval it claimed
-        self.last = (b"", 0, (0.0, 0.0))
-
-
-class Drive:
-    """The load. Each beat claims the ``period`` seconds of wall time since the learner's previous
-    one (the real 15 s rhythm time-scaled by 15 / period, so the server's pacing clock is satisfied
-    honestly). Open loop: beats are due on the clock, not on the previous answer; a learner waits
-    only for its own unanswered beat (one connection, no pipelining), and latency counts from the
-    due time, so queueing is not hidden. A share of beats is sent again 50 ms later as a client
-    retry would be (same seq, same body)."""
-
-    def __init__(self, port, sessions, lesson_id, period, retry_share, seed=7):
-        self.port, self.lesson_id, self.period, self.retry_share = port, lesson_id, period, retry_share
-        self.rng = random.Random(seed)
-        self.sel = selectors.DefaultSelector()
-        self.learners = [Learner(i, cookies, csrf, port) for i, (cookies, csrf) in enumerate(sessions)]
-        self.phase = [self.rng.random() * period for _ in self.learners]
-        self.reconnects = 0
-        self.samples: list = []  # (due wall time, latency s, status)
-        self.errors: list = []
-
-    def run(self, dues):
-        """Send the beats ``dues`` = [(perf_counter time, learner index)] and wait for every answer."""
-        import heapq
-
-        heap = [(due, i, False) for due, i in dues]
-        heapq.heapify(heap)
-        waiting: dict[int, list] = {}  # beats held back by the learner's unanswered one
-        self.waiting = waiting
-        while True:
-            now = time.perf_counter()
-            while heap and heap[0][0] <= now:
-                due, i, retry = heapq.heappop(heap)
-                if not retry and self.rng.random() < self.retry_share:
-                    heapq.heappush(heap, (due + 0.05, i, True))
-                ln = self.learners[i]
-                if ln.inflight is not None:
-                    waiting.setdefault(i, []).append((due, retry))
-                else:
-                    self.beat(ln, due, retry)
-            if not heap and not any(waiting.values()) and all(ln.inflight is None for ln in self.learners):
-                return
-            timeout = max(0.0, heap[0][0] - time.perf_counter()) if heap else 0.5
-            for key, _ in self.sel.select(timeout):
-                self.on_readable(key.data)
-
-    def connect(self, ln):
-        s = socket.create_connection(("127.0.0.1", self.port))
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        s.setblocking(False)
-        ln.sock, ln.buf = s, b""
-        self.sel.register(s, selectors.EVENT_READ, ln)
-
-    def send(self, ln, body, scheduled):
-        if ln.sock is None:
-            self.connect(ln)
-        ln.inflight = (body, scheduled)
-        ln.sock.sendall(ln.head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
-
-    def beat(self, ln, scheduled, retry):
-        if not retry:
-            ln.seq += 1
-            a, b = ln.pos, ln.pos + self.period
-            ln.pos = b
-            body = (b'{"lesson":%d,"intervals":[[%.3f,%.3f]],"position":%.3f,"client_id":"bench-%d","seq":%d}'
-                    % (self.lesson_id, a, b, b, ln.i, ln.seq))
-            ln.last = (body, ln.seq, (round(a, 3), round(b, 3)))
-        self.send(ln, ln.last[0], scheduled)
-
-    def drop(self, ln):
-        self.sel.unregister(ln.sock)
-        ln.sock.close()
-        ln.sock = None
-
-    def on_readable(self, ln):
-        try:
-            data = ln.sock.recv(65536)
-        except ConnectionError:
-            data = b""
-        if not data:  # the server closed the connection (keep-alive timeout, a restart)
-            self.drop(ln)
-            if ln.inflight is not None:
-                self.reconnects += 1
-                self.send(ln, *ln.inflight)  # unanswered: send it again (idempotent per client_id, seq)
-            return
-        ln.buf += data
-        head_end = ln.buf.find(b"\r\n\r\n")
-        if head_end < 0:
-            return
-        head = ln.buf[:head_end + 2]
-        cl = head.lower().find(b"\r\ncontent-length:") + 17
-        length = int(head[cl:head.find(b"\r\n", cl)])
-        if len(ln.buf) < head_end + 4 + length:
-            return
-        body = ln.buf[head_end + 4:head_end + 4 + length]
-        ln.buf = ln.buf[head_end + 4 + length:]
-        status = int(head[9:12])
-        body_sent, scheduled = ln.inflight
-        ln.inflight = None
-        self.samples.append((scheduled, time.perf_counter() - scheduled, status))
-        if status == 200:
-            if body_sent == ln.last[0]:
-                ln.acked[ln.last[1]] = ln.last[2]
-        else:
-            self.errors.append((ln.i, status, body[:200]))
-        if b"Set-Cookie" in head or b"set-cookie" in head:  # the idle clock moved: keep the new cookie
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"set-cookie:"):
-                    name, _, value = line[11:].strip().split(b";")[0].partition(b"=")
-                    ln.head = re.sub(rb"Cookie: [^\r]*", lambda m: _set_cookie(m.group(0), name, value), ln.head)
-        if b"onnection: close" in head:
-            self.drop(ln)
-        held = self.waiting.get(ln.i)
-        if held:
-            self.beat(ln, *held.pop(0))
-
-    def close(self):
-        for ln in self.learners:
-            if ln.sock is not None:
-                self.drop(ln)
-
-
-def _set_cookie(header: bytes, name: bytes, value: bytes) -> bytes:
-    pairs = dict(p.split(b"=", 1) for p in header[8:].split(b"; "))
-    pairs[name] = value
-    return b"Cookie: " + b"; ".join(k + b"=" + v for k, v in pairs.items())
-
-
-async def sign_in_all(port, learners, lesson_id):
-    sem = asyncio.Semaphore(50)
-
-    async def one(i):
-        async with sem:
-            conn, csrf = await sign_in(port, i, lesson_id)
-            if conn.writer is not None:
-                conn.writer.close()
-            return conn.cookies, csrf
-
-    return await asyncio.gather(*(one(i) for i in range(learners)))
 
 
 def cpu_seconds(pids) -> float:
@@ -399,8 +175,8 @@ def _beats(phase: float, period: float, seconds: float):
         t += period
 
 
-def _ms(xs, p):
-    return round(xs[min(len(xs) - 1, int(p * len(xs)))] * 1000, 1) if xs else None
+def _ms(xs, p, digits=1):
+    return round(xs[min(len(xs) - 1, int(p * len(xs)))] * 1000, digits) if xs else None
 
 
 @contextlib.contextmanager
@@ -423,14 +199,19 @@ def throwaway_postgres():
         subprocess.run([*as_pg, pg / "pg_ctl", "-D", folder / "data", "-l", folder / "log", "-w", "-o",
                         f"-k {folder} -p {port} -c listen_addresses=127.0.0.1", "start"], **quiet)
         subprocess.run([*as_pg, pg / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "bench"], **quiet)
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/bench"
+
+        def server_processes() -> list[int]:
+            master = int((folder / "data" / "postmaster.pid").read_text().split()[0])
+            return server_pids(master)
+
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/bench", server_processes
     finally:
         subprocess.run([*as_pg, pg / "pg_ctl", "-D", folder / "data", "-m", "fast", "stop"],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_database(args, database_url: str | None) -> dict:
+def run_database(args, database_url: str | None, database_pids=None) -> dict:
     """One server under test on one database: sign everybody in, warm up, then step the offered rate
     until p99 passes the limit or a heartbeat is refused; then check the database."""
     tmp = Path(tempfile.mkdtemp(prefix="bench-progress-"))
@@ -474,7 +255,9 @@ def run_database(args, database_url: str | None) -> dict:
             active = max(1, round(rate * args.period))
             print(f"  step {rate:g}/s ({active} learners)", file=sys.stderr, flush=True)
             n0, e0, acked0 = len(drive.samples), len(drive.errors), sum(len(ln.acked) for ln in drive.learners)
-            cpu0, load0, wall0 = sum(cpu_seconds([p]) for p in pids), os.getloadavg()[0], time.time()
+            db_pids = database_pids() if database_pids else []
+            cpu0, db0, client0 = cpu_seconds(pids), cpu_seconds(db_pids), time.process_time()
+            load0, wall0 = os.getloadavg()[0], time.time()
             begin = time.perf_counter() + 0.1
             dues = [(begin + t, i) for i in range(active)
                     for t in _beats(drive.phase[i], args.period, args.step_seconds)]
@@ -490,9 +273,12 @@ def run_database(args, database_url: str | None) -> dict:
             step = {"offered_per_s": round(len(dues) / args.step_seconds, 1), "learners": active,
                     "heartbeats_per_s": round(acked / spent, 1), "requests": len(samples),
                     "p50_ms": _ms(lat, 0.50), "p95_ms": _ms(lat, 0.95), "p99_ms": _ms(lat, 0.99), "max_ms": _ms(lat, 1.0),
-                    "status": statuses, "server_cpu_us_per_request": round(
-                        (sum(cpu_seconds([p]) for p in pids) - cpu0) / max(1, len(samples)) * 1e6),
+                    "status": statuses,
+                    "server_cpu_us_per_request": round((cpu_seconds(pids) - cpu0) / max(1, len(samples)) * 1e6),
+                    "client_cpu_us_per_request": round((time.process_time() - client0) / max(1, len(samples)) * 1e6),
                     "loadavg_1min": [round(load0, 2), round(os.getloadavg()[0], 2)], "wall": [wall0, time.time()]}
+            if db_pids:  # the PostgreSQL server's processes (backends, WAL writer, ...)
+                step["database_cpu_us_per_request"] = round((cpu_seconds(db_pids) - db0) / max(1, len(samples)) * 1e6)
             step["held"] = len(drive.errors) == e0 and step["p99_ms"] is not None and step["p99_ms"] < args.p99_limit_ms
             steps.append(step)
             print(f"  {step['offered_per_s']:>7.1f}/s offered: {step['heartbeats_per_s']:>7.1f}/s stored, "
@@ -510,7 +296,8 @@ def run_database(args, database_url: str | None) -> dict:
         for kind in ("lock_wait", "read", "write"):
             xs = sorted(d for t, k, d in probes if k == kind and a <= t < b)
             if xs:
-                step[f"{kind}_ms"] = {"p50": round(_ms(xs, 0.5), 2), "p99": round(_ms(xs, 0.99), 2), "count": len(xs)}
+                step[f"{kind}_ms"] = {"p50": _ms(xs, 0.5, 3), "p99": _ms(xs, 0.99, 3), "max": _ms(xs, 1.0, 3),
+                                      "count": len(xs)}
         fast = sum(1 for t, k, _ in probes if k == "write" and a <= t < b)
         step["answered_in_fast_path"] = round(fast / max(1, step["requests"]), 3)
     held = [s for s in steps if s["held"]]
@@ -535,7 +322,7 @@ def main():
     # A timeout's SIGTERM must still stop the servers (they run in their own sessions).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rates", default="600,800,1000,1200,1400,1600,1800,2000",
+    ap.add_argument("--rates", default="600,800,1000,1200,1400,1600",
                     help="offered heartbeats/s, one step each, until a step fails")
     ap.add_argument("--step-seconds", type=float, default=8.0)
     ap.add_argument("--p99-limit-ms", type=float, default=100.0)
@@ -552,40 +339,27 @@ def main():
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run of a few seconds")
     args = ap.parse_args()
     if args.quick:
-        args.rates, args.step_seconds, args.warmup, args.period = "20,40", 2.0, 1.0, 0.5
+        args.rates, args.step_seconds, args.warmup, args.period = "10,20", 2.0, 1.0, 0.5
     args.rates = [float(r) for r in args.rates.split(",")]
-    load0 = os.getloadavg()
-    databases = {}
+    databases, pg_version = {}, None
     if not args.no_sqlite:
         print("SQLite", file=sys.stderr)
         databases["sqlite"] = run_database(args, None)
     if args.database_url:
         print("PostgreSQL", file=sys.stderr)
+        pg_version = postgres_version(args.database_url)
         databases["postgresql"] = run_database(args, args.database_url)
     elif args.postgres:
         print("PostgreSQL (throwaway)", file=sys.stderr)
-        with throwaway_postgres() as url:
-            databases["postgresql"] = run_database(args, url)
+        with throwaway_postgres() as (url, server_pids_of):
+            pg_version = postgres_version(url)
+            databases["postgresql"] = run_database(args, url, server_pids_of)
             databases["postgresql"]["server"] = "throwaway, durable defaults (fsync, synchronous_commit on)"
     figures = {"rates_offered": args.rates, "step_seconds": args.step_seconds, "p99_limit_ms": args.p99_limit_ms,
                "period_s": args.period, "retry_share": args.retries,
                "gunicorn": f"-w {args.workers} {args.gunicorn}", "databases": databases}
-    write(figures, args, load0)
-
-
-def write(figures, args, load0):
-    import platform
-    import sqlite3
-
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    meta = {"commit": commit, "argv": sys.argv, "cpus": os.cpu_count(), "loadavg_start": [round(x, 2) for x in load0],
-            "loadavg_end": [round(x, 2) for x in os.getloadavg()], "python": platform.python_version(),
-            "sqlite": sqlite3.sqlite_version, "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    text = json.dumps({"meta": meta, "figures": figures}, ensure_ascii=False, indent=2)
-    print(text)
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / ("progress.quick.json" if args.quick else "progress.json")).write_text(text)
+    write_results("progress", figures, argv=sys.argv, quick=args.quick,
+                  extra_versions={"postgresql": pg_version} if pg_version else None)
 
 
 if __name__ == "__main__":

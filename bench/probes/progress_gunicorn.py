@@ -48,7 +48,7 @@ def post_fork(server, worker):
     scale = float(os.environ.get("PROGRESS_TIME_SCALE", "1"))
     sessions.IDLE_GRANULARITY = sessions.IDLE_GRANULARITY / scale  # AttributeError if renamed: follow it
 
-    _timed(store.PgFastStore, "read", "read")
+    _timed(store.PgFastStore, "_fetch", "read")
     _timed(store.PgFastStore, "write", "write")
     held = fastpath._WriterLock.held
 

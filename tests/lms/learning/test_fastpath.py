@@ -152,3 +152,35 @@ def test_a_lessons_first_heartbeat_goes_to_flask(client, learner_in_lesson, cloc
     assert len(flask_calls) == expected and db.session.query(Progress).filter_by(lesson_id=text.id).count() == 1
     assert send(client, text, [], 3, token).status_code == 200
     assert len(flask_calls) == expected
+
+
+def test_a_steady_heartbeat_is_one_read_and_one_write_outside_the_orm(app, client, learner_in_lesson, clock,  # noqa: F811
+                                                                      token, flask_calls, monkeypatch):
+    """The hot path's promise, pinned without timing: no statement through the ORM's engine, and on
+    PostgreSQL two statements on the fast path's own connection (the read carries the user, the
+    session generation, the lesson's access rule and the idempotency key; the write commits the
+    update and the insert together). A retry of a stored heartbeat is answered from the read alone."""
+    from sqlalchemy import event
+
+    from types import SimpleNamespace
+
+    from lms.learning import store
+
+    lesson = SimpleNamespace(id=learner_in_lesson[2].id)  # the test's own objects load nothing meanwhile
+    clock.now += 15
+    assert send(client, lesson, [[0, 15]], 1, token).status_code == 200  # the token's first use: Flask
+    orm, fast = [], []
+    listener = lambda *args: orm.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    for name in ("_fetch", "write"):
+        original = getattr(store.PgFastStore, name)
+        monkeypatch.setattr(store.PgFastStore, name,
+                            lambda self, *a, _o=original, _n=name, **k: fast.append(_n) or _o(self, *a, **k))
+    try:
+        clock.now += 15
+        assert send(client, lesson, [[15, 30]], 2, token).get_json()["watched_seconds"] == 30
+        assert send(client, lesson, [[15, 30]], 2, token).get_json()["watched_seconds"] == 30  # a retry
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert orm == [] and len(flask_calls) == 1
+    assert fast == (["_fetch", "write", "_fetch"] if db.engine.dialect.name == "postgresql" else [])
