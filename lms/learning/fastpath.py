@@ -88,7 +88,7 @@ class HeartbeatFastPath:
         return [payload]
 
     def answer(self, environ, body: bytes):
-        from lms.learning import services, views
+        from lms.learning import views
         from lms.sessions import IDLE_GRANULARITY
 
         app = self.app
