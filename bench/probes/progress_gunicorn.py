@@ -48,7 +48,18 @@ def post_fork(server, worker):
     scale = float(os.environ.get("PROGRESS_TIME_SCALE", "1"))
     sessions.IDLE_GRANULARITY = sessions.IDLE_GRANULARITY / scale  # AttributeError if renamed: follow it
 
-    _timed(store.PgFastStore, "_fetch", "read")
+    fetch = store.PgFastStore._fetch
+
+    def timed_fetch(self, lesson_id):
+        if self._read is not None:  # the statement ran already for this heartbeat
+            return fetch(self, lesson_id)
+        t0 = time.perf_counter()
+        try:
+            return fetch(self, lesson_id)
+        finally:
+            _RECORDS.append((time.time(), "read", time.perf_counter() - t0))
+
+    store.PgFastStore._fetch = timed_fetch
     _timed(store.PgFastStore, "write", "write")
     held = fastpath._WriterLock.held
 
