@@ -1,41 +1,45 @@
-"""Heartbeat ingestion through gunicorn (2 workers) on SQLite with 1,000 simulated learners.
+"""Heartbeat capacity through gunicorn, on SQLite and on PostgreSQL in one run.
 
 Every learner is a distinct account, signed in through the real sign-in form, with its own session
 cookie, the CSRF token of its lesson page, its own client_id and increasing seq, and its own
-keep-alive connection (a browser tab holds one). The real rhythm is a heartbeat every 15 s
-claiming the 15 s just played; here time is scaled so that each learner sends one every
-``--period`` seconds (0.9 s: 1,111 heartbeats/s offered) claiming the ``period`` seconds just
-played, so the server's pacing clock is satisfied honestly. 3 % of heartbeats are sent twice as a
-client retry would be. The schedule is open loop: beats are due on the clock, not on the previous
-answer (a learner waits only for its own unanswered beat), and latency counts from the due time,
-so queueing shows in the percentiles. The load generator is one process of raw sockets with
-pre-built requests, so its own CPU stays small; both its CPU and the server processes' CPU per
-request are reported, with the load average (other work on the machine slows everything).
+keep-alive connection (a browser tab holds one); the load generator is bench/probes/heartbeat_load.py.
+
+Capacity, not the offered rate: after a warm-up (every learner's first heartbeat, spread over
+``--warmup`` seconds and reported apart: it goes through Flask, which checks the cookie and CSRF
+token for the first time in that worker), the offered rate is raised step by step (``--rates``,
+``--step-seconds`` each) by letting more learners beat, until a step's p99 passes
+``--p99-limit-ms`` (100) or a heartbeat is refused; the capacity is the highest step that held.
+Each step reports p50/p95/p99/max (after its first second), the server's CPU per request (the
+gunicorn processes, and the PostgreSQL server's when the bench started it), the load average, and
+where a heartbeat waits (bench/probes/progress_gunicorn.py): on SQLite the writers' lock (mutex
+and flock) and the writes inside it, on PostgreSQL the read and the write statements (the write
+includes its commit's WAL flush).
+
+Time scaling: each learner beats every ``--period`` wall seconds (0.9) instead of 15, claiming the
+seconds just played, so the server's pacing clock is satisfied honestly; the server's per-learner
+clocks run 15 / period times faster to match (see bench/probes/progress_gunicorn.py for which, and
+why the per-process caches are not scaled). Open loop: beats are due on the clock, not on the
+previous answer, and latency counts from the due time, so queueing shows. 3 % of heartbeats are
+sent twice as a client retry would be.
 
 Afterwards the database is checked: every acknowledged heartbeat is stored exactly once, and each
 learner's merged intervals are exactly the seconds acknowledged (nothing lost, nothing doubled).
-The workers time each heartbeat's insert, the statement that takes SQLite's write lock
-(bench/probes/progress_gunicorn.py).
 
-The first ``--warmup`` seconds (5) are reported apart: in them all 1,000 learners open their
-connection and send their first heartbeat within one period (0.9 s), which goes through Flask
-(the progress row's insert), a stampede a village never makes. ``p50/p95/p99_ms`` are the
-``--seconds`` after it; ``warmup_p99_ms``, ``whole_run_p99_ms`` and ``p99_ms_per_5s`` show the rest.
+    .venv/bin/python bench/progress.py [--postgres | --database-url URL] [--rates 600,800,...]
+        [--step-seconds 8] [--period 0.9] [--warmup 5] [--quick]
 
-    .venv/bin/python bench/progress.py [--learners 1000] [--seconds 30] [--warmup 5] [--period 0.9]
-        [--gunicorn "--worker-class gthread --threads 4 --keep-alive 75"]
-
-Prints the figures and writes bench/results/progress.json. Targets: >= 1,000 heartbeats/s,
-p99 < 100 ms.
+``--postgres`` starts a throwaway PostgreSQL (durable defaults: fsync and synchronous_commit on) on
+loopback beside this run; ``--database-url`` uses (and empties) a given one. Writes
+bench/results/progress.json (``--quick``: progress.quick.json). Targets: >= 1,000 heartbeats/s
+with p99 < 100 ms on each database.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
-import random
-import re
 import shutil
 import signal
 import socket
@@ -44,12 +48,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 VILLAGE = "621123100201"
-PIN = "135790"
+sys.path.insert(0, str(ROOT / "bench" / "probes"))
+from bench.common import postgres_version, write_results  # noqa: E402  (its import notes the start)
+from heartbeat_load import PIN, Drive, sign_in_all  # noqa: E402
 
 
 def free_port() -> int:
@@ -58,7 +63,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def prepare(env: dict, learners: int, duration: float) -> int:
+def prepare(env: dict, learners: int, duration: float, fresh: bool = False) -> int:
     """Schema, a village, one published one-hour video lesson and the learners; returns the lesson id."""
     os.environ.update(env)
     from werkzeug.security import generate_password_hash
@@ -74,6 +79,8 @@ def prepare(env: dict, learners: int, duration: float) -> int:
 
     app = create_app()
     with app.app_context():
+        if fresh:  # a PostgreSQL database given to the bench: emptied
+            db.drop_all()
         db.create_all()
         for code, name, level, parent in (("620000000000", "甘肃省", 1, None), ("621100000000", "定西市", 2, "620000000000"),
                                           ("621123000000", "渭源县", 3, "621100000000"),
@@ -98,237 +105,9 @@ def prepare(env: dict, learners: int, duration: float) -> int:
                                 login_key=learner_login_key(ident), login_hint=mask_identifier(ident),
                                 region_code=VILLAGE, is_active_account=True))
         db.session.commit()
-        return lesson.id
-
-
-class Conn:
-    """A minimal HTTP/1.1 client over one connection, enough for this benchmark."""
-
-    def __init__(self, port):
-        self.port = port
-        self.cookies: dict[str, str] = {}
-        self.reader = self.writer = None
-
-    async def request(self, method, path, body=b"", headers=None):
-        for attempt in range(3):
-            try:
-                return await self._request(method, path, body, headers)
-            except (ConnectionError, asyncio.IncompleteReadError):
-                self.reader = None
-                if attempt == 2:
-                    raise
-        raise RuntimeError("unreachable")
-
-    async def _request(self, method, path, body, headers):
-        if self.reader is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        hdrs = {"Host": f"127.0.0.1:{self.port}", "Content-Length": str(len(body)), "Connection": "keep-alive"}
-        if self.cookies:
-            hdrs["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        hdrs.update(headers or {})
-        head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hdrs.items()) + "\r\n"
-        self.writer.write(head.encode() + body)
-        await self.writer.drain()
-        status_line = await self.reader.readline()
-        if not status_line:
-            raise ConnectionError("closed")
-        status = int(status_line.split()[1])
-        length, close = 0, False
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            name, value = name.strip().lower(), value.strip()
-            if name == "content-length":
-                length = int(value)
-            elif name == "set-cookie":
-                k, _, v = value.split(";")[0].partition("=")
-                self.cookies[k] = v
-            elif name == "connection" and value.lower() == "close":
-                close = True
-        data = await self.reader.readexactly(length) if length else b""
-        if close:
-            self.writer.close()
-            self.reader = None
-        return status, data
-
-
-async def sign_in(port, i, lesson_id):
-    conn = Conn(port)
-    status, page = await conn.request("GET", "/signin?manual=1")
-    token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
-        rb'value="([^"]+)"[^>]*name="csrf_token"', page)
-    form = urlencode({"csrf_token": token.group(1).decode(), "identifier": f"1390000{i:04d}", "pin": PIN}).encode()
-    status, _ = await conn.request("POST", "/signin?manual=1", form,
-                                   {"Content-Type": "application/x-www-form-urlencoded"})
-    assert status == 302, status
-    status, page = await conn.request("GET", f"/learn/lessons/{lesson_id}")
-    assert status == 200, status
-    csrf = re.search(rb'name="csrf-token" content="([^"]+)"', page).group(1).decode()
-    return conn, csrf
-
-
-
-class Learner:
-    """One signed-in learner on its own keep-alive connection, as a browser tab would hold it."""
-
-    __slots__ = ("i", "head", "sock", "seq", "inflight", "buf", "acked", "last")
-
-    def __init__(self, i, cookies, csrf, port):
-        self.i = i
-        cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
-        # Everything but the body length is fixed: build it once.
-        self.head = (f"POST /api/v1/progress HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookie}\r\n"
-                     f"X-CSRFToken: {csrf}\r\nContent-Type: application/json\r\n").encode()
-        self.sock = None
-        self.seq = 0
-        self.inflight = None
-        self.buf = b""
-        self.acked = set()
-        self.last = b""
-
-
-def drive(port, sessions, lesson_id, seconds, period, retry_share, seed=7):
-    """The load: each learner beats every ``period`` seconds of wall time, claiming the ``period``
-    seconds it just played (the real 15 s rhythm, time-scaled by 15 / period, so the server's
-    pacing clock is satisfied honestly). Open loop: beats are scheduled on the clock, not on the
-    previous answer; a learner waits only for its own previous answer (one connection, no
-    pipelining), and latency counts from the scheduled time, so queueing is not hidden."""
-    import heapq
-    import selectors
-
-    rng = random.Random(seed)
-    sel = selectors.DefaultSelector()
-    learners = [Learner(i, cookies, csrf, port) for i, (cookies, csrf) in enumerate(sessions)]
-    start = time.perf_counter() + 0.5
-    end = start + seconds
-    heap = []
-    for ln in learners:
-        heapq.heappush(heap, (start + rng.random() * period, ln.i, False))
-    lat, status_counts, errors = [], {}, []
-    lat_by_time = []  # (seconds into the run, latency): the first beats open connections and sessions
-    waiting: dict[int, list] = {}  # beats held back by the learner's unanswered one
-    reconnects = 0
-
-    def connect(ln):
-        s = socket.create_connection(("127.0.0.1", port))
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        s.setblocking(False)
-        ln.sock = s
-        ln.buf = b""
-        sel.register(s, selectors.EVENT_READ, ln)
-
-    def send(ln, body, scheduled):
-        if ln.sock is None:
-            connect(ln)
-        ln.inflight = (body, scheduled)
-        ln.sock.sendall(ln.head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
-
-    def beat(ln, scheduled, retry):
-        if not retry:
-            ln.seq += 1
-            k = ln.seq
-            ln.last = (b'{"lesson":%d,"intervals":[[%.3f,%.3f]],"position":%.3f,"client_id":"bench-%d","seq":%d}'
-                       % (lesson_id, (k - 1) * period, k * period, k * period, ln.i, k))
-        # A retry is what a client sends after a lost answer: the same seq, the same body.
-        send(ln, ln.last, scheduled)
-
-    def reconnect(ln):
-        nonlocal reconnects
-        reconnects += 1
-        sel.unregister(ln.sock)
-        ln.sock.close()
-        ln.sock = None
-        send(ln, *ln.inflight)  # unanswered: send it again (idempotent per client_id, seq)
-
-    def on_readable(ln):
-        try:
-            data = ln.sock.recv(65536)
-        except ConnectionError:
-            data = b""
-        if not data:
-            reconnect(ln)
-            return
-        ln.buf += data
-        head_end = ln.buf.find(b"\r\n\r\n")
-        if head_end < 0:
-            return
-        head = ln.buf[:head_end + 2]
-        cl = head.lower().find(b"\r\ncontent-length:") + 17
-        length = int(head[cl:head.find(b"\r\n", cl)])
-        if len(ln.buf) < head_end + 4 + length:
-            return
-        body = ln.buf[head_end + 4:head_end + 4 + length]
-        ln.buf = ln.buf[head_end + 4 + length:]
-        status = int(head[9:12])
-        now = time.perf_counter()
-        body_sent, scheduled = ln.inflight
-        ln.inflight = None
-        lat.append(now - scheduled)
-        lat_by_time.append((scheduled - start, now - scheduled))
-        status_counts[status] = status_counts.get(status, 0) + 1
-        if status == 200:
-            ln.acked.add(int(body_sent.rsplit(b'"seq":', 1)[1][:-1]))
-        else:
-            errors.append((ln.i, status, body[:200]))
-        if b"Set-Cookie" in head or b"set-cookie" in head:  # the idle clock moved: keep the new cookie
-            for line in head.split(b"\r\n"):
-                if line.lower().startswith(b"set-cookie:"):
-                    name, _, value = line[11:].strip().split(b";")[0].partition(b"=")
-                    ln.head = re.sub(rb"Cookie: [^\r]*", lambda m: _set_cookie(m.group(0), name, value), ln.head)
-        if b"onnection: close" in head:
-            sel.unregister(ln.sock)
-            ln.sock.close()
-            ln.sock = None
-        held = waiting.get(ln.i)
-        if held:
-            beat(ln, *held.pop(0))
-
-    while True:
-        now = time.perf_counter()
-        while heap and heap[0][0] <= now:
-            due, i, retry = heapq.heappop(heap)
-            ln = learners[i]
-            if not retry:
-                if rng.random() < retry_share:
-                    heapq.heappush(heap, (due + 0.05, i, True))
-                if due + period < end:
-                    heapq.heappush(heap, (due + period, i, False))
-            if ln.inflight is not None:
-                waiting.setdefault(i, []).append((due, retry))
-            else:
-                beat(ln, due, retry)
-        if not heap and not any(waiting.values()) and all(ln.inflight is None for ln in learners):
-            break
-        timeout = max(0.0, heap[0][0] - time.perf_counter()) if heap else 0.5
-        for key, _ in sel.select(timeout):
-            on_readable(key.data)
-    elapsed = time.perf_counter() - start
-    for ln in learners:
-        if ln.sock is not None:
-            ln.sock.close()
-    return {"lat": lat, "lat_by_time": lat_by_time, "status": status_counts, "errors": errors, "reconnects": reconnects,
-            "accepted": {ln.i: ln.acked for ln in learners}}, elapsed
-
-
-def _set_cookie(header: bytes, name: bytes, value: bytes) -> bytes:
-    pairs = dict(p.split(b"=", 1) for p in header[8:].split(b"; "))
-    pairs[name] = value
-    return b"Cookie: " + b"; ".join(k + b"=" + v for k, v in pairs.items())
-
-
-async def sign_in_all(port, learners, lesson_id):
-    sem = asyncio.Semaphore(50)
-
-    async def one(i):
-        async with sem:
-            conn, csrf = await sign_in(port, i, lesson_id)
-            if conn.writer is not None:
-                conn.writer.close()
-            return conn.cookies, csrf
-
-    return await asyncio.gather(*(one(i) for i in range(learners)))
+        lesson_id = lesson.id
+        db.engine.dispose()
+        return lesson_id
 
 
 def cpu_seconds(pids) -> float:
@@ -349,7 +128,7 @@ def server_pids(master: int) -> list[int]:
     return [master, *map(int, children)]
 
 
-def verify(lesson_id, stats, period):
+def verify(lesson_id, learners):
     """From the database: every acknowledged heartbeat is stored once, and each learner's merged
     intervals are exactly the seconds acknowledged (nothing lost, nothing counted twice)."""
     from lms import create_app
@@ -364,18 +143,18 @@ def verify(lesson_id, stats, period):
         ids = dict(db.session.execute(db.select(User.display_name, User.id)).all())
         progress = {p.user_id: (p.watched_seconds, p.intervals) for p in db.session.scalars(
             db.select(Progress).where(Progress.lesson_id == lesson_id))}
+        db.engine.dispose()
     stored: dict[int, list[int]] = {}
     for client_id, seq in rows:
         stored.setdefault(int(client_id.split("-")[1]), []).append(seq)
-    accepted = stats["accepted"]
-    lost = sum(len(seqs - set(stored.get(i, []))) for i, seqs in accepted.items())
+    lost = sum(len(set(ln.acked) - set(stored.get(ln.i, []))) for ln in learners)
     doubled = sum(len(v) - len(set(v)) for v in stored.values())
-    unexpected = sum(len(set(stored.get(i, [])) - seqs) for i, seqs in accepted.items())
+    unexpected = sum(len(set(stored.get(ln.i, [])) - set(ln.acked)) for ln in learners)
     lost_s = doubled_s = 0.0
     wrong = 0
-    for i, seqs in accepted.items():
-        expected = iv.merge([((k - 1) * period, k * period) for k in seqs])
-        watched, intervals = progress.get(ids[f"学员{i}"], (0.0, []))
+    for ln in learners:
+        expected = iv.merge(list(ln.acked.values()))
+        watched, intervals = progress.get(ids[f"学员{ln.i}"], (0.0, []))
         have = iv.merge([tuple(x) for x in intervals or []])
         want, got = iv.total(expected), iv.total(have)
         both = want + got - iv.total(iv.merge(have, expected))
@@ -383,114 +162,204 @@ def verify(lesson_id, stats, period):
         doubled_s += max(0.0, watched - want)  # counted beyond the seconds acknowledged
         if abs(watched - want) > 0.01 or abs(want - both) > 0.01 or abs(got - want) > 0.01:
             wrong += 1
-    return {"heartbeats_acknowledged": sum(len(s) for s in accepted.values()), "heartbeat_rows": len(rows),
+    return {"heartbeats_acknowledged": sum(len(ln.acked) for ln in learners), "heartbeat_rows": len(rows),
             "lost_heartbeats": lost, "doubled_heartbeats": doubled, "stored_not_acknowledged": unexpected,
             "lost_seconds": round(lost_s, 2), "doubled_seconds": round(doubled_s, 2),
             "learners_with_wrong_progress": wrong}
 
 
-def _windows(samples, width):
-    out = []
-    for k in range(int(max((t for t, _ in samples), default=0) // width) + 1):
-        w = sorted(x for t, x in samples if k * width <= t < (k + 1) * width)
-        if w:
-            out.append(round(w[min(len(w) - 1, int(0.99 * len(w)))] * 1000, 1))
-    return out
+def _beats(phase: float, period: float, seconds: float):
+    t = phase
+    while t < seconds:
+        yield t
+        t += period
 
 
-def main():
-    # A timeout's SIGTERM must still stop the server (it runs in its own session).
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--learners", type=int, default=1000)
-    ap.add_argument("--seconds", type=float, default=30)
-    ap.add_argument("--period", type=float, default=0.9,
-                    help="wall seconds between one learner's heartbeats (the real 15 s, time-scaled)")
-    ap.add_argument("--retries", type=float, default=0.03, help="share of heartbeats sent twice")
-    ap.add_argument("--warmup", type=float, default=5.0,
-                    help="first seconds, reported apart: every learner opens its connection and sends "
-                         "its first heartbeat within one period")
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--gunicorn", default="--worker-class gthread --threads 4 --keep-alive 75",
-                    help="further gunicorn options (production's, from the Makefile)")
-    args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="bench-progress-"))
-    env = {"LMS_INSTANCE_PATH": str(tmp), "LMS_DATABASE_URL": f"sqlite:///{tmp / 'bench.db'}",
-           "LMS_SECRET_KEY": "bench-secret", "LMS_DATA_KEY": "bench-data", "LMS_QUEUE_URL": f"sqlite:///{tmp / 'q.db'}",
-           "LMS_RATELIMIT_URL": "memory://"}
-    lesson_id = prepare(env, args.learners, duration=3600.0)
+def _ms(xs, p, digits=1):
+    return round(xs[min(len(xs) - 1, int(p * len(xs)))] * 1000, digits) if xs else None
+
+
+@contextlib.contextmanager
+def throwaway_postgres():
+    """A PostgreSQL cluster in a temporary folder (the recipe of tests/with_postgres.sh) with the
+    server's durable defaults: fsync, synchronous_commit and full_page_writes stay on, so an
+    acknowledged heartbeat is on disk. Yields its URL; stopped and removed afterwards."""
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda b: int(b.parent.name))
+    if not bins:
+        sys.exit("PostgreSQL server binaries not found: install Debian's postgresql package.")
+    pg = bins[-1]
+    folder = Path(tempfile.mkdtemp(prefix="bench-pg-"))
     port = free_port()
-    gunicorn = ROOT / ".venv" / "bin" / "gunicorn"
+    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_pg:
+        shutil.chown(folder, "postgres")
+    quiet = {"stdout": subprocess.DEVNULL, "check": True}
+    try:
+        subprocess.run([*as_pg, pg / "initdb", "-D", folder / "data", "-A", "trust", "-U", "postgres"], **quiet)
+        subprocess.run([*as_pg, pg / "pg_ctl", "-D", folder / "data", "-l", folder / "log", "-w", "-o",
+                        f"-k {folder} -p {port} -c listen_addresses=127.0.0.1", "start"], **quiet)
+        subprocess.run([*as_pg, pg / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "bench"], **quiet)
+
+        def server_processes() -> list[int]:
+            master = int((folder / "data" / "postmaster.pid").read_text().split()[0])
+            return server_pids(master)
+
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/bench", server_processes
+    finally:
+        subprocess.run([*as_pg, pg / "pg_ctl", "-D", folder / "data", "-m", "fast", "stop"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_database(args, database_url: str | None, database_pids=None) -> dict:
+    """One server under test on one database: sign everybody in, warm up, then step the offered rate
+    until p99 passes the limit or a heartbeat is refused; then check the database."""
+    tmp = Path(tempfile.mkdtemp(prefix="bench-progress-"))
+    env = {"LMS_INSTANCE_PATH": str(tmp), "LMS_DATABASE_URL": database_url or f"sqlite:///{tmp / 'bench.db'}",
+           "LMS_SECRET_KEY": "bench-secret", "LMS_DATA_KEY": "bench-data", "LMS_QUEUE_URL": f"sqlite:///{tmp / 'q.db'}",
+           "LMS_RATELIMIT_URL": "memory://", "LMS_MEDIA_LINK_SECRET": "bench-media-link-secret"}
+    learners = max(1, round(max(args.rates) * args.period))
+    t_prepare = time.perf_counter()
+    lesson_id = prepare(env, learners, duration=3600.0, fresh=database_url is not None)
+    port = free_port()
     probe_dir = tmp / "probe"
     probe_dir.mkdir()
-    proc = subprocess.Popen([str(gunicorn), "-w", str(args.workers), *args.gunicorn.split(), "-b", f"127.0.0.1:{port}",
-                             "--log-level", "warning", "-c", str(ROOT / "bench" / "probes" / "progress_gunicorn.py"),
-                             "wsgi:app"],
-                            cwd=ROOT, env={**os.environ, **env, "PROGRESS_PROBE_DIR": str(probe_dir)},
-                            start_new_session=True)
+    # The real rhythm is 15 s; the server's own clocks (cookie re-signing, caches) run as fast.
+    scale = 15.0 / args.period
+    proc = subprocess.Popen([str(ROOT / ".venv" / "bin" / "gunicorn"), "-w", str(args.workers), *args.gunicorn.split(),
+                             "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+                             "-c", str(ROOT / "bench" / "probes" / "progress_gunicorn.py"), "wsgi:app"],
+                            cwd=ROOT, env={**os.environ, **env, "PROGRESS_PROBE_DIR": str(probe_dir),
+                                           "PROGRESS_TIME_SCALE": str(scale)}, start_new_session=True)
+    steps = []
     try:
-        for _ in range(100):
+        for _ in range(600):
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
             except OSError:
                 time.sleep(0.1)
         t0 = time.perf_counter()
-        sessions = asyncio.run(sign_in_all(port, args.learners, lesson_id))
+        prepare_s = t0 - t_prepare
+        sessions = asyncio.run(sign_in_all(port, learners, lesson_id))
         signin_s = time.perf_counter() - t0
         pids = server_pids(proc.pid)
-        load0 = os.getloadavg()
-        per0, client0 = [cpu_seconds([pid]) for pid in pids], time.process_time()
-        stats, elapsed = drive(port, sessions, lesson_id, args.seconds + args.warmup, args.period, args.retries)
-        per_process = [cpu_seconds([pid]) - c for pid, c in zip(pids, per0)]
-        server_cpu, client_cpu = sum(per_process), time.process_time() - client0
-        load1 = os.getloadavg()
+        drive = Drive(port, sessions, lesson_id, args.period, args.retries)
+        # Warm-up: each learner's first heartbeat (its connection, the first check of its cookie
+        # and CSRF token in that worker) spread over --warmup seconds, reported apart.
+        begin = time.perf_counter() + 0.2
+        drive.run([(begin + args.warmup * i / learners, i) for i in range(learners)])
+        warm = sorted(lat for _, lat, _ in drive.samples)
+        warm_errors = len(drive.errors)
+        for rate in args.rates:
+            active = max(1, round(rate * args.period))
+            print(f"  step {rate:g}/s ({active} learners)", file=sys.stderr, flush=True)
+            n0, e0, acked0 = len(drive.samples), len(drive.errors), sum(len(ln.acked) for ln in drive.learners)
+            db_pids = database_pids() if database_pids else []
+            cpu0, db0, client0 = cpu_seconds(pids), cpu_seconds(db_pids), time.process_time()
+            load0, wall0 = os.getloadavg()[0], time.time()
+            begin = time.perf_counter() + 0.1
+            dues = [(begin + t, i) for i in range(active)
+                    for t in _beats(drive.phase[i], args.period, args.step_seconds)]
+            drive.run(dues)
+            spent = time.perf_counter() - begin
+            samples = drive.samples[n0:]
+            # The first second settles the step change; the rest is the step's steady state.
+            lat = sorted(x for due, x, _ in samples if due >= begin + 1.0) or sorted(x for _, x, _ in samples)
+            statuses: dict[int, int] = {}
+            for _, _, st in samples:
+                statuses[st] = statuses.get(st, 0) + 1
+            acked = sum(len(ln.acked) for ln in drive.learners) - acked0
+            step = {"offered_per_s": round(len(dues) / args.step_seconds, 1), "learners": active,
+                    "heartbeats_per_s": round(acked / spent, 1), "requests": len(samples),
+                    "p50_ms": _ms(lat, 0.50), "p95_ms": _ms(lat, 0.95), "p99_ms": _ms(lat, 0.99), "max_ms": _ms(lat, 1.0),
+                    "status": statuses,
+                    "server_cpu_us_per_request": round((cpu_seconds(pids) - cpu0) / max(1, len(samples)) * 1e6),
+                    "client_cpu_us_per_request": round((time.process_time() - client0) / max(1, len(samples)) * 1e6),
+                    "loadavg_1min": [round(load0, 2), round(os.getloadavg()[0], 2)], "wall": [wall0, time.time()]}
+            if db_pids:  # the PostgreSQL server's processes (backends, WAL writer, ...)
+                step["database_cpu_us_per_request"] = round((cpu_seconds(db_pids) - db0) / max(1, len(samples)) * 1e6)
+            step["held"] = len(drive.errors) == e0 and step["p99_ms"] is not None and step["p99_ms"] < args.p99_limit_ms
+            steps.append(step)
+            print(f"  {step['offered_per_s']:>7.1f}/s offered: {step['heartbeats_per_s']:>7.1f}/s stored, "
+                  f"p50 {step['p50_ms']} p95 {step['p95_ms']} p99 {step['p99_ms']} ms, status {statuses}, "
+                  f"server {step['server_cpu_us_per_request']} us/request", file=sys.stderr)
+            if not step["held"]:
+                break
+        drive.close()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-    every = sorted(stats["lat"])
-    lat = sorted(x for t, x in stats["lat_by_time"] if t >= args.warmup)  # steady state
-    warm = sorted(x for t, x in stats["lat_by_time"] if t < args.warmup)
-    q = lambda p, xs=lat: xs[min(len(xs) - 1, int(p * len(xs)))] * 1000  # noqa: E731
-    inserts = sorted(t for f in probe_dir.glob("*.json") for t in json.loads(f.read_text()))
-    gc_pauses = [p for f in probe_dir.glob("*.gc") for p in json.loads(f.read_text())]
-    qi = lambda p: inserts[min(len(inserts) - 1, int(p * len(inserts)))] * 1000 if inserts else None  # noqa: E731
-    check = verify(lesson_id, stats, args.period)
-    beats = check["heartbeats_acknowledged"]
-    result = {
-        "learners": args.learners, "seconds": round(elapsed, 1), "period_s": args.period,
-        "offered_heartbeats_per_s": round(args.learners / args.period, 1),
-        "gunicorn": f"-w {args.workers} {args.gunicorn}", "requests": len(every),
-        "heartbeats_per_s": round(beats / elapsed, 1), "requests_per_s": round(len(every) / elapsed, 1),
-        # Latency after the warm-up (steady state), then the warm-up's own and the whole run's.
-        "p50_ms": round(q(0.50), 1), "p95_ms": round(q(0.95), 1), "p99_ms": round(q(0.99), 1),
-        "max_ms": round(lat[-1] * 1000, 1),
-        "warmup_s": args.warmup, "warmup_p99_ms": round(q(0.99, warm), 1) if warm else None,
-        "warmup_max_ms": round(warm[-1] * 1000, 1) if warm else None,
-        "whole_run_p99_ms": round(q(0.99, every), 1),
-        "status": stats["status"], "reconnects": stats["reconnects"],
-        "server_cpu_us_per_request": round(server_cpu / len(every) * 1e6),
-        "client_cpu_us_per_request": round(client_cpu / len(every) * 1e6),
-        "server_cpu_s_master_and_workers": [round(c, 2) for c in per_process],
-        # The insert takes SQLite's write lock: its wall time is mostly the wait for the other writer.
-        "write_lock_insert_ms": {"count": len(inserts), "p50": qi(0.5) and round(qi(0.5), 3),
-                                 "p99": qi(0.99) and round(qi(0.99), 2), "max": qi(1.0) and round(qi(1.0), 2),
-                                 "mean": round(sum(inserts) / len(inserts) * 1000, 3) if inserts else None},
-        # p99 per 5 s of the run: the first window includes every learner's first heartbeat (its
-        # connection, its session's first check, the progress row's insert through Flask).
-        "p99_ms_per_5s": _windows(stats["lat_by_time"], 5.0),
-        # Garbage-collector pauses in the workers, per generation: [count, total ms, longest ms].
-        "gc_pauses": {str(g): [len(d), round(sum(d) * 1000, 1), round(max(d) * 1000, 1)]
-                      for g in (0, 1, 2) if (d := [t for gen, t in gc_pauses if gen == g])},
-        "loadavg_before": [round(x, 2) for x in load0], "loadavg_after": [round(x, 2) for x in load1],
-        "signin_s": round(signin_s, 1),
-        **check, "errors_sample": [str(e) for e in stats["errors"][:5]],
-    }
-    print(json.dumps(result, ensure_ascii=False, indent=2))
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "progress.json").write_text(json.dumps(result, ensure_ascii=False, indent=2))
+        proc.wait(timeout=60)
+    probes = [json.loads(line) for f in probe_dir.glob("*.jsonl") for line in f.read_text().splitlines()]
+    for step in steps:
+        a, b = step.pop("wall")
+        for kind in ("lock_wait", "read", "write"):
+            xs = sorted(d for t, k, d in probes if k == kind and a <= t < b)
+            if xs:
+                step[f"{kind}_ms"] = {"p50": _ms(xs, 0.5, 3), "p99": _ms(xs, 0.99, 3), "max": _ms(xs, 1.0, 3),
+                                      "count": len(xs)}
+        fast = sum(1 for t, k, _ in probes if k == "write" and a <= t < b)
+        step["answered_in_fast_path"] = round(fast / max(1, step["requests"]), 3)
+    held = [s for s in steps if s["held"]]
+    result = {"learners_signed_in": learners, "prepare_s": round(prepare_s, 1), "signin_s": round(signin_s, 1), "time_scale": round(scale, 2),
+              "capacity_heartbeats_per_s": held[-1]["offered_per_s"] if held else 0,
+              "capacity_p99_ms": held[-1]["p99_ms"] if held else None,
+              "warmup": {"seconds": args.warmup, "p99_ms": _ms(warm, 0.99), "max_ms": _ms(warm, 1.0),
+                         "errors": warm_errors},
+              "steps": steps, "reconnects": drive.reconnects,
+              **verify_in(env, lesson_id, drive.learners),
+              "errors_sample": [str(e) for e in drive.errors[:5]]}
     shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+def verify_in(env, lesson_id, learners):
+    os.environ.update(env)
+    return verify(lesson_id, learners)
+
+
+def main():
+    # A timeout's SIGTERM must still stop the servers (they run in their own sessions).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rates", default="600,800,1000,1200,1400,1600",
+                    help="offered heartbeats/s, one step each, until a step fails")
+    ap.add_argument("--step-seconds", type=float, default=8.0)
+    ap.add_argument("--p99-limit-ms", type=float, default=100.0)
+    ap.add_argument("--period", type=float, default=0.9,
+                    help="wall seconds between one learner's heartbeats (the real 15 s, time-scaled)")
+    ap.add_argument("--retries", type=float, default=0.03, help="share of heartbeats sent twice")
+    ap.add_argument("--warmup", type=float, default=5.0, help="seconds over which every learner sends its first heartbeat")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--gunicorn", default="--worker-class gthread --threads 4 --keep-alive 75",
+                    help="further gunicorn options (production's, from the Makefile)")
+    ap.add_argument("--database-url", default="", help="also run on this PostgreSQL database (emptied first)")
+    ap.add_argument("--postgres", action="store_true", help="also run on a throwaway PostgreSQL started here")
+    ap.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run of a few seconds")
+    args = ap.parse_args()
+    if args.quick:
+        args.rates, args.step_seconds, args.warmup, args.period = "10,20", 2.0, 1.0, 0.5
+    args.rates = [float(r) for r in args.rates.split(",")]
+    databases, pg_version = {}, None
+    if not args.no_sqlite:
+        print("SQLite", file=sys.stderr)
+        databases["sqlite"] = run_database(args, None)
+    if args.database_url:
+        print("PostgreSQL", file=sys.stderr)
+        pg_version = postgres_version(args.database_url)
+        databases["postgresql"] = run_database(args, args.database_url)
+    elif args.postgres:
+        print("PostgreSQL (throwaway)", file=sys.stderr)
+        with throwaway_postgres() as (url, server_pids_of):
+            pg_version = postgres_version(url)
+            databases["postgresql"] = run_database(args, url, server_pids_of)
+            databases["postgresql"]["server"] = "throwaway, durable defaults (fsync, synchronous_commit on)"
+    figures = {"rates_offered": args.rates, "step_seconds": args.step_seconds, "p99_limit_ms": args.p99_limit_ms,
+               "period_s": args.period, "retry_share": args.retries,
+               "gunicorn": f"-w {args.workers} {args.gunicorn}", "databases": databases}
+    write_results("progress", figures, argv=sys.argv, quick=args.quick,
+                  extra_versions={"postgresql": pg_version} if pg_version else None)
 
 
 if __name__ == "__main__":

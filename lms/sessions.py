@@ -117,8 +117,6 @@ class SessionUser:
         """From the request's session, or from a bare SQLite driver connection if given."""
         from sqlalchemy import text
 
-        from lms.accounts.models import Role
-
         if sqlite_connection is None:
             connection = db.session.connection()
             if connection.dialect.name == "sqlite":  # straight on the driver: see lms.learning.store
@@ -129,7 +127,15 @@ class SessionUser:
             if cls._query is None:
                 cls._query = text(cls.SQL)
             row = connection.execute(cls._query, {"id": user_id}).first()
-        return None if row is None else cls(user_id, Role(row[0]), row[1], row[2])
+        return None if row is None else cls.from_row(user_id, row)
+
+    @classmethod
+    def from_row(cls, user_id: int, row):
+        """From the columns of ``SQL`` (the heartbeat fast path on PostgreSQL reads them in its
+        own statement, lms.learning.store.PgFastStore)."""
+        from lms.accounts.models import Role
+
+        return cls(user_id, Role(row[0]), row[1], row[2])
 
     def get_id(self) -> str:
         return str(self.id)

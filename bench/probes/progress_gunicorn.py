@@ -1,50 +1,82 @@
-"""gunicorn hooks for bench/progress.py: time each heartbeat's insert in the workers.
+"""gunicorn hooks for bench/progress.py: the time-scaled clocks, and where a heartbeat waits.
 
-On SQLite the insert is the statement that takes the database's write lock, so its wall time is
-the wait for the other worker's transaction plus a few microseconds of work. Each worker writes
-its timings to ``$PROGRESS_PROBE_DIR/<pid>.json`` when it exits.
+Time scaling: the bench sends each learner's heartbeat every ``period`` wall seconds instead of
+every 15 s (``PROGRESS_TIME_SCALE`` = 15 / period), so each bench learner stands for ``scale`` real
+learners and the server receives heartbeats at the real rate. Clocks kept per learner must then
+run ``scale`` times faster, or each heartbeat would carry less of their work than in a village:
+the idle clock's cookie re-signing (``lms.sessions.IDLE_GRANULARITY``, 30 s: every third
+heartbeat of a learner re-signs the cookie) is divided by the scale. Clocks kept per process (the
+settings cache of 5 s, the lesson cache of 30 s) are not: the process receives heartbeats at the
+real rate, so their refreshes per heartbeat are already the real ones (scaled, they would be
+``scale`` times too many). The idle sign-out limit costs nothing per heartbeat and is not scaled:
+learners waiting for their step of the bench are paused, not away.
+
+Probes, each written as ``[wall time, kind, seconds]`` lines to ``$PROGRESS_PROBE_DIR/<pid>.jsonl``
+when the worker exits:
+- ``lock_wait`` (SQLite): the wait for the heartbeat writers' lock (the worker's mutex, then the
+  flock shared by the workers), which is where SQLite's single writer makes heartbeats queue;
+- ``write``: the heartbeat's writing statements, inside the lock on SQLite (insert and update);
+  on PostgreSQL the one statement that updates, inserts and commits (its WAL flush included);
+- ``read`` (PostgreSQL): the statement that reads the user, the progress row and the key.
 """
 import json
 import os
 import time
 
-_TIMES: list[float] = []
+_RECORDS: list = []
 
 
-_GC: list[tuple[int, float]] = []
-_gc_start = [0.0]
+def _timed(cls, name, kind):
+    original = getattr(cls, name)
 
+    def timed(*args, **kwargs):
+        t0 = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            _RECORDS.append((time.time(), kind, time.perf_counter() - t0))
 
-def _gc_probe(phase, info):
-    if phase == "start":
-        _gc_start[0] = time.perf_counter()
-    else:
-        _GC.append((info["generation"], time.perf_counter() - _gc_start[0]))
+    setattr(cls, name, timed)
 
 
 def post_fork(server, worker):
-    import gc
+    import contextlib
 
-    from lms.learning.store import SqliteStore
+    import lms.sessions as sessions
+    from lms.learning import fastpath, store
 
-    gc.callbacks.append(_gc_probe)
+    scale = float(os.environ.get("PROGRESS_TIME_SCALE", "1"))
+    sessions.IDLE_GRANULARITY = sessions.IDLE_GRANULARITY / scale  # AttributeError if renamed: follow it
 
-    insert = SqliteStore.insert_heartbeat
+    fetch = store.PgFastStore._fetch
 
-    def timed(self, values):
+    def timed_fetch(self, lesson_id):
+        if self._read is not None:  # the statement ran already for this heartbeat
+            return fetch(self, lesson_id)
         t0 = time.perf_counter()
         try:
-            return insert(self, values)
+            return fetch(self, lesson_id)
         finally:
-            _TIMES.append(time.perf_counter() - t0)
+            _RECORDS.append((time.time(), "read", time.perf_counter() - t0))
 
-    SqliteStore.insert_heartbeat = timed
+    store.PgFastStore._fetch = timed_fetch
+    _timed(store.PgFastStore, "write", "write")
+    held = fastpath._WriterLock.held
+
+    @contextlib.contextmanager
+    def timed_held(self, database):
+        t0 = time.perf_counter()
+        with held(self, database):
+            t1 = time.perf_counter()
+            _RECORDS.append((time.time(), "lock_wait", t1 - t0))
+            yield
+            _RECORDS.append((time.time(), "write", time.perf_counter() - t1))
+
+    fastpath._WriterLock.held = timed_held
 
 
 def worker_exit(server, worker):
     folder = os.environ.get("PROGRESS_PROBE_DIR")
     if folder:
-        with open(os.path.join(folder, f"{os.getpid()}.json"), "w") as fh:
-            json.dump(_TIMES, fh)
-        with open(os.path.join(folder, f"{os.getpid()}.gc"), "w") as fh:
-            json.dump(_GC, fh)
+        with open(os.path.join(folder, f"{os.getpid()}.jsonl"), "w") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in _RECORDS)

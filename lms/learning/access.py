@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, literal_column, select
 
 _STATEMENT = None
 _SQLITE_SQL: str | None = None
+_POSTGRES_SQL: str | None = None
 
 
 def _statement():
@@ -36,6 +37,17 @@ def _sqlite_sql() -> str:
 
         _SQLITE_SQL = str(_statement().compile(dialect=sqlite.dialect(paramstyle="named")))
     return _SQLITE_SQL
+
+
+def postgres_sql() -> str:
+    """The statement in psycopg's ``%(user_id)s``/``%(lesson_id)s`` form, for the PostgreSQL fast
+    path, which reads it inside its own statement (lms.learning.store.PgFastStore)."""
+    global _POSTGRES_SQL
+    if _POSTGRES_SQL is None:
+        from sqlalchemy.dialects import postgresql
+
+        _POSTGRES_SQL = str(_statement().compile(dialect=postgresql.psycopg.dialect(paramstyle="pyformat")))
+    return _POSTGRES_SQL
 
 
 def lesson_open(user_id: int, lesson_id: int, dbapi=None) -> bool:

@@ -59,6 +59,7 @@ class HeartbeatFastPath:
         # writers queue instead: the threads of a worker on a mutex, the workers on an flock of a
         # file beside the database, which the kernel hands over the moment it is released.
         self.write_lock = _WriterLock()
+        self.pg_pool = None  # PostgreSQL: the fast path's own connections, opened on first use
         self.headers = [("Content-Type", "application/json"), *security.HEADERS, ("Vary", "Cookie")]
 
     def __call__(self, environ, start_response):
@@ -87,8 +88,8 @@ class HeartbeatFastPath:
         return [payload]
 
     def answer(self, environ, body: bytes):
-        from lms.learning import services, views
-        from lms.sessions import IDLE_GRANULARITY, SessionUser
+        from lms.learning import views
+        from lms.sessions import IDLE_GRANULARITY
 
         app = self.app
         cookie = _cookie(environ.get("HTTP_COOKIE", ""), self.cookie_name)
@@ -119,11 +120,7 @@ class HeartbeatFastPath:
                 if db.engine.dialect.name == "sqlite":
                     result = self.record_on_driver(db, data, heartbeat, now)
                 else:
-                    user = SessionUser.load(int(data["_user_id"]))
-                    if not _learner_session(user, data, now):
-                        return None
-                    result = services.record_heartbeat(user.id, heartbeat)
-                    db.session.commit()
+                    result = self.record_on_postgres(db, data, heartbeat, now)
             except Exception as exc:
                 from lms.db import database_unavailable, rollback_quietly
 
@@ -160,6 +157,35 @@ class HeartbeatFastPath:
             raise
         finally:
             pooled.close()
+
+    def record_on_postgres(self, db, data: dict, heartbeat: dict, now: float):
+        """PostgreSQL: two statements on a connection of the fast path's own pool, no transaction
+        block (lms.learning.store.PgFastStore). The first reads the signed-in user
+        (``SessionUser.SQL``: the account active, its role and session generation, judged by
+        ``_learner_session`` as on SQLite), whether the lesson is open to them
+        (lms.learning.access) and the progress row, so a disabled account, an ended session or an
+        unpublished course is refused from its next heartbeat on; the second writes. Anything the
+        ORM must do (the lesson's first heartbeat, a completion, a row another tab changed
+        meanwhile) goes to Flask, with nothing written here."""
+        from lms.learning import access, services
+        from lms.learning.store import FastPool, PgFastStore, UserRefused
+        from lms.sessions import SessionUser
+
+        user_id = int(data["_user_id"])
+
+        def check_user(row) -> bool:
+            return _learner_session(SessionUser.from_row(user_id, row), data, now)
+
+        _, _, _, client_id, seq = services.parse_heartbeat(heartbeat)  # the key is bound before the service parses
+        if self.pg_pool is None:
+            self.pg_pool = FastPool(db.engine)
+        with self.pg_pool.connection() as connection:
+            store = PgFastStore(connection, user_id, SessionUser.SQL, access.postgres_sql(), check_user,
+                                (client_id, seq))
+            try:
+                return services.record_heartbeat(user_id, heartbeat, store=store)
+            except (UserRefused, services.NeedsSession):
+                return None
 
     def identifier(self, environ) -> str:
         """The session-protection identifier Flask-Login compares (lms.sessions.session_identifier)."""

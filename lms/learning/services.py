@@ -138,7 +138,10 @@ def record_heartbeat(user_id: int, body, now: float | None = None, store=None) -
     redone. A refused heartbeat raises; the request then rolls back, insert included.
 
     With ``store`` (lms.learning.store) every write goes through that store's connection and
-    ``NeedsSession`` is raised where the ORM would have to write.
+    ``NeedsSession`` is raised where the ORM would have to write. An ``atomic`` store (PostgreSQL's
+    fast path) reads whether the heartbeat is stored already with the row and writes the update and
+    the insert in one statement; when the row changed since it was read, nothing is written and
+    ``NeedsSession`` hands the heartbeat to Flask, which redoes it in a transaction.
     """
     lesson_id, raw_intervals, position, client_id, seq = parse_heartbeat(body)
     now = time.time() if now is None else now
@@ -147,7 +150,11 @@ def record_heartbeat(user_id: int, body, now: float | None = None, store=None) -
         raise ProgressError("lesson", "no such lesson", 404)
     kind, duration, _published, course_id = facts
     # Checked on every heartbeat, never from the cache above: unpublishing refuses the next one.
-    if not access.may_record(user_id, lesson_id, course_id, getattr(store, "dbapi", None)):
+    if getattr(store, "atomic", False):  # PostgreSQL's fast path reads it with the progress row
+        allowed = store.lesson_open(user_id, lesson_id)  # (a staff preview goes to Flask)
+    else:
+        allowed = access.may_record(user_id, lesson_id, course_id, getattr(store, "dbapi", None))
+    if not allowed:
         raise ProgressError("lesson", "no such lesson", 404)
     is_media = kind in (LessonKind.video, LessonKind.audio)
     if is_media and not duration:
@@ -185,14 +192,28 @@ def record_heartbeat(user_id: int, body, now: float | None = None, store=None) -
                 values["position"] = position
         return values
 
+    if row.seen:
+        return _result_row(row, duplicate=True)  # a retry of one already applied
     try:
         values = apply(row)
     except iv.IntervalError as exc:
-        if _heartbeat_seen(user_id, client_id, seq):
+        atomic = getattr(store, "atomic", False)  # its read said whether the heartbeat is stored
+        if not atomic and _heartbeat_seen(user_id, client_id, seq):
             return _result_row(row, duplicate=True)  # a retry of one already applied
         raise ProgressError(exc.code, exc.message) from None
-    if not store.insert_heartbeat({"user_id": user_id, "client_id": client_id, "seq": seq, "lesson_id": lesson_id,
-                                   "claimed_seconds": claimed_total, "received_at": stamp}):
+    heartbeat = {"user_id": user_id, "client_id": client_id, "seq": seq, "lesson_id": lesson_id,
+                 "claimed_seconds": claimed_total, "received_at": stamp}
+    if bare and row.completed_at is None and _may_complete(kind, values["watched_seconds"], duration,
+                                                           row.opened_at, now):
+        raise NeedsSession  # before writing: an atomic store could not take its write back
+    if getattr(store, "atomic", False):
+        stored = store.write(heartbeat, values, version=row.updated_at)
+        if stored is None:
+            raise NeedsSession  # another tab changed the row: Flask redoes it under FOR UPDATE
+        if not stored:
+            return _result_row(row, duplicate=True)
+        return ProgressResult(values["watched_seconds"], values["coverage"], row.completed_at is not None)
+    if not store.insert_heartbeat(heartbeat):
         return _result_row(row, duplicate=True)
     if store.update(values, version=row.updated_at) != 1:
         row = store.read(user_id, lesson_id, lock=True)

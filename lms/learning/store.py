@@ -1,16 +1,34 @@
 """The heartbeat's SQL: read a progress row, insert-or-ignore the heartbeat, update the row.
 
-A heartbeat is a few small statements, 1,000 times a second on two SQLite worker processes, so
-the statements are written once. On SQLite they run straight on the driver's connection (no
-statement building, compiling or result processing: about half a heartbeat's database time); on
-other databases they run as prepared SQLAlchemy text statements with the columns' types. Both
-run inside the request's transaction, which the request teardown commits.
+A heartbeat is a few small statements, 1,000 times a second on two worker processes, so the
+statements are written once. Three stores run them:
+
+- ``SqliteStore``: straight on the SQLite driver's connection (no statement building, compiling or
+  result processing: about half a heartbeat's database time), inside a transaction the caller
+  commits (the fast path, under its writer lock, or the request teardown);
+- ``CoreStore``: any other database through the request's SQLAlchemy connection and transaction
+  (the Flask view on PostgreSQL);
+- ``PgFastStore``: PostgreSQL for the heartbeat fast path, two round trips and no transaction
+  of its own. One statement reads the signed-in user (``lms.sessions.SessionUser.SQL``, the same
+  check the Flask path makes), the progress row and whether this heartbeat was stored already;
+  one statement writes: the conditional update of the progress row and the heartbeat's insert,
+  committed together (autocommit: a single statement is its own transaction, so there is no
+  BEGIN or COMMIT round trip, and ``synchronous_commit`` stays at its durable default). Both
+  statements are prepared on the connection's first use. The connections are the fast path's
+  own (``FastPool``), not the ORM's pool: no pre-ping per heartbeat, no reset on return.
 """
 from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
 from typing import NamedTuple
+
+import functools
+import os
+import re
+import threading
+import weakref
+from contextlib import contextmanager
 
 from sqlalchemy import bindparam, text
 
@@ -44,6 +62,9 @@ class ProgressRow(NamedTuple):
     last_heartbeat_at: float | None
     last_client_id: str | None
     last_seq: int | None
+    # Whether this heartbeat (user, client_id, seq) is stored already: PgFastStore reads it with
+    # the row; the other stores learn it from their insert.
+    seen: bool = False
 
 
 def store_for(connection) -> SqliteStore | CoreStore:
@@ -118,3 +139,158 @@ class CoreStore:
         if version is None:
             return self.connection.execute(self.sql.update, values).rowcount
         return self.connection.execute(self.sql.update_if, {**values, "version": version}).rowcount
+
+
+# PostgreSQL, fast path. The user's row comes first (SessionUser.SQL as a CTE, so its columns and
+# conditions stay the sessions module's), then the progress row and the idempotency key's presence.
+_PG_PROGRESS = ", ".join(f"p.{c}" for c in COLUMNS)
+_PG_WRITE = ("WITH changed AS (UPDATE progress SET intervals = %(intervals)s::json, watched_seconds = %(watched_seconds)s, "
+             "coverage = %(coverage)s, position = %(position)s, paid_until = %(paid_until)s, "
+             "last_heartbeat_at = %(last_heartbeat_at)s, last_client_id = %(last_client_id)s, last_seq = %(last_seq)s, "
+             "updated_at = %(updated_at)s WHERE id = %(id)s AND updated_at = %(version)s RETURNING id) "
+             # No ON CONFLICT: a heartbeat stored meanwhile makes the whole statement fail, update included.
+             "INSERT INTO heartbeats (user_id, client_id, seq, lesson_id, claimed_seconds, received_at) "
+             "SELECT %(user_id)s, %(client_id)s, %(seq)s, %(lesson_id)s, %(claimed_seconds)s, %(received_at)s "
+             "FROM changed RETURNING id")
+
+
+def _pg_params(sql: str) -> str:
+    """SQLAlchemy-style ``:name`` parameters as psycopg's ``%(name)s``."""
+    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
+
+
+@functools.lru_cache(maxsize=4)
+def _pg_read(user_sql: str, access_sql: str) -> str:
+    return (f"WITH u AS ({_pg_params(user_sql)}) SELECT u.*, EXISTS ({access_sql}), {_PG_PROGRESS}, "
+            "EXISTS (SELECT 1 FROM heartbeats WHERE user_id = %(id)s AND client_id = %(client_id)s AND seq = %(seq)s) "
+            "FROM u LEFT JOIN progress p ON p.user_id = %(id)s AND p.lesson_id = %(lesson_id)s")
+
+
+class UserRefused(Exception):
+    """The signed-in user's row is missing or fails the session check: the fast path hands the
+    heartbeat to Flask, which refuses it with its message."""
+
+
+class PgFastStore:
+    """One heartbeat on a connection of ``FastPool`` (autocommit); see the module docstring.
+
+    The read statement carries three checks besides the progress row: ``user_sql`` (the sessions
+    module's user query; ``check_user(row)`` judges its columns), ``access_sql`` (whether the lesson
+    is open to the learner, lms.learning.access) and whether this heartbeat's key is stored.
+    ``read`` raises ``UserRefused`` when the user fails. ``atomic``: ``write`` changes everything or
+    nothing, so the service decides about completion before writing.
+    """
+
+    atomic = True
+
+    def __init__(self, connection, user_id: int, user_sql: str, access_sql: str, check_user, key: tuple[str, int]):
+        self.connection, self.user_id, self.check_user, self.key = connection, user_id, check_user, key
+        self.read_sql = _pg_read(user_sql, access_sql)
+        self._read: tuple | None = None
+
+    def _fetch(self, lesson_id: int) -> tuple:
+        if self._read is None or self._read[0] != lesson_id:
+            r = self.connection.execute(self.read_sql, {"id": self.user_id, "user_id": self.user_id,
+                                                        "lesson_id": lesson_id, "client_id": self.key[0],
+                                                        "seq": self.key[1]}, prepare=True).fetchone()
+            n = len(COLUMNS)
+            if r is None or not self.check_user(r[:-n - 2]):
+                raise UserRefused
+            row = None if r[-n - 1] is None else ProgressRow(*r[-n - 1:-1], seen=r[-1])
+            self._read = (lesson_id, r[-n - 2], row)
+        return self._read
+
+    def lesson_open(self, user_id: int, lesson_id: int) -> bool:
+        assert user_id == self.user_id
+        return self._fetch(lesson_id)[1]
+
+    def read(self, user_id: int, lesson_id: int, lock: bool = False) -> ProgressRow | None:
+        """The row as the statement read it with the checks (one round trip for both)."""
+        assert user_id == self.user_id and not lock
+        return self._fetch(lesson_id)[2]
+
+    def write(self, heartbeat: dict, values: dict, version) -> bool | None:
+        """True: stored. False: this heartbeat was stored meanwhile (a retry racing its original;
+        nothing written). None: the row changed since it was read (nothing written)."""
+        from psycopg.errors import UniqueViolation
+
+        params = {**heartbeat, **values, "intervals": json.dumps(values["intervals"]), "version": version}
+        try:
+            stored = self.connection.execute(_PG_WRITE, params, prepare=True).fetchone()
+        except UniqueViolation:
+            return False
+        return True if stored is not None else None
+
+
+class StaleConnection(Exception):
+    """A pooled connection failed (the server restarted since it was opened): not a sign that the
+    database is away now. The fast path hands the heartbeat to Flask, whose pool pings first; a
+    write that reached the server before the connection broke is then found stored (a duplicate)."""
+
+
+class FastPool:
+    """The heartbeat fast path's PostgreSQL connections in one process: autocommit, at most
+    ``size`` kept idle (one per server thread is enough), opened on demand with the engine's own
+    connect arguments. A connection that failed (the server restarted, the network dropped) is
+    closed rather than returned, with the idle ones, so the next heartbeat opens a fresh one: a
+    pooled connection's failure raises ``StaleConnection``, a fresh one's the driver's error (the
+    database is away: 503)."""
+
+    def __init__(self, engine, size: int = 8):
+        self.engine, self.size = engine, size
+        self._idle: list = []
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        # An app dropped (tests build many) closes its idle connections with it.
+        weakref.finalize(self, _close_all, self._idle)
+
+    def _connect(self):
+        import psycopg
+
+        cargs, cparams = self.engine.dialect.create_connect_args(self.engine.url)
+        return psycopg.connect(*cargs, **cparams, autocommit=True)
+
+    @contextmanager
+    def connection(self):
+        import psycopg
+
+        with self._lock:
+            if self._pid != os.getpid():
+                # Forked: the parent's sockets are not ours to use or close; keep them untouched.
+                self._inherited, self._idle, self._pid = self._idle, [], os.getpid()
+                weakref.finalize(self, _close_all, self._idle)
+            conn = self._idle.pop() if self._idle else None
+        reused = conn is not None
+        if conn is None:
+            conn = self._connect()
+        try:
+            yield conn
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            conn.close()
+            if reused:  # most likely the server restarted: its other connections are gone too
+                self.close()
+                raise StaleConnection from exc
+            raise
+        finally:
+            self._put(conn)
+
+    def _put(self, conn) -> None:
+        import psycopg
+
+        if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            conn.close()
+            return
+        with self._lock:
+            if len(self._idle) < self.size:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            _close_all(self._idle)
+
+
+def _close_all(connections: list) -> None:
+    while connections:
+        connections.pop().close()
