@@ -13,13 +13,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHES = sorted(p.name for p in (ROOT / "bench").glob("*.py") if p.name != "common.py")
-# Benches whose owners (heartbeats, media) have not yet moved them to bench/common.py and --quick:
-# their own small sizes meanwhile, and their README figures cannot name a stored result yet.
-# test_pending_benches_are_still_pending fails once one moves, so it is taken off this list.
-SMALL_WITHOUT_QUICK = {
-    "progress.py": ["--learners", "20", "--seconds", "2", "--warmup", "1"],
-    "stream.py": ["--seconds", "1", "--connections", "2", "--rounds", "1"],
-}
 META_KEYS = {"commit", "dirty", "command", "cpu_count", "load_average_start", "load_average_end", "date",
              "versions"}
 
@@ -36,29 +29,22 @@ def scratch(tmp_path_factory):
     return root
 
 
-def _accepts_quick(path: Path) -> bool:
-    return "--quick" in path.read_text(encoding="utf-8")
-
-
 @pytest.mark.parametrize("name", BENCHES)
 def test_bench_runs_at_its_quick_size(name, scratch, tmp_path):
     script = scratch / "bench" / name
-    quick = _accepts_quick(script)
-    args = ["--quick"] if quick else SMALL_WITHOUT_QUICK[name]
     results = tmp_path / "results"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LMS_", "TEST_DATABASE"))}
     env.update(LMS_BENCH_RESULTS=str(results), LMS_INSTANCE_PATH=str(tmp_path / "instance"))
-    out = subprocess.run([sys.executable, str(script), *args], cwd=scratch, env=env, capture_output=True,
+    out = subprocess.run([sys.executable, str(script), "--quick"], cwd=scratch, env=env, capture_output=True,
                          text=True, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    written = list(results.glob("*.json")) + list((scratch / "bench" / "results").glob(f"{name[:-3]}*.json"))
+    written = sorted(results.glob("*.quick.json"))
     assert written, f"{name} wrote no results"
-    if quick:
-        document = json.loads(sorted(results.glob("*.quick.json"))[0].read_text(encoding="utf-8"))
-        assert META_KEYS <= document["meta"].keys()
-        assert "--quick" in document["meta"]["command"] and document["meta"]["quick"] is True
-        assert document["meta"]["versions"]["python"] and document["meta"]["versions"]["sqlite"]
-        assert document["figures"]
+    document = json.loads(written[0].read_text(encoding="utf-8"))
+    assert META_KEYS <= document["meta"].keys()
+    assert "--quick" in document["meta"]["command"] and document["meta"]["quick"] is True
+    assert document["meta"]["versions"]["python"] and document["meta"]["versions"]["sqlite"]
+    assert document["figures"]
     assert not list((ROOT / "bench" / "results").glob("*.quick.json")), "a quick run wrote into the repository"
 
 
@@ -84,12 +70,5 @@ def test_readme_figures_name_committed_results():
     # A paragraph that quotes a figure measured by a bench names the file it comes from.
     for paragraph in re.split(r"\n\s*\n", readme):
         benches = {f"{b}.py" for b in re.findall(r"bench/(\w+)\.py", paragraph)}
-        if benches - SMALL_WITHOUT_QUICK.keys() and FIGURE.search(paragraph):
+        if benches and FIGURE.search(paragraph):
             assert "bench/results/" in paragraph, f"figures without their results file:\n{paragraph[:400]}"
-
-
-@pytest.mark.parametrize("name", sorted(SMALL_WITHOUT_QUICK))
-def test_pending_benches_are_still_pending(name):
-    source = (ROOT / "bench" / name).read_text(encoding="utf-8")
-    assert "--quick" not in source and "bench.common" not in source, (
-        f"bench/{name} now has --quick: take it off SMALL_WITHOUT_QUICK so its figures must name their results")
