@@ -232,7 +232,7 @@ def bench_publish(samples: int, env: dict, gap: float = 20.0) -> dict:
     from courses.models import Programme, Skill
     from lms.accounts.services import create_user
     from lms.extensions import db
-    from search.queries import search_index
+    from search.searcher import search_index
     from search.storage import index_root
 
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "worker"], cwd=REPO, env=env,
@@ -309,15 +309,15 @@ def reset_caches(root: Path) -> None:
     """Everything a search process keeps between queries, as after a restart or an index change:
     the searcher, the document-set cache, the synonym table, the pinyin and normalisation caches.
     (jieba's dictionary stays: a fresh process is measured separately, see fresh_process_queries.)"""
-    from search import analysis, queries
+    from search import analysis, highlighting, queries, searcher
 
-    queries.forget_searcher(root)
-    with queries._docsets.lock:
-        queries._docsets.sets.clear()
-        queries._docsets.size = 0
-        queries._docsets.current.clear()
+    searcher.forget_searcher(root)
+    with searcher._docsets.lock:
+        searcher._docsets.sets.clear()
+        searcher._docsets.size = 0
+        searcher._docsets.current.clear()
     queries.forget_synonyms()
-    queries._pinyin_spans.cache_clear()
+    highlighting._pinyin_spans.cache_clear()
     for cached in (analysis._norm_char, analysis.pinyin_full, analysis.pinyin_initials):
         cached.cache_clear()
 

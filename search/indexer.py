@@ -1,6 +1,6 @@
 """The one writer of the search index (runs in the worker and in `flask search rebuild`).
 
-Web processes never call this module; they only read (search.queries). Every write
+Web processes never call this module; they only read (search.searcher). Every write
 holds an exclusive flock on ``write.lock``, so an incremental update that arrives while a
 rebuild runs waits and is then applied to the new generation instead of being lost with
 the old one.

@@ -1,4 +1,4 @@
-"""Layout of the index folder, shared by the writer (indexer) and the readers (queries).
+"""Layout of the index folder, shared by the writer (indexer) and the readers (searcher).
 
     <LMS_SEARCH_INDEX>/
         CURRENT              name of the live generation (replaced atomically)

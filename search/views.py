@@ -90,7 +90,7 @@ def _cards(result):
             "course": course,
             "cover": cover,
             "minutes": minutes,
-            # Built escaped by search.queries.highlight: safe to show as HTML.
+            # Built escaped by search.highlighting.highlight: safe to show as HTML.
             "title": Markup(result.fragments.get(course.id, {}).get("title") or escape(course.title)),
             "snippet": result.fragments.get(course.id, {}).get("summary"),
         })

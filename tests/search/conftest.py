@@ -5,7 +5,8 @@ import copy
 import pytest
 
 from search import indexer
-from search.queries import Synonyms, search_index
+from search.parsing import Synonyms
+from search.searcher import search_index
 from tests.courses.fixtures import catalogue, fake_media, make_course  # noqa: F401
 
 DOCS = [

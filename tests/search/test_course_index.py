@@ -3,7 +3,8 @@ import threading
 import pytest
 
 from search import indexer, storage
-from search.queries import Synonyms, search_index
+from search.parsing import Synonyms
+from search.searcher import search_index
 from search.schema import SCHEMA_VERSION
 
 

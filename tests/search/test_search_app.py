@@ -170,7 +170,8 @@ def test_rebuild_task_swaps_while_api_searches_run(courses, app):
     stop = threading.Event()
 
     def searching():
-        from search.queries import Synonyms, search_index
+        from search.parsing import Synonyms
+        from search.searcher import search_index
 
         with app.app_context():
             while not stop.is_set():
