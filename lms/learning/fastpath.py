@@ -21,7 +21,8 @@ same pieces the view uses, and hands every other case to Flask unchanged, where
   one (400, 404, ...) is rolled back and re-run by Flask, which answers with the translated
   message.
 
-Anything unexpected also goes to Flask (it then meets the same problem and reports it).
+Anything unexpected also goes to Flask (it then meets the same problem and reports it), logged
+once per cause per process first.
 
 Flask's before- and after-request hooks do not run for the heartbeats answered here: a new
 app-wide hook that heartbeats must go through has to be called here as well (the security headers
@@ -36,13 +37,18 @@ import contextlib
 import fcntl
 import io
 import json
+import logging
 import os
 import threading
 import time
 
 from lms import inputs, security
 
+log = logging.getLogger(__name__)
 PATH = "/api/v1/progress"
+# Causes of unexpected failures already logged by this process: each is logged once, then the
+# heartbeat quietly goes to Flask (which meets the same problem and reports it per request).
+_logged_causes: set[tuple[str, str]] = set()
 UNAVAILABLE = object()  # answer(): the database is away
 
 
@@ -88,7 +94,7 @@ class HeartbeatFastPath:
         return [payload]
 
     def answer(self, environ, body: bytes):
-        from lms.learning import views
+        from lms.learning import services, views
         from lms.sessions import IDLE_GRANULARITY
 
         app = self.app
@@ -125,7 +131,11 @@ class HeartbeatFastPath:
                 from lms.db import database_unavailable, rollback_quietly
 
                 rollback_quietly(db.session)
-                return UNAVAILABLE if database_unavailable(exc) else None
+                if database_unavailable(exc):
+                    return UNAVAILABLE
+                if not isinstance(exc, (services.ProgressError, services.NeedsSession)):
+                    _log_once(exc)  # a refusal is expected: Flask answers it with its message
+                return None
             if result is None:
                 return None
             cookies = []
@@ -198,6 +208,13 @@ class HeartbeatFastPath:
                 self._identifiers.clear()
             ident = self._identifiers[key] = session_identifier(*key)
         return ident
+
+
+def _log_once(exc: BaseException) -> None:
+    cause = (type(exc).__qualname__, str(exc)[:200])
+    if cause not in _logged_causes:
+        _logged_causes.add(cause)
+        log.error("heartbeat fast path deferred to Flask after an unexpected error", exc_info=exc)
 
 
 def _learner_session(user, data: dict, now: float) -> bool:

@@ -184,3 +184,27 @@ def test_a_steady_heartbeat_is_one_read_and_one_write_outside_the_orm(app, clien
     assert orm == [] and len(flask_calls) == 1
     # "WITH u AS (...)" reads, "WITH changed AS (UPDATE ...) INSERT ..." writes.
     assert fast == (["u", "changed", "u"] if db.engine.dialect.name == "postgresql" else [])
+
+
+def test_an_unexpected_error_is_logged_once_and_flask_answers(client, learner_in_lesson, clock, token,  # noqa: F811
+                                                               flask_calls, monkeypatch, caplog):
+    from lms.learning import fastpath
+
+    _, _, lesson = learner_in_lesson
+    clock.now += 15
+    assert send(client, lesson, [[0, 15]], 1, token).status_code == 200  # the lesson's first: Flask
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the fast path")
+
+    monkeypatch.setattr(fastpath.HeartbeatFastPath, "record_on_driver", broken)
+    monkeypatch.setattr(fastpath.HeartbeatFastPath, "record_on_postgres", broken)
+    monkeypatch.setattr(fastpath, "_logged_causes", set())
+    calls = len(flask_calls)
+    for seq, start in ((2, 15), (3, 30)):
+        clock.now += 15
+        # The learner notices nothing: Flask records the heartbeat.
+        assert send(client, lesson, [[start, start + 15]], seq, token).status_code == 200
+    assert len(flask_calls) == calls + 2
+    logged = [r for r in caplog.records if r.name == "lms.learning.fastpath"]
+    assert len(logged) == 1 and "a bug in the fast path" in str(logged[0].exc_info[1])
