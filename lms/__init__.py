@@ -80,5 +80,8 @@ def create_app(config: dict | None = None) -> Flask:
     from lms import deploy
 
     deploy.init_app(app)
+    from lms import followup
+
+    followup.init_app(app)
     security.trust_proxies(app)  # last: outside every WSGI layer, the heartbeat fast path's too
     return app

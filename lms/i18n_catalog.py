@@ -26,6 +26,7 @@ DOMAIN_PATHS = {
     "media": ("media",),
     "courses": ("courses",),
     "search": ("search",),
+    "followup": ("lms/followup",),
 }
 METHOD_MAP = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}

@@ -13,3 +13,4 @@ from lms.households.models import Household, HouseholdImport, Member, MemberChan
 from lms.skills.models import Attendance, ClassSession, OfflineClass, SkillAward, Trainee  # noqa: F401
 from lms.stats.models import DirtyVillage, SkillRollup, SkillRollupBreakdown, SkillRollupMonth  # noqa: F401
 from lms.deploy.models import WorkerHeartbeat  # noqa: F401
+from lms.followup.models import Assignment, Deferral, RollupDay  # noqa: F401

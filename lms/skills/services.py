@@ -296,17 +296,23 @@ def assess(trainee: Trainee, passed: bool, actor, note: str = "", photo_path: st
     """Record a practical assessment; a pass awards the class's skill (evidence: trainer sign-off)."""
     klass = trainee.offline_class
     require_in_scope(actor, klass.region_code)
-    trainee.passed, trainee.assessed_at, trainee.assessed_by_id = passed, utcnow(), actor.id
-    trainee.note = (note or "").strip() or trainee.note
-    if photo_path:
-        trainee.photo_path = photo_path
-    if passed and (trainee.award is None or trainee.award.revoked_at is not None):
-        trainee.award = award_skill(skill_id=klass.skill_id, evidence=Evidence.trainer_signoff,
-                                    source=Source.offline_class, member=trainee.member, offline_class_id=klass.id,
-                                    awarded_on=min(_today(), klass.ends_on), actor=actor, refresh=refresh)
-    elif not passed and trainee.award is not None and trainee.award.revoked_at is None:
-        revoke_award(trainee.award, _("Assessment changed to fail"), actor, refresh=refresh)
-    db.session.flush()
+    from lms.stats.rollups import tracking
+
+    # The whole assessment inside one count: the result itself moves figures too (an assigned class
+    # passed is no longer overdue), not only the award.
+    member = trainee.member
+    with tracking([member.household_id] if refresh else [], [member.household.village_code] if refresh else []):
+        trainee.passed, trainee.assessed_at, trainee.assessed_by_id = passed, utcnow(), actor.id
+        trainee.note = (note or "").strip() or trainee.note
+        if photo_path:
+            trainee.photo_path = photo_path
+        if passed and (trainee.award is None or trainee.award.revoked_at is not None):
+            trainee.award = award_skill(skill_id=klass.skill_id, evidence=Evidence.trainer_signoff,
+                                        source=Source.offline_class, member=member, offline_class_id=klass.id,
+                                        awarded_on=min(_today(), klass.ends_on), actor=actor, refresh=False)
+        elif not passed and trainee.award is not None and trainee.award.revoked_at is None:
+            revoke_award(trainee.award, _("Assessment changed to fail"), actor, refresh=False)
+        db.session.flush()
     record(actor, "skills.assess", klass, {"trainee": trainee.id, "passed": passed})
     return trainee
 

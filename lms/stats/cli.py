@@ -30,7 +30,8 @@ def skills_command(code, as_json):
     for row in [payload] + payload["children"]:
         click.echo(f"{row['region']} {row['name']}: laborers={row['laborers']} with_1={row['with_1']} "
                    f"with_2={row['with_2']} coverage_1={row['coverage_1']:.1%} coverage_2={row['coverage_2']:.1%} "
-                   f"households_without_skill={row['households_without_skill']}")
+                   f"households_without_skill={row['households_without_skill']} assigned={row['assigned']} "
+                   f"overdue={row['overdue']} deferred={row['deferred']}")
 
 
 @cli.command("verify")

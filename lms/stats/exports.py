@@ -20,6 +20,10 @@ def region_columns():
         ("household_coverage_1", _l("Household coverage ≥1"), "pct"),
         ("household_coverage_2", _l("Household coverage ≥2"), "pct"),
         ("households_without_skill", _l("Households with no skilled laborer"), "int"),
+        ("without_skill", _l("Laborers below the goal"), "int"),
+        ("assigned", _l("of whom assigned training"), "int"),
+        ("overdue", _l("of whom overdue"), "int"),
+        ("deferred", _l("Deferred (暂缓)"), "int"),
     ]
 
 

@@ -15,6 +15,10 @@ from lms.db import UTCDateTime, utcnow
 from lms.extensions import db
 
 COUNTS = ("laborers", "with_1", "with_2", "households", "households_1", "households_2")
+# Open cases of the follow-up (跟踪销号), for either goal threshold k: laborers with fewer than k
+# skills who are assigned a measure (of whom overdue) or deferred (暂缓). Both thresholds are kept so
+# a change of the goal setting needs no recount.
+CASES = ("assigned_1", "overdue_1", "deferred_1", "assigned_2", "overdue_2", "deferred_2")
 
 
 class SkillRollup(db.Model):
@@ -34,6 +38,12 @@ class SkillRollup(db.Model):
     nonreg_learners: Mapped[int] = mapped_column(Integer, default=0)
     nonreg_1: Mapped[int] = mapped_column(Integer, default=0)
     nonreg_2: Mapped[int] = mapped_column(Integer, default=0)
+    assigned_1: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    overdue_1: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    deferred_1: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    assigned_2: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    overdue_2: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    deferred_2: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -36,6 +36,7 @@ def row_figures(region: Region, rollup: SkillRollup | None) -> dict:
     get = (lambda k: getattr(rollup, k) or 0) if rollup is not None else (lambda k: 0)
     laborers, w1, w2 = get("laborers"), get("with_1"), get("with_2")
     households, h1, h2 = get("households"), get("households_1"), get("households_2")
+    k = goal().threshold
     return {
         "region": region.code, "name": region.name, "level": region.level,
         "laborers": laborers, "with_1": w1, "with_2": w2,
@@ -44,11 +45,14 @@ def row_figures(region: Region, rollup: SkillRollup | None) -> dict:
         "households": households, "households_1": h1, "households_2": h2,
         "household_coverage_1": _ratio(h1, households), "household_coverage_2": _ratio(h2, households),
         "nonreg_learners": get("nonreg_learners"), "nonreg_1": get("nonreg_1"), "nonreg_2": get("nonreg_2"),
+        # The follow-up of laborers below the goal threshold; 暂缓 stays in the laborers above.
+        "without_skill": laborers - (w1 if k == 1 else w2), "assigned": get(f"assigned_{k}"),
+        "overdue": get(f"overdue_{k}"), "deferred": get(f"deferred_{k}"),
     }
 
 
 API_FIELDS = ("region", "name", "level", "laborers", "with_1", "with_2", "coverage_1", "coverage_2",
-              "households_without_skill")
+              "households_without_skill", "assigned", "overdue", "deferred")
 
 
 def region_table(region: Region) -> tuple[dict, list[dict]]:

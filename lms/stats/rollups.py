@@ -16,12 +16,21 @@ from sqlalchemy.types import String
 
 from lms.db import utcnow
 from lms.extensions import db
-from lms.stats.models import COUNTS, DirtyVillage, SkillRollup, SkillRollupBreakdown, SkillRollupMonth
+from lms.stats.models import CASES, COUNTS, DirtyVillage, SkillRollup, SkillRollupBreakdown, SkillRollupMonth
 
 DIMENSIONS = ("type", "status", "cause")
 MONTH_COUNTS = ("reached_1", "reached_2", "households_1", "households_2")
 NONREG = ("nonreg_learners", "nonreg_1", "nonreg_2")
-TOTALS = COUNTS + NONREG
+TOTALS = COUNTS + NONREG + CASES
+# Functions ``(condition on Household) -> {member_id: "assigned" | "overdue" | "deferred"}`` that an
+# area above (lms.followup) registers from its init_app: the follow-up's states of the laborers,
+# counted here with their skills so the case figures move with every award and revocation.
+CASE_SOURCES: list = []
+
+
+def register_case_source(source) -> None:
+    if source not in CASE_SOURCES:
+        CASE_SOURCES.append(source)
 # Villages recomputed per query in a rebuild: big enough to amortise, small enough for flat memory.
 BATCH_VILLAGES = 200
 LEVEL_DIGITS = {1: 2, 2: 4, 3: 6, 4: 9, 5: 12}
@@ -106,6 +115,9 @@ def compute_villages(codes: list[str], household_ids: list[int] | None = None) -
             .where(in_batch, SkillAward.revoked_at.is_(None))
             .group_by(SkillAward.member_id, SkillAward.skill_id)):
         firsts[member_id].append(str(first))
+    states: dict[int, str] = {}
+    for source in CASE_SOURCES:
+        states.update(source(in_batch))
     households: dict[int, list] = {}
     for hid, village, htype, status, cause, member_id in laborers:
         dates = sorted(firsts.get(member_id, ()))
@@ -125,6 +137,12 @@ def compute_villages(codes: list[str], household_ids: list[int] | None = None) -
         fig.totals["laborers"] += 1
         fig.totals["with_1"] += n >= 1
         fig.totals["with_2"] += n >= 2
+        state = states.get(member_id)
+        if state:
+            for k in (1, 2):
+                if n < k:
+                    fig.totals[f"{'assigned' if state == 'overdue' else state}_{k}"] += 1
+                    fig.totals[f"overdue_{k}"] += state == "overdue"
         for dim, value in zip(DIMENSIONS, h[1]):
             row = fig.breakdowns.setdefault((dim, value), [0] * len(COUNTS))
             row[0] += 1

@@ -32,7 +32,7 @@ def test_api_returns_the_exact_json(client, login, make_user, registry):
     assert response.status_code == 200
     data = response.get_json()
     keys = {"region", "name", "level", "laborers", "with_1", "with_2", "coverage_1", "coverage_2",
-            "households_without_skill"}
+            "households_without_skill", "assigned", "overdue", "deferred"}
     assert keys | {"children"} == set(data)
     assert (data["region"], data["name"], data["level"]) == ("621123000000", "渭源县", 3)
     assert (data["laborers"], data["with_1"], data["with_2"]) == (3, 1, 1)

@@ -1,0 +1,232 @@
+"""Reads of the follow-up: a village's working list, the learner's assignments, a household's, the
+weekly summary and the export rows. Callers scope: views pass regions they checked with
+``lms.regions.scope``; every list below is confined to a village, a member or a scoped prefix."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import and_, func, select
+
+from lms.extensions import db
+from lms.followup.models import Assignment, Deferral
+from lms.followup.status import Status, overdue_condition, status_columns, status_of, today
+
+SHOW = ("all", "unassigned", "assigned", "overdue")
+
+
+def threshold() -> int:
+    from lms.stats.queries import goal
+
+    return goal().threshold
+
+
+def skill_counts(member_ids) -> dict[int, int]:
+    from lms.skills.models import SkillAward
+
+    ids = list(member_ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        select(SkillAward.member_id, func.count(func.distinct(SkillAward.skill_id)))
+        .where(SkillAward.member_id.in_(ids), SkillAward.revoked_at.is_(None)).group_by(SkillAward.member_id)).all())
+
+
+def assignment_rows(condition, day: dt.date | None = None) -> list[dict]:
+    """Assignments matching ``condition`` with their computed status, measure and owner."""
+    from courses.models import Course
+    from lms.accounts.models import User
+    from lms.skills.models import OfflineClass
+
+    day = day or today()
+    rows = db.session.execute(
+        select(Assignment, *status_columns(), Course.title, OfflineClass.title, OfflineClass.place,
+               OfflineClass.starts_on, OfflineClass.ends_on, User.display_name, User.username)
+        .outerjoin(Course, Course.id == Assignment.course_id)
+        .outerjoin(OfflineClass, OfflineClass.id == Assignment.offline_class_id)
+        .outerjoin(User, User.id == Assignment.assigned_by_id)
+        .where(condition).order_by(Assignment.due_on, Assignment.id)).all()
+    counts = skill_counts({r[0].member_id for r in rows})
+    k = threshold()
+    out = []
+    for a, done, held, started, course_title, class_title, place, starts_on, ends_on, owner_name, owner_user in rows:
+        status = status_of(a, done, held, started, counts.get(a.member_id, 0) >= k, day)
+        out.append({"id": a.id, "member_id": a.member_id, "course_id": a.course_id, "class_id": a.offline_class_id,
+                    "measure": course_title or class_title or "", "is_class": a.offline_class_id is not None,
+                    "place": place or "", "starts_on": starts_on, "ends_on": ends_on, "due_on": a.due_on,
+                    "note": a.note, "status": status, "status_label": status.label,
+                    "owner": owner_name or owner_user or "", "village_code": a.village_code})
+    return out
+
+
+def _open_laborers(region_condition):
+    """SELECT (Member, household number, year) of laborers below the goal threshold."""
+    from lms.households.models import Household, Member
+    from lms.households.queries import laborer_condition
+    from lms.skills.models import SkillAward
+
+    held = (select(func.count(func.distinct(SkillAward.skill_id)))
+            .where(SkillAward.member_id == Member.id, SkillAward.revoked_at.is_(None)).scalar_subquery())
+    return (select(Member, Household.household_no, Household.year, Household.village_code)
+            .join(Household, Member.household_id == Household.id)
+            .where(region_condition, laborer_condition(), held < threshold()))
+
+
+def active_deferrals(member_ids, day: dt.date | None = None) -> dict[int, Deferral]:
+    ids = list(member_ids)
+    if not ids:
+        return {}
+    return {d.member_id: d for d in db.session.scalars(select(Deferral).where(
+        Deferral.member_id.in_(ids), Deferral.review_on >= (day or today())))}
+
+
+def village_cases(village_code: str, show: str = "all") -> dict:
+    """The village's working list: open cases (laborers below the goal) with their assignments, and
+    the deferred (暂缓) apart. ``show`` filters the open group."""
+    from lms.households.models import Household
+    from lms.households.queries import LaborerRule
+
+    day = today()
+    rule = LaborerRule.current()
+    members = db.session.execute(_open_laborers(Household.village_code == village_code)
+                                 .order_by(Household.household_no)).all()
+    ids = [m.id for m, *_rest in members]
+    by_member: dict[int, list[dict]] = {}
+    if ids:
+        for row in assignment_rows(Assignment.member_id.in_(ids), day):
+            by_member.setdefault(row["member_id"], []).append(row)
+    deferrals = active_deferrals(ids, day)
+    open_rows, deferred_rows = [], []
+    for member, household_no, year, _village in members:
+        items = by_member.get(member.id, [])
+        row = {"member_id": member.id, "household_no": household_no, "name": member.name,
+               "age": member.age_on(dt.date(year, *rule.as_of)), "assignments": items,
+               "overdue": any(i["status"] is Status.overdue for i in items), "deferral": deferrals.get(member.id)}
+        if row["deferral"] is not None:
+            deferred_rows.append(row)
+        elif (show == "all" or (show == "unassigned" and not items) or (show == "assigned" and items)
+              or (show == "overdue" and row["overdue"])):
+            open_rows.append(row)
+    return {"open": open_rows, "deferred": deferred_rows}
+
+
+def member_assignments(member_id: int) -> list[dict]:
+    return assignment_rows(Assignment.member_id == member_id)
+
+
+def household_followup(household) -> dict:
+    """Assignments and deferrals of a household's members, for its page."""
+    ids = [m.id for m in household.members]
+    rows = assignment_rows(Assignment.member_id.in_(ids)) if ids else []
+    return {"assignments": rows, "deferrals": active_deferrals(ids)}
+
+
+def course_progress(user_id: int, course_ids) -> dict[int, float]:
+    """Share of the required lessons complete (1.0 once the course is complete)."""
+    from courses.models import Enrolment, Lesson
+    from lms.learning.models import Progress
+
+    ids = list(course_ids)
+    if not ids:
+        return {}
+    total = dict(db.session.execute(select(Lesson.course_id, func.count()).where(
+        Lesson.course_id.in_(ids), Lesson.required.is_(True)).group_by(Lesson.course_id)).all())
+    done = dict(db.session.execute(
+        select(Lesson.course_id, func.count()).join(Progress, Progress.lesson_id == Lesson.id)
+        .where(Lesson.course_id.in_(ids), Lesson.required.is_(True), Progress.user_id == user_id,
+               Progress.completed_at.is_not(None)).group_by(Lesson.course_id)).all())
+    complete = set(db.session.scalars(select(Enrolment.course_id).where(
+        Enrolment.user_id == user_id, Enrolment.course_id.in_(ids), Enrolment.completed_at.is_not(None))))
+    return {c: 1.0 if c in complete else (done.get(c, 0) / total[c] if total.get(c) else 0.0) for c in ids}
+
+
+def learner_assignments(user) -> list[dict]:
+    """What was arranged for a learner linked to the registry, overdue first; nothing otherwise."""
+    member_id = getattr(user, "member_id", None)
+    if not member_id:
+        return []
+    rows = member_assignments(member_id)
+    progress = course_progress(user.id, [r["course_id"] for r in rows if r["course_id"]])
+    order = {Status.overdue: 0, Status.in_progress: 1, Status.not_started: 2, Status.completed: 3,
+             Status.skill_obtained: 4}
+    for row in rows:
+        row["progress"] = progress.get(row["course_id"], 0.0) if row["course_id"] else None
+    rows.sort(key=lambda r: (order[r["status"]], r["due_on"]))
+    return rows
+
+
+def weekly_overdue(prefix: str, day: dt.date | None = None, limit: int = 20) -> dict:
+    """Assignments under ``prefix`` that became overdue in the last 7 days (due in [day−7, day−1])
+    and are still open: their number and the villages with most of them."""
+    from lms.regions.models import Region
+
+    day = day or today()
+    cond = and_(Assignment.village_code.startswith(prefix, autoescape=True),
+                Assignment.due_on >= day - dt.timedelta(days=7), overdue_condition(day))
+    per_village = db.session.execute(
+        select(Assignment.village_code, Region.name, func.count()).join(Region, Region.code == Assignment.village_code)
+        .where(cond).group_by(Assignment.village_code, Region.name)
+        .order_by(func.count().desc(), Assignment.village_code)).all()
+    return {"total": sum(n for _c, _n, n in per_village), "since": day - dt.timedelta(days=7),
+            "villages": [{"code": c, "name": name, "count": n} for c, name, n in per_village[:limit]]}
+
+
+def export_rows(prefix: str) -> list[dict]:
+    """Every open case under ``prefix``: one row per assignment, and one per deferred laborer."""
+    from lms.households.models import Household
+    from lms.regions.models import Region
+
+    day = today()
+    members = {m.id: (m, no, village) for m, no, _y, village in db.session.execute(
+        _open_laborers(Household.village_code.startswith(prefix, autoescape=True)))}
+    names = dict(db.session.execute(select(Region.code, Region.name).where(
+        Region.code.startswith(prefix, autoescape=True), Region.level == 5)).all())
+    out = []
+    ids = list(members)
+    deferrals = {}
+    for i in range(0, len(ids), 5000):
+        chunk = ids[i:i + 5000]
+        deferrals.update(active_deferrals(chunk, day))
+        for row in assignment_rows(Assignment.member_id.in_(chunk), day):
+            if row["status"] is Status.skill_obtained or row["member_id"] in deferrals:
+                continue
+            member, no, village = members[row["member_id"]]
+            out.append({"village": names.get(village, village), "household_no": no, "name": member.name,
+                        "measure": row["measure"], "owner": row["owner"], "due_on": row["due_on"].isoformat(),
+                        "status": row["status_label"], "review_on": "", "note": row["note"]})
+    from flask_babel import gettext as _
+
+    for member_id, d in deferrals.items():
+        member, no, village = members[member_id]
+        reason = d.reason.label + (f"：{d.reason_text}" if d.reason_text else "")
+        out.append({"village": names.get(village, village), "household_no": no, "name": member.name,
+                    "measure": "", "owner": "", "due_on": "", "status": _("Deferred (暂缓)") + f" · {reason}",
+                    "review_on": d.review_on.isoformat(), "note": ""})
+    out.sort(key=lambda r: (r["village"], r["household_no"], r["name"]))
+    return out
+
+
+def measures_for(village_code: str) -> tuple[list, list]:
+    """(courses, classes) that may be assigned to laborers of the village."""
+    from courses.models import Course
+    from courses.queries import open_condition
+    from lms.regions.models import Region
+    from lms.skills.models import OfflineClass
+
+    courses = list(db.session.scalars(select(Course).where(open_condition(village_code)).order_by(Course.title)))
+    prefixes = [village_code[:n] for n in (2, 4, 6, 9, 12)]
+    regions = {r.code: r.prefix for r in db.session.scalars(select(Region).where(
+        Region.code.in_([p.ljust(12, "0") for p in prefixes])))}
+    classes = [c for c in db.session.scalars(select(OfflineClass).where(
+        OfflineClass.region_code.in_(list(regions)), OfflineClass.ends_on >= today()).order_by(OfflineClass.starts_on))
+               if village_code.startswith(regions[c.region_code])]
+    return courses, classes
+
+
+def campaign_members(village_code: str) -> list[int]:
+    """Laborers of the village below the goal threshold and not deferred: a campaign's list."""
+    from lms.households.models import Household, Member
+
+    ids = [m.id for m, *_rest in db.session.execute(
+        _open_laborers(Household.village_code == village_code).order_by(Member.id))]
+    deferred = set(active_deferrals(ids))
+    return [i for i in ids if i not in deferred]

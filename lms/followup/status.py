@@ -1,0 +1,141 @@
+"""The status of an assignment and of a case, computed from progress and awards, never typed.
+
+One definition for every reader: the village list, the learner's home, the export and the roll-ups
+all build on the SQL conditions below, so a status cannot mean one thing on a page and another in
+the province figures.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, case, exists, func, literal, or_, select
+
+from lms.followup.models import Assignment, Deferral
+
+
+class Status(enum.Enum):
+    not_started = "not_started"
+    in_progress = "in_progress"
+    completed = "completed"
+    skill_obtained = "skill_obtained"
+    overdue = "overdue"
+
+    @property
+    def label(self) -> str:
+        return str(STATUS_LABELS[self])
+
+
+STATUS_LABELS = {
+    Status.not_started: _l("Not started"),
+    Status.in_progress: _l("In progress"),
+    Status.completed: _l("Completed"),
+    Status.skill_obtained: _l("Skill obtained"),
+    Status.overdue: _l("Overdue"),
+}
+
+
+def today() -> dt.date:
+    """Due and review dates are the officials' calendar days (Asia/Shanghai), not UTC's."""
+    from zoneinfo import ZoneInfo
+
+    return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+def _member_users():
+    from lms.accounts.models import User
+
+    return select(User.id).where(User.member_id == Assignment.member_id)
+
+
+def completed_condition():
+    """The course is complete (every required lesson and the quiz) or the class attended and passed."""
+    from courses.models import Enrolment
+    from lms.skills.models import Trainee
+
+    course_done = exists(select(Enrolment.id).where(
+        Enrolment.course_id == Assignment.course_id, Enrolment.user_id.in_(_member_users()),
+        Enrolment.completed_at.is_not(None)))
+    class_done = exists(select(Trainee.id).where(
+        Trainee.class_id == Assignment.offline_class_id, Trainee.member_id == Assignment.member_id,
+        Trainee.passed.is_(True)))
+    return or_(and_(Assignment.course_id.is_not(None), course_done),
+               and_(Assignment.offline_class_id.is_not(None), class_done))
+
+
+def skill_held_condition():
+    """The laborer holds the measure's skill, from whatever source (a certificate import counts)."""
+    from courses.models import Course
+    from lms.skills.models import OfflineClass, SkillAward
+
+    measure_skill = func.coalesce(select(Course.skill_id).where(Course.id == Assignment.course_id).scalar_subquery(),
+                                  select(OfflineClass.skill_id).where(
+                                      OfflineClass.id == Assignment.offline_class_id).scalar_subquery())
+    return exists(select(SkillAward.id).where(SkillAward.member_id == Assignment.member_id,
+                                              SkillAward.revoked_at.is_(None), SkillAward.skill_id == measure_skill))
+
+
+def started_condition():
+    """Some progress: a lesson played or finished, or a class session attended."""
+    from courses.models import Lesson
+    from lms.learning.models import Progress
+    from lms.skills.models import Attendance, ClassSession, Trainee
+
+    played = exists(select(Progress.id).join(Lesson, Lesson.id == Progress.lesson_id).where(
+        Lesson.course_id == Assignment.course_id, Progress.user_id.in_(_member_users()),
+        or_(Progress.watched_seconds > 0, Progress.completed_at.is_not(None))))
+    attended = exists(select(Attendance.session_id).join(Trainee, Trainee.id == Attendance.trainee_id)
+                      .join(ClassSession, ClassSession.id == Attendance.session_id).where(
+        ClassSession.class_id == Assignment.offline_class_id, Trainee.member_id == Assignment.member_id,
+        Attendance.present.is_(True)))
+    return or_(and_(Assignment.course_id.is_not(None), played),
+               and_(Assignment.offline_class_id.is_not(None), attended))
+
+
+def overdue_condition(day: dt.date):
+    """Past its due date and neither complete nor answered by the skill."""
+    return and_(Assignment.due_on < day, ~completed_condition(), ~skill_held_condition())
+
+
+def _flag(condition):
+    return case((condition, literal(1)), else_=literal(0))
+
+
+def status_columns():
+    """Columns to select beside an Assignment: (completed, skill held, started) as 0/1."""
+    return (_flag(completed_condition()).label("done"), _flag(skill_held_condition()).label("held"),
+            _flag(started_condition()).label("started"))
+
+
+def status_of(assignment: Assignment, done: int, held: int, started: int, case_closed: bool,
+              day: dt.date) -> Status:
+    """已取得技能 first (it closes the case), then 已完成, 逾期, 学习中, 未开始."""
+    if held or case_closed:
+        return Status.skill_obtained
+    if done:
+        return Status.completed
+    if assignment.due_on < day:
+        return Status.overdue
+    return Status.in_progress if started else Status.not_started
+
+
+def case_states(in_batch, day: dt.date | None = None) -> dict[int, str]:
+    """The roll-ups' hook: for laborers of the households matched by ``in_batch`` (a condition on
+    ``Household``), 'deferred' (暂缓 until a review date not yet passed), else 'overdue' (some
+    assignment overdue) or 'assigned' (some assignment). Members with none are absent."""
+    from lms.extensions import db
+    from lms.households.models import Household, Member
+
+    day = day or today()
+    states: dict[int, str] = {}
+    for member_id, overdue in db.session.execute(
+            select(Assignment.member_id, func.max(_flag(overdue_condition(day))))
+            .join(Member, Member.id == Assignment.member_id).join(Household, Household.id == Member.household_id)
+            .where(in_batch).group_by(Assignment.member_id)):
+        states[member_id] = "overdue" if overdue else "assigned"
+    for member_id in db.session.scalars(
+            select(Deferral.member_id).join(Member, Member.id == Deferral.member_id)
+            .join(Household, Household.id == Member.household_id).where(in_batch, Deferral.review_on >= day)):
+        states[member_id] = "deferred"
+    return states
