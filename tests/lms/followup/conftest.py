@@ -91,9 +91,9 @@ def pass_days(n: int) -> None:
     """Time passes: every due and review date moves ``n`` days into the past, as the calendar would."""
     from sqlalchemy import func, literal_column, update
 
-    from lms.followup.models import Assignment, Deferral
+    from lms.followup.models import Assignment, Deferral, RollupDay
 
-    for model, column in ((Assignment, Assignment.due_on), (Deferral, Deferral.review_on)):
+    for model, column in ((Assignment, Assignment.due_on), (Deferral, Deferral.review_on), (RollupDay, RollupDay.day)):
         if db.engine.dialect.name == "postgresql":
             shifted = column - literal_column(str(int(n)))
         else:
