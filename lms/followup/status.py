@@ -46,7 +46,9 @@ def today() -> dt.date:
 def _member_users():
     from lms.accounts.models import User
 
-    return select(User.id).where(User.member_id == Assignment.member_id)
+    # Correlated explicitly: these subqueries sit two levels below the assignments' SELECT, where
+    # SQLAlchemy's auto-correlation does not reach.
+    return select(User.id).where(User.member_id == Assignment.member_id).correlate(Assignment)
 
 
 def completed_condition():
@@ -56,10 +58,10 @@ def completed_condition():
 
     course_done = exists(select(Enrolment.id).where(
         Enrolment.course_id == Assignment.course_id, Enrolment.user_id.in_(_member_users()),
-        Enrolment.completed_at.is_not(None)))
+        Enrolment.completed_at.is_not(None)).correlate(Assignment))
     class_done = exists(select(Trainee.id).where(
         Trainee.class_id == Assignment.offline_class_id, Trainee.member_id == Assignment.member_id,
-        Trainee.passed.is_(True)))
+        Trainee.passed.is_(True)).correlate(Assignment))
     return or_(and_(Assignment.course_id.is_not(None), course_done),
                and_(Assignment.offline_class_id.is_not(None), class_done))
 
@@ -69,11 +71,13 @@ def skill_held_condition():
     from courses.models import Course
     from lms.skills.models import OfflineClass, SkillAward
 
-    measure_skill = func.coalesce(select(Course.skill_id).where(Course.id == Assignment.course_id).scalar_subquery(),
-                                  select(OfflineClass.skill_id).where(
-                                      OfflineClass.id == Assignment.offline_class_id).scalar_subquery())
+    measure_skill = func.coalesce(
+        select(Course.skill_id).where(Course.id == Assignment.course_id).correlate(Assignment).scalar_subquery(),
+        select(OfflineClass.skill_id).where(OfflineClass.id == Assignment.offline_class_id)
+        .correlate(Assignment).scalar_subquery())
     return exists(select(SkillAward.id).where(SkillAward.member_id == Assignment.member_id,
-                                              SkillAward.revoked_at.is_(None), SkillAward.skill_id == measure_skill))
+                                              SkillAward.revoked_at.is_(None), SkillAward.skill_id == measure_skill)
+                  .correlate(Assignment))
 
 
 def started_condition():
@@ -84,11 +88,11 @@ def started_condition():
 
     played = exists(select(Progress.id).join(Lesson, Lesson.id == Progress.lesson_id).where(
         Lesson.course_id == Assignment.course_id, Progress.user_id.in_(_member_users()),
-        or_(Progress.watched_seconds > 0, Progress.completed_at.is_not(None))))
+        or_(Progress.watched_seconds > 0, Progress.completed_at.is_not(None))).correlate(Assignment))
     attended = exists(select(Attendance.session_id).join(Trainee, Trainee.id == Attendance.trainee_id)
                       .join(ClassSession, ClassSession.id == Attendance.session_id).where(
         ClassSession.class_id == Assignment.offline_class_id, Trainee.member_id == Assignment.member_id,
-        Attendance.present.is_(True)))
+        Attendance.present.is_(True)).correlate(Assignment))
     return or_(and_(Assignment.course_id.is_not(None), played),
                and_(Assignment.offline_class_id.is_not(None), attended))
 

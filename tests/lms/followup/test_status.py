@@ -116,13 +116,17 @@ def test_with_a_threshold_of_two_one_skill_leaves_the_case_open(world):
     set_setting("stats.goal_threshold", 2)
     db.session.commit()
     _assign(world, world.zhang, world.potato)
-    other = db.session.scalar(select(Skill).where(Skill.code == "ecommerce"))
-    award_skill(skill_id=other.id, evidence=Evidence.training_certificate, source=Source.certificate_import,
+    _assign(world, world.zhang, world.lamian, days=40)
+    _assign(world, world.wang, world.lamian, days=40)
+    lamian = db.session.scalar(select(Skill).where(Skill.code == "cooking.lamian"))
+    award_skill(skill_id=lamian.id, evidence=Evidence.training_certificate, source=Source.certificate_import,
                 member=world.zhang, awarded_on=dt.date(2024, 5, 1))
     db.session.commit()
-    assert status_of(world.zhang.id) == ["not_started"]  # a skill, but not the potato one, and 1 < 2
+    # The lamian skill answers the lamian assignment only; 1 < 2 leaves the potato one open.
+    assert status_of(world.zhang.id) == ["not_started", "skill_obtained"]
+    assert status_of(world.wang.id) == ["not_started"]
     f = figures(VILLAGE)
-    assert (f["with_1"], f["with_2"], f["assigned"], f["laborers"] - f["with_2"]) == (1, 0, 1, 3)
+    assert (f["with_1"], f["with_2"], f["assigned"], f["laborers"] - f["with_2"]) == (1, 0, 2, 3)
     assert_rollups_match_a_recount()
 
 
