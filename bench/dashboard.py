@@ -6,7 +6,9 @@ of the province, county, township and village pages and of the JSON API (in-proc
 signed in as an admin), the time until 1,000 new awards show in the province figures by each
 path that really makes awards — a certificate file of 1,000 rows through `flask skills
 import-certificates`, and 1,000 single sign-offs through the assessment form — and the database
-size. Prints the figures and writes bench/results/dashboard-<backend>.json (with bench/common.py's
+size. With ``--assignments N`` (300,000 at full size) the province also holds N training assignments
+and N/10 deferrals (bench/probes/followup_cases.py), the pages show their figures, and the time for
+an award to close an assigned case and show in the province figures is measured. Prints the figures and writes bench/results/dashboard-<backend>.json (with bench/common.py's
 metadata).
 
     python bench/dashboard.py                 # full: 1.1 M households, 3.3 M awards (SQLite, ~25 min)
@@ -363,14 +365,17 @@ def main(argv=None) -> None:
     parser.add_argument("--keep", default="", help="Folder for the SQLite database (kept afterwards).")
     parser.add_argument("--requests", type=int, default=None, help="default 40")
     parser.add_argument("--reuse", action="store_true", help="The database is already loaded: only measure.")
+    parser.add_argument("--assignments", type=int, default=None,
+                        help="training assignments among laborers without a skill; default 300,000 (0: none)")
     parser.add_argument("--extra-households", type=int, default=None,
                         help="A second batch in two more counties (the synth averages ~3.7 members a household); "
                              "default 100,000.")
     args = parser.parse_args(argv)
-    sizes = ({"households": 2_000, "awards": 6_000, "new_awards": 50, "requests": 5, "extra_households": 0}
+    sizes = ({"households": 2_000, "awards": 6_000, "new_awards": 50, "requests": 5, "extra_households": 0,
+              "assignments": 600}
              if args.quick else
              {"households": 1_000_000, "awards": 3_000_000, "new_awards": 1_000, "requests": 40,
-              "extra_households": 100_000})
+              "extra_households": 100_000, "assignments": 300_000})
     for key, value in sizes.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -407,6 +412,12 @@ def main(argv=None) -> None:
                                                  result["registry_extra"]["first_member_id"])
         log(f"awards (extra): {result['award_load_extra']}")
         loaded = True
+    if args.assignments and not args.reuse:
+        from bench.probes.followup_cases import load_assignments
+
+        result["followup_load"] = load_assignments(app, Loader, args.assignments, args.seed)
+        log(f"follow-up: {result['followup_load']}")
+        loaded = True
     if loaded:
         with app.app_context():
             if backend == "postgresql":
@@ -441,11 +452,19 @@ def main(argv=None) -> None:
     for name, level in (("province", 1), ("county", 3), ("township", 4), ("village", 5)):
         pages[f"{name}_page"] = time_get(client, f"/stats/skills?region={pick[level]}", args.requests)
         log(f"{name} page {pick[level]}: {pages[name + '_page']}")
+    if args.assignments:
+        pages["followup_village_page"] = time_get(client, f"/followup?region={pick[5]}", args.requests)
+        log(f"follow-up village page: {pages['followup_village_page']}")
     for name, level in (("province", 1), ("county", 3), ("village", 5)):
         pages[f"{name}_api"] = time_get(client, f"/api/v1/stats/skills?region={pick[level]}", args.requests)
         log(f"{name} api: {pages[name + '_api']}")
     result["latency"] = pages
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    if args.assignments:
+        from bench.probes.followup_cases import award_closes_case
+
+        result["award_closes_case"] = closes = award_closes_case(app, client, pick[1], min(args.new_awards, 200))
+        log(f"award closes a case: {closes}")
     people = _fresh_laborers(app, 2 * args.new_awards)
     if len(people) < 2 * args.new_awards:
         raise RuntimeError(f"only {len(people)} laborers without an award: load more households")
