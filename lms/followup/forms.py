@@ -36,4 +36,7 @@ def parse_members(values: list[str]) -> list[int]:
 
 def safe_next(value: str | None, fallback: str) -> str:
     """Back to the page the form was on; only a path of this site."""
-    return value if value and value.startswith("/") and not value.startswith("//") else fallback
+    # "//host" and "/\\host" are other sites to a browser.
+    if not value or not value.startswith("/") or value[1:2] in ("/", "\\") or any(c in value for c in "\r\n"):
+        return fallback
+    return value

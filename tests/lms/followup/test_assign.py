@@ -156,3 +156,38 @@ def test_two_officials_assigning_the_same_laborer_at_once_make_one_assignment(ap
     from lms.stats.rollups import verify
 
     assert verify() == []
+
+
+def test_an_assigned_offline_class_shows_its_place_and_dates_to_the_learner(client, login, world, make_user):
+    from sqlalchemy import select as sql_select
+
+    from courses.models import Skill
+    from lms.followup.services import assign
+    from lms.skills.services import create_class
+
+    trainer = make_user("trainer")
+    skill = db.session.scalar(sql_select(Skill).where(Skill.code == "ecommerce"))
+    here = create_class(title="电商实操班", skill_id=skill.id, region_code="621123100000", starts_on=in_days(3),
+                        ends_on=in_days(5), trainer=trainer, place="清源镇文化站")
+    there = create_class(title="安定区电商班", skill_id=skill.id, region_code="621102000000", starts_on=in_days(3),
+                         ends_on=in_days(5), trainer=trainer, place="安定区")
+    db.session.commit()
+    refused = assign(world.village_official, [world.zhang.id], class_id=there.id, due_on=in_days(10))
+    assert refused.skipped == [(world.zhang.id, "not_offered")] and not refused.created
+    made = assign(world.village_official, [world.zhang.id], class_id=here.id, due_on=in_days(10))
+    db.session.commit()
+    assert len(made.created) == 1
+    login(client, world.learner)
+    home = client.get("/learn").get_data(as_text=True)
+    assert "电商实操班" in home and "清源镇文化站" in home
+    assert in_days(3).isoformat() in home and in_days(5).isoformat() in home
+
+
+def test_the_form_returns_only_to_a_page_of_this_site(client, login, world):
+    login(client, world.village_official)
+    for target in ("//evil.example/x", "/\\evil.example", "https://evil.example/"):
+        response = client.post_form("/followup/assign", {"region": VILLAGE, "member": [str(world.li.id)],
+                                                         "next": target, "measure": f"course:{world.lamian.id}",
+                                                         "due_on": in_days(5).isoformat()})
+        assert response.status_code == 303
+        assert response.headers["Location"].endswith(f"/followup?region={VILLAGE}"), target

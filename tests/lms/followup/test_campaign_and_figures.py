@@ -143,3 +143,19 @@ def test_rollups_equal_a_recount_after_a_mixed_sequence(runner, world, make_user
     # And a recount from nothing (flask stats rebuild) gives the very same figures.
     assert runner.invoke(args=["stats", "rebuild"]).exit_code == 0
     assert figures(VILLAGE) == f
+
+
+def test_stats_verify_reports_a_case_figure_that_drifted(runner, world):
+    from sqlalchemy import update
+
+    from lms.followup.services import assign
+    from lms.stats.models import SkillRollup
+
+    assign(None, [world.zhang.id], course_id=world.potato.id, due_on=in_days(9))
+    db.session.commit()
+    assert runner.invoke(args=["stats", "verify"]).exit_code == 0
+    db.session.execute(update(SkillRollup).where(SkillRollup.region_code == VILLAGE).values(assigned_1=7))
+    db.session.commit()
+    result = runner.invoke(args=["stats", "verify"])
+    assert result.exit_code == 1
+    assert f"{VILLAGE} assigned_1: stored=7 recount=1" in result.output
