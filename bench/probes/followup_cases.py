@@ -11,7 +11,7 @@ import statistics
 import time
 
 # Courses a laborer may be assigned (one assignment per laborer and course).
-COURSES = 6
+COURSES = 8
 
 
 def load_assignments(app, loader_class, count: int, seed: int) -> dict:
