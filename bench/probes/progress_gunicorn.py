@@ -4,7 +4,7 @@ Time scaling: the bench sends each learner's heartbeat every ``period`` wall sec
 every 15 s (``PROGRESS_TIME_SCALE`` = 15 / period), so each bench learner stands for ``scale`` real
 learners and the server receives heartbeats at the real rate. Clocks kept per learner must then
 run ``scale`` times faster, or each heartbeat would carry less of their work than in a village:
-the idle clock's cookie re-signing (``lms.sessions.IDLE_GRANULARITY``, 30 s: every third
+the idle clock's cookie re-signing (``lms.sessions.IDLE_GRANULARITY``, 60 s: every fifth
 heartbeat of a learner re-signs the cookie) is divided by the scale. Clocks kept per process (the
 settings cache of 5 s, the lesson cache of 30 s) are not: the process receives heartbeats at the
 real rate, so their refreshes per heartbeat are already the real ones (scaled, they would be

@@ -6,8 +6,10 @@ rate limiter, the ORM session's bookkeeping). This WSGI layer answers the common
 same pieces the view uses, and hands every other case to Flask unchanged, where
 ``lms.learning.views.progress`` answers it:
 
-- the session cookie must be one this process has already verified (``CachingSessionInterface``);
-  the signed-in user id comes from it, and the account is read from the database on every
+- the session cookie must be valid, read by the same method Flask's ``open_session`` uses
+  (``CachingSessionInterface.load``: remembered once its signature was checked, so a cookie
+  re-signed by another worker costs one check here, not a trip through Flask); the signed-in
+  user id comes from it, and the account is read from the database on every
   heartbeat (``SessionUser.load``: a disabled account goes to Flask, which answers 401), with
   its session generation in the same statement, and ``lms.sessions.session_current`` — the
   function Flask's user loader calls — must accept the session (not ended by a sign-out, a new
@@ -94,12 +96,21 @@ class HeartbeatFastPath:
         return [payload]
 
     def answer(self, environ, body: bytes):
+        """The answer to a heartbeat: (body, Set-Cookie headers), ``UNAVAILABLE``, or None for
+        Flask to answer. In an application context throughout: reading the cookie needs the
+        app's JSON provider, as Flask's own session loading does."""
+        with self.app.app_context():
+            return self._answer(environ, body)
+
+    def _answer(self, environ, body: bytes):
+        from lms.extensions import db
         from lms.learning import services, views
+        from lms.settings import get_setting
         from lms.sessions import IDLE_GRANULARITY
 
         app = self.app
         cookie = _cookie(environ.get("HTTP_COOKIE", ""), self.cookie_name)
-        data = app.session_interface.verified(app, cookie) if cookie else None
+        data = app.session_interface.load(app, cookie) if cookie else None
         if not data or "_user_id" not in data or data.get("_id") != self.identifier(environ):
             return None
         try:
@@ -116,32 +127,28 @@ class HeartbeatFastPath:
         last_seen = data.get("last_seen")
         if last_seen is None or not 0 <= now - last_seen:
             return None
-        with app.app_context():
-            from lms.extensions import db
-            from lms.settings import get_setting
+        try:
+            if now - last_seen > 60 * int(get_setting("learner_idle_minutes")):
+                return None  # Flask signs the learner out
+            if db.engine.dialect.name == "sqlite":
+                result = self.record_on_driver(db, data, heartbeat, now)
+            else:
+                result = self.record_on_postgres(db, data, heartbeat, now)
+        except Exception as exc:
+            from lms.db import database_unavailable, rollback_quietly
 
-            try:
-                if now - last_seen > 60 * int(get_setting("learner_idle_minutes")):
-                    return None  # Flask signs the learner out
-                if db.engine.dialect.name == "sqlite":
-                    result = self.record_on_driver(db, data, heartbeat, now)
-                else:
-                    result = self.record_on_postgres(db, data, heartbeat, now)
-            except Exception as exc:
-                from lms.db import database_unavailable, rollback_quietly
-
-                rollback_quietly(db.session)
-                if database_unavailable(exc):
-                    return UNAVAILABLE
-                if not isinstance(exc, (services.ProgressError, services.NeedsSession)):
-                    _log_once(exc)  # a refusal is expected: Flask answers it with its message
-                return None
-            if result is None:
-                return None
-            cookies = []
-            if now - last_seen > IDLE_GRANULARITY:  # move the idle clock as lms.sessions does
-                cookies = app.session_interface.rewrite(app, {**data, "last_seen": now},
-                                                        secure=environ.get("wsgi.url_scheme") == "https")
+            rollback_quietly(db.session)
+            if database_unavailable(exc):
+                return UNAVAILABLE
+            if not isinstance(exc, (services.ProgressError, services.NeedsSession)):
+                _log_once(exc)  # a refusal is expected: Flask answers it with its message
+            return None
+        if result is None:
+            return None
+        cookies = []
+        if now - last_seen > IDLE_GRANULARITY:  # move the idle clock as lms.sessions does
+            cookies = app.session_interface.rewrite(app, {**data, "last_seen": now},
+                                                    secure=environ.get("wsgi.url_scheme") == "https")
         return (json.dumps(result.as_json(), separators=(",", ":"), sort_keys=True) + "\n").encode(), cookies
 
     def record_on_driver(self, db, data: dict, heartbeat: dict, now: float):
