@@ -68,6 +68,7 @@ class HeartbeatFastPath:
         # file beside the database, which the kernel hands over the moment it is released.
         self.write_lock = _WriterLock()
         self.pg_pool = None  # PostgreSQL: the fast path's own connections, opened on first use
+        self.sqlite = _SqliteConnections()
         self.headers = [("Content-Type", "application/json"), *security.HEADERS, ("Vary", "Cookie")]
 
     def __call__(self, environ, start_response):
@@ -152,28 +153,35 @@ class HeartbeatFastPath:
         return (json.dumps(result.as_json(), separators=(",", ":"), sort_keys=True) + "\n").encode(), cookies
 
     def record_on_driver(self, db, data: dict, heartbeat: dict, now: float):
-        """SQLite: the user check and the heartbeat on a pooled driver connection of their own,
-        committed here (the ORM session's bookkeeping was a third of this path's time). A
-        heartbeat that needs the session (the lesson's first, a completion) goes to Flask."""
-        from lms.learning import services
-        from lms.learning.store import SqliteStore
+        """SQLite: on this thread's own driver connection (``_SqliteConnections``), committed here
+        (the ORM session's bookkeeping was a third of this path's time). One statement reads the
+        signed-in user (judged by ``_learner_session``, as on PostgreSQL), whether the lesson is
+        open to them and the progress row, before the writers' lock; the insert and the update are
+        made under it. A heartbeat that needs the session (the lesson's first, a completion) goes
+        to Flask."""
+        from lms.learning import access, services
+        from lms.learning.store import SqliteFastStore, UserRefused
         from lms.sessions import SessionUser
 
-        pooled = db.engine.raw_connection()
-        try:
-            driver = pooled.driver_connection
-            user = SessionUser.load(int(data["_user_id"]), driver)
-            if not _learner_session(user, data, now):
-                return None
-            with self.write_lock.held(db.engine.url.database):
-                result = services.record_heartbeat(user.id, heartbeat, store=SqliteStore(driver))
-                pooled.commit()
+        user_id = int(data["_user_id"])
+
+        def check_user(row) -> bool:
+            return _learner_session(SessionUser.from_row(user_id, row), data, now)
+
+        lesson_id = services.parse_heartbeat(heartbeat)[0]
+        with self.sqlite.connection(db.engine) as driver:
+            store = SqliteFastStore(driver, user_id, SessionUser.SQL, access.sqlite_sql(), check_user)
+            try:
+                store.lesson_open(user_id, lesson_id)  # the read, outside the lock
+                with self.write_lock.held(db.engine.url.database):
+                    result = services.record_heartbeat(user_id, heartbeat, store=store)
+                    driver.commit()
+            except BaseException as exc:
+                driver.rollback()
+                if isinstance(exc, UserRefused):
+                    return None
+                raise
             return result
-        except BaseException:
-            pooled.rollback()
-            raise
-        finally:
-            pooled.close()
 
     def record_on_postgres(self, db, data: dict, heartbeat: dict, now: float):
         """PostgreSQL: two statements on a connection of the fast path's own pool, no transaction
@@ -229,6 +237,34 @@ def _learner_session(user, data: dict, now: float) -> bool:
     from lms.sessions import session_current
 
     return user is not None and user.role.value == "learner" and session_current(data, user.session_generation, now)
+
+
+class _SqliteConnections(threading.local):
+    """SQLite: one driver connection per server thread, taken from the engine's pool once (with
+    the pool's connect-time settings: WAL, foreign keys, busy timeout) and detached from it, so a
+    heartbeat pays neither the pool's check-out nor its reset on return, and the pool keeps its
+    connections for Flask. A forked child opens its own. Pools that hand out one shared
+    connection (an in-memory database) are used as they are."""
+
+    def __init__(self):
+        self.driver, self.pid = None, os.getpid()
+
+    @contextlib.contextmanager
+    def connection(self, engine):
+        from sqlalchemy.pool import SingletonThreadPool, StaticPool
+
+        if isinstance(engine.pool, (StaticPool, SingletonThreadPool)):
+            pooled = engine.raw_connection()
+            try:
+                yield pooled.driver_connection
+            finally:
+                pooled.close()
+            return
+        if self.driver is None or self.pid != os.getpid():
+            pooled = engine.raw_connection()
+            self.driver, self.pid = pooled.driver_connection, os.getpid()
+            pooled.detach()  # ours now; the pool opens another for itself when it needs one
+        yield self.driver
 
 
 class _WriterLock:
