@@ -247,11 +247,13 @@ class _SqliteConnections(threading.local):
     connection (an in-memory database) are used as they are."""
 
     def __init__(self):
-        self.driver, self.pid = None, os.getpid()
+        self.driver, self.pid = None, None
 
     @contextlib.contextmanager
     def connection(self, engine):
         from sqlalchemy.pool import SingletonThreadPool, StaticPool
+
+        from lms.learning.store import current_pid
 
         if isinstance(engine.pool, (StaticPool, SingletonThreadPool)):
             pooled = engine.raw_connection()
@@ -260,9 +262,9 @@ class _SqliteConnections(threading.local):
             finally:
                 pooled.close()
             return
-        if self.driver is None or self.pid != os.getpid():
+        if self.driver is None or self.pid != current_pid():
             pooled = engine.raw_connection()
-            self.driver, self.pid = pooled.driver_connection, os.getpid()
+            self.driver, self.pid = pooled.driver_connection, current_pid()
             pooled.detach()  # ours now; the pool opens another for itself when it needs one
         yield self.driver
 
