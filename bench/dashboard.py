@@ -454,7 +454,8 @@ def main(argv=None) -> None:
         log(f"{name} page {pick[level]}: {pages[name + '_page']}")
     if args.assignments:
         pages["followup_village_page"] = time_get(client, f"/followup?region={pick[5]}", args.requests)
-        log(f"follow-up village page: {pages['followup_village_page']}")
+        pages["followup_county_export"] = time_get(client, f"/followup/cases.xlsx?region={pick[3]}", 5)
+        log(f"follow-up village page: {pages['followup_village_page']}, county export {pages['followup_county_export']}")
     for name, level in (("province", 1), ("county", 3), ("village", 5)):
         pages[f"{name}_api"] = time_get(client, f"/api/v1/stats/skills?region={pick[level]}", args.requests)
         log(f"{name} api: {pages[name + '_api']}")

@@ -171,36 +171,41 @@ def weekly_overdue(prefix: str, day: dt.date | None = None, limit: int = 20) -> 
 
 
 def export_rows(prefix: str) -> list[dict]:
-    """Every open case under ``prefix``: one row per assignment, and one per deferred laborer."""
-    from lms.households.models import Household
+    """Every open case under ``prefix``: one row per assignment, and one per deferred laborer. Driven
+    by the follow-up tables (a province has far fewer assignments than laborers); the registry decides
+    who is still an open case and where they live now."""
+    from flask_babel import gettext as _
+
+    from lms.households.models import Household, Member
     from lms.regions.models import Region
 
     day = today()
-    members = {m.id: (m, no, village) for m, no, _y, village in db.session.execute(
-        _open_laborers(Household.village_code.startswith(prefix, autoescape=True)))}
+    ids = set(db.session.scalars(select(Assignment.member_id).distinct().where(
+        Assignment.village_code.startswith(prefix, autoescape=True))))
+    ids.update(db.session.scalars(select(Deferral.member_id).where(
+        Deferral.village_code.startswith(prefix, autoescape=True), Deferral.review_on >= day)))
     names = dict(db.session.execute(select(Region.code, Region.name).where(
         Region.code.startswith(prefix, autoescape=True), Region.level == 5)).all())
+    ordered = sorted(ids)
     out = []
-    ids = list(members)
-    deferrals = {}
-    for i in range(0, len(ids), 5000):
-        chunk = ids[i:i + 5000]
-        deferrals.update(active_deferrals(chunk, day))
-        for row in assignment_rows(Assignment.member_id.in_(chunk), day):
+    for i in range(0, len(ordered), 5000):
+        chunk = ordered[i:i + 5000]
+        members = {m.id: (m, no, village) for m, no, _y, village in db.session.execute(_open_laborers(and_(
+            Member.id.in_(chunk), Household.village_code.startswith(prefix, autoescape=True))))}
+        deferrals = active_deferrals(list(members), day)
+        for row in assignment_rows(Assignment.member_id.in_(list(members)), day) if members else ():
             if row["status"] is Status.skill_obtained or row["member_id"] in deferrals:
                 continue
             member, no, village = members[row["member_id"]]
             out.append({"village": names.get(village, village), "household_no": no, "name": member.name,
                         "measure": row["measure"], "owner": row["owner"], "due_on": row["due_on"].isoformat(),
                         "status": row["status_label"], "review_on": "", "note": row["note"]})
-    from flask_babel import gettext as _
-
-    for member_id, d in deferrals.items():
-        member, no, village = members[member_id]
-        reason = d.reason.label + (f"：{d.reason_text}" if d.reason_text else "")
-        out.append({"village": names.get(village, village), "household_no": no, "name": member.name,
-                    "measure": "", "owner": "", "due_on": "", "status": _("Deferred (暂缓)") + f" · {reason}",
-                    "review_on": d.review_on.isoformat(), "note": ""})
+        for member_id, d in deferrals.items():
+            member, no, village = members[member_id]
+            reason = d.reason.label + (f"：{d.reason_text}" if d.reason_text else "")
+            out.append({"village": names.get(village, village), "household_no": no, "name": member.name,
+                        "measure": "", "owner": "", "due_on": "", "status": _("Deferred (暂缓)") + f" · {reason}",
+                        "review_on": d.review_on.isoformat(), "note": ""})
     out.sort(key=lambda r: (r["village"], r["household_no"], r["name"]))
     return out
 
