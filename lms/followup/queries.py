@@ -32,29 +32,34 @@ def skill_counts(member_ids) -> dict[int, int]:
 
 
 def assignment_rows(condition, day: dt.date | None = None) -> list[dict]:
-    """Assignments matching ``condition`` with their computed status, measure and owner."""
+    """Assignments matching ``condition`` with their computed status, measure and owner. Plain columns,
+    no ORM objects, and each status label translated once: a county's export has tens of thousands."""
     from courses.models import Course
     from lms.accounts.models import User
     from lms.skills.models import OfflineClass
 
     day = day or today()
     rows = db.session.execute(
-        select(Assignment, *status_columns(), Course.title, OfflineClass.title, OfflineClass.place,
-               OfflineClass.starts_on, OfflineClass.ends_on, User.display_name, User.username)
+        select(Assignment.id, Assignment.member_id, Assignment.course_id, Assignment.offline_class_id,
+               Assignment.due_on, Assignment.note, Assignment.village_code, *status_columns(), Course.title,
+               OfflineClass.title, OfflineClass.place, OfflineClass.starts_on, OfflineClass.ends_on,
+               User.display_name, User.username)
         .outerjoin(Course, Course.id == Assignment.course_id)
         .outerjoin(OfflineClass, OfflineClass.id == Assignment.offline_class_id)
         .outerjoin(User, User.id == Assignment.assigned_by_id)
         .where(condition).order_by(Assignment.due_on, Assignment.id)).all()
-    counts = skill_counts({r[0].member_id for r in rows})
+    counts = skill_counts({r[1] for r in rows})
     k = threshold()
+    labels = {status: status.label for status in Status}
     out = []
-    for a, done, held, started, course_title, class_title, place, starts_on, ends_on, owner_name, owner_user in rows:
-        status = status_of(a, done, held, started, counts.get(a.member_id, 0) >= k, day)
-        out.append({"id": a.id, "member_id": a.member_id, "course_id": a.course_id, "class_id": a.offline_class_id,
-                    "measure": course_title or class_title or "", "is_class": a.offline_class_id is not None,
-                    "place": place or "", "starts_on": starts_on, "ends_on": ends_on, "due_on": a.due_on,
-                    "note": a.note, "status": status, "status_label": status.label,
-                    "owner": owner_name or owner_user or "", "village_code": a.village_code})
+    for (aid, member_id, course_id, class_id, due_on, note, village, done, held, started, course_title, class_title,
+         place, starts_on, ends_on, owner_name, owner_user) in rows:
+        status = status_of(due_on, done, held, started, counts.get(member_id, 0) >= k, day)
+        out.append({"id": aid, "member_id": member_id, "course_id": course_id, "class_id": class_id,
+                    "measure": course_title or class_title or "", "is_class": class_id is not None,
+                    "place": place or "", "starts_on": starts_on, "ends_on": ends_on, "due_on": due_on,
+                    "note": note, "status": status, "status_label": labels[status],
+                    "owner": owner_name or owner_user or "", "village_code": village})
     return out
 
 
@@ -193,8 +198,10 @@ def export_rows(prefix: str) -> list[dict]:
         members = {m.id: (m, no, village) for m, no, _y, village in db.session.execute(_open_laborers(and_(
             Member.id.in_(chunk), Household.village_code.startswith(prefix, autoescape=True))))}
         deferrals = active_deferrals(list(members), day)
-        for row in assignment_rows(Assignment.member_id.in_(list(members)), day) if members else ():
-            if row["status"] is Status.skill_obtained or row["member_id"] in deferrals:
+        # The deferred are listed apart, without their assignments: no need to compute those.
+        assigned = [m for m in members if m not in deferrals]
+        for row in assignment_rows(Assignment.member_id.in_(assigned), day) if assigned else ():
+            if row["status"] is Status.skill_obtained:
                 continue
             member, no, village = members[row["member_id"]]
             out.append({"village": names.get(village, village), "household_no": no, "name": member.name,

@@ -112,14 +112,13 @@ def status_columns():
             _flag(started_condition()).label("started"))
 
 
-def status_of(assignment: Assignment, done: int, held: int, started: int, case_closed: bool,
-              day: dt.date) -> Status:
+def status_of(due_on: dt.date, done: int, held: int, started: int, case_closed: bool, day: dt.date) -> Status:
     """已取得技能 first (it closes the case), then 已完成, 逾期, 学习中, 未开始."""
     if held or case_closed:
         return Status.skill_obtained
     if done:
         return Status.completed
-    if assignment.due_on < day:
+    if due_on < day:
         return Status.overdue
     return Status.in_progress if started else Status.not_started
 
