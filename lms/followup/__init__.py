@@ -35,6 +35,6 @@ def _household(household) -> dict:
 
 
 def _weekly(region) -> dict:
-    from lms.followup.queries import weekly_overdue
+    from lms.followup.queries import weekly_overdue_cached
 
-    return weekly_overdue(region.prefix)
+    return weekly_overdue_cached(region)

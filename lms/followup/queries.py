@@ -159,20 +159,56 @@ def learner_assignments(user) -> list[dict]:
     return rows
 
 
+# (region prefix, day, the region's roll-up version) → summary. Every change that can move an
+# assignment into or out of overdue moves the region's roll-up row too (its updated_at), so a cached
+# summary is never stale; it spares a province page a scan of the week's assignments on each view.
+_WEEKLY: dict[tuple, dict] = {}
+
+
+def weekly_overdue_cached(region) -> dict:
+    from lms.stats.models import SkillRollup
+
+    version = db.session.scalar(select(SkillRollup.updated_at).where(SkillRollup.region_code == region.code))
+    key = (region.prefix, today(), version)
+    summary = _WEEKLY.get(key)
+    if summary is None:
+        if len(_WEEKLY) > 512:
+            _WEEKLY.clear()
+        summary = _WEEKLY[key] = weekly_overdue(region.prefix, key[1])
+    return summary
+
+
 def weekly_overdue(prefix: str, day: dt.date | None = None, limit: int = 20) -> dict:
-    """Assignments under ``prefix`` that became overdue in the last 7 days (due in [day−7, day−1])
-    and are still open: their number and the villages with most of them."""
+    """Open cases' assignments under ``prefix`` that became overdue in the last 7 days (due in
+    [day−7, day−1]) and are still overdue: their number and the villages with most of them. Open as
+    the roll-ups count them: a laborer below the goal threshold, not deferred."""
+    from collections import Counter
+
+    from lms.households.models import Household, Member
     from lms.regions.models import Region
 
     day = day or today()
-    cond = and_(Assignment.village_code.startswith(prefix, autoescape=True),
-                Assignment.due_on >= day - dt.timedelta(days=7), overdue_condition(day))
-    per_village = db.session.execute(
-        select(Assignment.village_code, Region.name, func.count()).join(Region, Region.code == Assignment.village_code)
-        .where(cond).group_by(Assignment.village_code, Region.name)
-        .order_by(func.count().desc(), Assignment.village_code)).all()
-    return {"total": sum(n for _c, _n, n in per_village), "since": day - dt.timedelta(days=7),
-            "villages": [{"code": c, "name": name, "count": n} for c, name, n in per_village[:limit]]}
+    # First the week's overdue assignments (the due-date index), then which of their laborers are open
+    # cases: one query joining the registry first lets SQLite scan every laborer of the province.
+    rows = db.session.execute(select(Assignment.member_id).where(
+        Assignment.village_code.startswith(prefix, autoescape=True),
+        Assignment.due_on >= day - dt.timedelta(days=7), overdue_condition(day))).all()
+    per_member = Counter(m for (m,) in rows)
+    ids = sorted(per_member)
+    per_village: Counter = Counter()
+    for i in range(0, len(ids), 5000):
+        chunk = ids[i:i + 5000]
+        deferred = active_deferrals(chunk, day)
+        open_cases = _open_laborers(and_(Member.id.in_(chunk), Household.village_code.startswith(
+            prefix, autoescape=True))).with_only_columns(Member.id, Household.village_code)
+        for member_id, village in db.session.execute(open_cases):
+            if member_id not in deferred:
+                per_village[village] += per_member[member_id]
+    top = per_village.most_common(limit)
+    names = dict(db.session.execute(select(Region.code, Region.name).where(
+        Region.code.in_([c for c, _n in top]))).all()) if top else {}
+    return {"total": sum(per_village.values()), "since": day - dt.timedelta(days=7),
+            "villages": [{"code": c, "name": names.get(c, c), "count": n} for c, n in top]}
 
 
 def export_rows(prefix: str) -> list[dict]:

@@ -152,6 +152,18 @@ def test_overdue_reminds_the_learner_first_and_shows_in_the_officials_weekly_sum
     assert "近 7 天新增逾期: 1" in dashboard and "示例一村" in dashboard
     village = official.get(f"/followup?region={VILLAGE}&show=overdue").get_data(as_text=True)
     assert "张三" in village and "王五" not in village
+    # A skill closes the case: the summary drops it on the next view (its cache follows the figures).
+    from sqlalchemy import select
+
+    from courses.models import Skill
+    from lms.skills.models import Evidence, Source
+    from lms.skills.services import award_skill
+
+    skill = db.session.scalar(select(Skill).where(Skill.code == "ecommerce"))
+    award_skill(skill_id=skill.id, evidence=Evidence.training_certificate, source=Source.certificate_import,
+                member=world.zhang, awarded_on=dt.date(2024, 5, 1))
+    db.session.commit()
+    assert "近 7 天新增逾期: 0" in official.get("/stats/skills").get_data(as_text=True)
 
 
 def test_deferral_keeps_the_denominator_and_ends_after_the_review_date(client, login, world):
