@@ -23,6 +23,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, logout_user, user_logged_in
 from itsdangerous import BadSignature
 
+from lms import bounded
 from lms.extensions import db, login_manager
 from lms.settings import register_default
 
@@ -183,7 +184,9 @@ class CachingSessionInterface(SecureCookieSessionInterface):
     Only sessions of plain values are cached, so no request can change a cached one in place.
     """
 
-    MAX_ENTRIES = 8192
+    # About 1 KB each: a server's learners (1,000 heartbeats/s at 15 s is 15,000) and their
+    # re-signed cookies; the oldest go first (lms.bounded).
+    MAX_ENTRIES = 32768
 
     def __init__(self):
         self._verified: dict[str, tuple[dict, float]] = {}
@@ -218,9 +221,7 @@ class CachingSessionInterface(SecureCookieSessionInterface):
 
     def _remember(self, value: str, data, signed_at: float) -> None:
         if all(isinstance(v, (str, int, float, bool, type(None))) for v in data.values()):
-            if len(self._verified) >= self.MAX_ENTRIES:
-                self._verified.clear()
-            self._verified[value] = (dict(data), signed_at)
+            bounded.put(self._verified, value, (dict(data), signed_at), self.MAX_ENTRIES)
 
     def open_session(self, app, request):
         value = request.cookies.get(self.get_cookie_name(app))

@@ -44,7 +44,7 @@ import os
 import threading
 import time
 
-from lms import inputs, security
+from lms import bounded, inputs, security
 
 log = logging.getLogger(__name__)
 PATH = "/api/v1/progress"
@@ -219,9 +219,8 @@ class HeartbeatFastPath:
         key = (environ.get("REMOTE_ADDR"), environ.get("HTTP_USER_AGENT"))
         ident = self._identifiers.get(key)
         if ident is None:
-            if len(self._identifiers) > 20000:
-                self._identifiers.clear()
-            ident = self._identifiers[key] = session_identifier(*key)
+            ident = session_identifier(*key)
+            bounded.put(self._identifiers, key, ident, 32768)
         return ident
 
 
