@@ -28,8 +28,11 @@ from lms.extensions import limiter  # noqa: E402
 
 DEMO_PASSWORD = "correct-horse-9"
 DEMO_PIN = "246810"
-# Fixtures other areas share (media: make_ready_asset; queue: worker_queue).
-pytest_plugins = ("tests.media_fixtures", "tests.queue_fixtures")
+# Fixtures shared across folders, as plugins (never imported by a test module): media's
+# make_ready_asset, the queue's worker_queue, the courses' catalogue/make_course/fake_media, and the
+# session tests' signed-in learner, clock and second app.
+pytest_plugins = ("tests.media_fixtures", "tests.queue_fixtures", "tests.courses.fixtures",
+                  "tests.security.session_fixtures")
 
 CSRF_PATTERN = re.compile(r'name="csrf-token" content="([^"]+)"')
 
