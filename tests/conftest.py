@@ -195,3 +195,31 @@ def login():
         return client
 
     return do
+
+
+@pytest.fixture
+def count_queries(app):
+    """``with count_queries() as statements: ...`` collects every SQL statement run on the app's
+    database engine inside the block (requests through the test client included), so a test pins
+    how many statements a hot path runs without timing anything. ``count_queries(engine)`` watches
+    another engine (a fast path's own, say)."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def counting(engine=None):
+        engine = engine or _db.engine
+        statements: list[str] = []
+
+        def listener(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        _db.session.commit()  # what the test wrote is not counted against the block
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+
+    return counting
