@@ -13,7 +13,7 @@ def init_app(app) -> None:
     app.register_blueprint(views.bp)
     register_nav("learning.terminals", _l("Terminals"), ("admin",), order=80)
     register_signin_link("learning.terminal_signin", _l("Pick your name (village terminal)"), order=5)
-    register_default("learning.completion_threshold", 0.9,
+    register_default("learning.completion_threshold", completion.DEFAULT_THRESHOLD,
                      _l("Share of a video or audio lesson that must be watched to complete it (0-1)"), float)
     register_default("learning.document_seconds", completion.DEFAULT_DOCUMENT_SECONDS,
                      _l("Seconds a document lesson must be open before it counts as read"), int)

@@ -70,10 +70,6 @@ class Figures:
                        {k: v for k, v in self.months.items() if any(v)})
 
 
-def _month(value) -> str | None:
-    return None if value is None else str(value)[:7]
-
-
 def compute_villages(codes: list[str], household_ids: list[int] | None = None) -> dict[str, Figures]:
     """Recount the given villages from the registry and the awards (the definition of the figures).
     With ``household_ids``, count only those households (keyed by their village; no learners
