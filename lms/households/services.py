@@ -13,11 +13,11 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from lms.crypto import IdCipher
 from lms.db import utcnow
 from lms.extensions import db
 
 from . import categories as cat
-from .idnumbers import IdCipher
 from .models import Household, Member, MemberChange
 
 
