@@ -7,7 +7,7 @@ from lms.households.categories import DocType, Sex
 from lms.crypto import IdCipher
 from lms.households.idnumbers import IdError, area_warning, digest_input, lookup_digests, parse_id, upgrade15
 
-from .conftest import make_id
+from .records import make_id
 
 
 def error_code(raw):

@@ -9,7 +9,7 @@ from lms.households.queries import member_by_id_number
 from lms.households.importing.run import import_households
 from lms.households.services import create_member_account
 
-from .conftest import family, make_id
+from .records import family, make_id
 
 OLD, NEW = "test-data-key", "rotated-data-key"
 
