@@ -6,9 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lms.extensions import db
-from tests.security.session_fixtures import (  # noqa: F401
-    OTHER_VILLAGE, VILLAGE, _fresh_lesson_cache, beat, catalogue, clock, fake_media, flask_calls, heartbeats,
-    in_lesson, make_course, watched)
+from tests.security.session_fixtures import OTHER_VILLAGE, beat, heartbeats, watched
 
 PATHS = ("fast path", "Flask")
 
