@@ -23,12 +23,9 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, logout_user, user_logged_in
 from itsdangerous import BadSignature
 
+from lms import bounded
 from lms.extensions import db, login_manager
 from lms.settings import register_default
-
-register_default("learner_idle_minutes", 10, _l("Minutes of inactivity before a learner is signed out"), int)
-register_default("session_lifetime_hours", 12,
-                 _l("Hours after signing in when a session ends however active it is (every role)"), int)
 
 GENERATION_KEY = "_gen"
 SIGNED_IN_KEY = "_signed_in_at"
@@ -148,6 +145,19 @@ class SessionUser:
         return self.role.value in roles
 
 
+def idle_sign_out_due(last_seen: float | None, now: float) -> bool:
+    """A learner last active at ``last_seen`` is to be signed out now (``learner_idle_minutes``).
+    Flask's hook below and the heartbeat fast path both decide with this function."""
+    from lms.settings import get_setting
+
+    return last_seen is not None and now - last_seen > 60 * int(get_setting("learner_idle_minutes"))
+
+
+def idle_clock_due(last_seen: float | None, now: float) -> bool:
+    """The session's idle clock is to move (and the cookie to be re-signed): see IDLE_GRANULARITY."""
+    return last_seen is None or now - last_seen > IDLE_GRANULARITY
+
+
 def _enforce_idle_signout():
     if request.endpoint in PASSIVE_ENDPOINTS or not current_user.is_authenticated:
         return None
@@ -157,8 +167,8 @@ def _enforce_idle_signout():
 
     now = time.time()
     last_seen = session.get("last_seen")
-    limit = 60 * int(get_setting("learner_idle_minutes"))
-    if last_seen is not None and now - last_seen > limit:
+    if idle_sign_out_due(last_seen, now):
+        limit = 60 * int(get_setting("learner_idle_minutes"))
         logout_user()
         session.pop("last_seen", None)
         g.signed_out_idle = True
@@ -168,7 +178,7 @@ def _enforce_idle_signout():
         return redirect(url_for("accounts.signin", next=request.full_path if request.method == "GET" else None))
     # Rewriting the signed cookie on every heartbeat costs more than the idle clock needs
     # (IDLE_GRANULARITY).
-    if last_seen is None or now - last_seen > IDLE_GRANULARITY:
+    if idle_clock_due(last_seen, now):
         session["last_seen"] = now
     return None
 
@@ -183,7 +193,9 @@ class CachingSessionInterface(SecureCookieSessionInterface):
     Only sessions of plain values are cached, so no request can change a cached one in place.
     """
 
-    MAX_ENTRIES = 8192
+    # About 1 KB each: a server's learners (1,000 heartbeats/s at 15 s is 15,000) and their
+    # re-signed cookies; the oldest go first (lms.bounded).
+    MAX_ENTRIES = 32768
 
     def __init__(self):
         self._verified: dict[str, tuple[dict, float]] = {}
@@ -218,9 +230,7 @@ class CachingSessionInterface(SecureCookieSessionInterface):
 
     def _remember(self, value: str, data, signed_at: float) -> None:
         if all(isinstance(v, (str, int, float, bool, type(None))) for v in data.values()):
-            if len(self._verified) >= self.MAX_ENTRIES:
-                self._verified.clear()
-            self._verified[value] = (dict(data), signed_at)
+            bounded.put(self._verified, value, (dict(data), signed_at), self.MAX_ENTRIES)
 
     def open_session(self, app, request):
         value = request.cookies.get(self.get_cookie_name(app))
@@ -264,6 +274,9 @@ def _finish_transaction(response):
 
 
 def init_app(app) -> None:
+    register_default("learner_idle_minutes", 10, _l("Minutes of inactivity before a learner is signed out"), int)
+    register_default("session_lifetime_hours", 12,
+                     _l("Hours after signing in when a session ends however active it is (every role)"), int)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.signin"
     login_manager.login_message = _l("Please sign in to see this page.")

@@ -6,12 +6,11 @@ from __future__ import annotations
 def init_app(app) -> None:
     """Everything the area brings: its blueprint, CLI group, jobs, template helpers, the roll-ups'
     case source and its signal receiver."""
-    from lms.followup import cli, status, tasks, views
+    from lms.followup import cli, models, status, tasks, views  # noqa: F401  (models: tables known to the metadata)
     from lms.stats.rollups import register_case_source
 
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.cli)
-    tasks.register()
     register_case_source(status.case_states)
     app.jinja_env.globals.update(followup_for_learner=_for_learner, followup_household=_household,
                                  followup_weekly=_weekly)

@@ -1,28 +1,19 @@
 """The daily move of the case figures (overdue and 暂缓 depend on the date) and the reaction to a
-completed course."""
+completed course. Imported by ``lms.followup.init_app`` so every process knows the job."""
 from __future__ import annotations
 
-_REGISTERED = False
+from huey import crontab
+
+from lms.queue import app_periodic_task
 
 
-def register() -> None:
-    """Define the periodic job once per process (huey keeps tasks in a process-wide registry)."""
-    global _REGISTERED
-    if _REGISTERED:
-        return
-    from huey import crontab
+# Every 10 minutes: the first run after midnight (Asia/Shanghai) moves the figures; the others read
+# one row and stop.
+@app_periodic_task(crontab(minute="*/10"))
+def advance_followup_day():
+    from lms.followup.services import advance_day
 
-    from lms.queue import app_periodic_task
-
-    # Every 10 minutes: the first run after midnight (Asia/Shanghai) moves the figures; the others
-    # read one row and stop.
-    @app_periodic_task(crontab(minute="*/10"))
-    def advance_followup_day():
-        from lms.followup.services import advance_day
-
-        return advance_day()
-
-    _REGISTERED = True
+    return advance_day()
 
 
 def on_course_completed(sender, course_id: int, user_id: int, **_extra) -> None:

@@ -6,13 +6,13 @@ import hmac
 from flask import (Blueprint, abort, current_app, flash, jsonify, make_response, redirect, render_template, request,
                    session, url_for)
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 from wtforms.validators import ValidationError
 
+from lms import bounded
 from lms.accounts.access import role_required
 from lms.extensions import csrf, db, limiter
 from lms.learning import services, terminals
@@ -20,17 +20,6 @@ from lms.learning.models import Certificate, Terminal
 
 bp = Blueprint("learning", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/learning")
-
-
-@bp.record_once
-def _setup(state):
-    from lms.ui import register_nav, register_signin_link
-
-    register_nav("learning.terminals", _l("Terminals"), ("admin",), order=80)
-    register_signin_link("learning.terminal_signin", _l("Pick your name (village terminal)"), order=5)
-    from lms.learning import fastpath
-
-    fastpath.install(state.app)  # accepted heartbeats are answered in front of Flask
 
 
 @bp.before_app_request
@@ -73,6 +62,7 @@ def progress():
 # never changes and does not expire (WTF_CSRF_TIME_LIMIT is None), so checking its signature once
 # is enough; the raw value is still compared with this session's on every heartbeat.
 _VERIFIED_TOKENS: dict[str, str] = {}
+VERIFIED_TOKENS_LIMIT = 32768  # about 200 bytes each: more learners than one server answers
 
 
 def _csrf_ok(token) -> bool:
@@ -85,9 +75,7 @@ def _csrf_ok(token) -> bool:
             return False
         if current_app.config.get("WTF_CSRF_TIME_LIMIT") is not None:
             return True
-        if len(_VERIFIED_TOKENS) >= 20000:
-            _VERIFIED_TOKENS.clear()
-        _VERIFIED_TOKENS[token] = session["csrf_token"]
+        bounded.put(_VERIFIED_TOKENS, token, session["csrf_token"], VERIFIED_TOKENS_LIMIT)
         return True
     return csrf_token_known(token, session.get("csrf_token"))
 
