@@ -8,8 +8,9 @@ from lms.extensions import db
 from tests.lms.stats.factories import award, make_household, make_member, make_skill
 
 PROVINCE = "620000000000"
-# The signed-in user, the region and its children, the roll-up, its breakdowns, its months.
-PROVINCE_PAGE_STATEMENTS = 6
+# The signed-in user, the region and its children, the roll-up, its breakdowns, its months, and the
+# roll-up's version that keys the cached weekly overdue summary (lms.followup).
+PROVINCE_PAGE_STATEMENTS = 7
 VILLAGES = ("621123100201", "621123100202", "621123101201", "621102100201")
 
 
