@@ -10,7 +10,8 @@ import pytest
 from lms import create_app
 from lms.config import REPO_ROOT
 
-AREAS = ("lms/accounts", "lms/admin", "lms/audit", "lms/demo", "lms/deploy", "lms/households", "lms/learning",
+AREAS = ("lms/accounts", "lms/admin", "lms/audit", "lms/demo", "lms/deploy", "lms/followup", "lms/households",
+         "lms/learning",
          "lms/main", "lms/regions", "lms/settings", "lms/skills", "lms/stats", "lms/worker", "courses", "media",
          "search")
 
@@ -21,9 +22,10 @@ def _config(tmp_path):
 
 def test_every_area_brings_its_blueprint_and_cli_group_through_its_door(app):
     assert list(app.blueprints) == ["accounts", "households", "media", "courses", "search", "learning", "skills",
-                                    "stats", "main", "admin", "deploy"]
-    assert sorted(app.cli.list_commands(None)) == ["courses", "db", "demo", "deploy", "households", "keys", "media",
-                                                   "regions", "search", "skills", "stats", "users", "worker"]
+                                    "stats", "followup", "main", "admin", "deploy"]
+    assert sorted(app.cli.list_commands(None)) == ["courses", "db", "demo", "deploy", "followup", "households", "keys",
+                                                   "media", "regions", "search", "skills", "stats", "users",
+                                                   "worker"]
 
 
 def test_each_area_package_has_a_door():
