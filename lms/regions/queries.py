@@ -19,3 +19,11 @@ def ancestors_of(region: Region) -> list[Region]:
 def villages_under(prefix: str) -> list[Region]:
     stmt = db.select(Region).where(Region.level == 5, Region.code.startswith(prefix, autoescape=True))
     return list(db.session.scalars(stmt.order_by(Region.code)))
+
+
+def region_names(codes) -> dict[str, str]:
+    """Code → name for the codes that exist (one query, for a list page or an audit line)."""
+    wanted = {c for c in codes if c}
+    if not wanted:
+        return {}
+    return {code: name for code, name in db.session.execute(db.select(Region.code, Region.name).where(Region.code.in_(wanted)))}

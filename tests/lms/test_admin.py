@@ -19,7 +19,7 @@ def test_admin_creates_an_account_and_it_is_audited(client, db, make_user, login
     entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "user.create"))
     assert entry.actor_id == admin.id and entry.target == f"User:{user.id}"
     listing = client.get("/admin/audit?action=user.create").get_data(as_text=True)
-    assert f"User:{user.id}" in listing
+    assert f"账号 #{user.id}" in listing and "创建账号" in listing
 
 
 def test_admin_form_error_changes_nothing(client, db, make_user, login):
