@@ -32,7 +32,7 @@ def _codes(app) -> set[str]:
     codes |= set(db.session.scalars(db.select(AuditEntry.action).distinct()))
     from lms.queue import huey
 
-    codes |= set(huey._registry._registry)
+    codes |= {name for name in huey._registry._registry if not name.startswith("tests.")}
     # The households categories' codes are digits ("01"), which dates and counts contain too; their
     # labels are checked by the registry's own tests.
     return {c for c in codes if not c.isdigit()}
@@ -242,7 +242,8 @@ def test_every_audit_action_and_job_has_a_name(app):
             recorded |= set(re.findall(r"record\([^,()]+, *\"([a-z_]+\.[a-z_.]+)\"", path.read_text(encoding="utf-8")))
     assert {"course.create", "skills.award"} <= recorded
     assert recorded - set(ACTION_LABELS) == set()
-    assert set(huey._registry._registry) - set(TASK_LABELS) == set()
+    ours = {name for name in huey._registry._registry if not name.startswith("tests.")}
+    assert ours - set(TASK_LABELS) == set()
 
 
 def test_audit_details_read_as_named_lines(client, login, make_user, regions):
