@@ -27,7 +27,11 @@ register_default("courses_max_document_mb", 50, _l("Largest lesson document (PDF
 
 
 class CourseError(ValueError):
-    """Bad authoring input; the message is for the trainer."""
+    """Bad authoring input; the message is for the trainer, ``field`` names the form field at fault."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def seed_catalogue() -> tuple[int, int]:
@@ -279,26 +283,30 @@ def delete_lesson(actor, lesson: Lesson) -> None:
 def set_quiz(actor, course: Course, pass_mark: float, questions: list[dict]) -> Quiz | None:
     """Replace the quiz. ``questions``: dicts with text, choices, answer (indexes)."""
     if not 0 < pass_mark <= 1:
-        raise CourseError(_("The pass mark must be above 0 and at most 100%."))
+        raise CourseError(_("The pass mark must be above 0 and at most 100%."), "pass_mark")
     clean = []
-    for n, q in enumerate(questions, start=1):
+    for position, q in enumerate(questions):
+        # ``number`` is the question's place in the trainer's form (empty slots are skipped).
+        n = q.get("number", position + 1)
+        field = f"question{n - 1}"
         text = (q.get("text") or "").strip()
         choices = [c.strip() for c in q.get("choices", []) if c and c.strip()]
         answer = sorted({int(a) for a in q.get("answer", [])})
         if not text:
-            raise CourseError(_("Question %(n)d has no text.", n=n))
+            raise CourseError(_("Question %(n)d has no text.", n=n), field)
         if len(choices) < 2:
-            raise CourseError(_("Question %(n)d needs at least two choices.", n=n))
+            raise CourseError(_("Question %(n)d needs at least two choices.", n=n), field)
         if not answer or any(a < 0 or a >= len(choices) for a in answer):
-            raise CourseError(_("Mark the right answer of question %(n)d.", n=n))
+            raise CourseError(_("Mark the right answer of question %(n)d.", n=n), field)
         audio = q.get("audio_asset_id")
         if audio:
             if not may_use(actor, audio):
-                raise CourseError(_("The spoken prompt of question %(n)d must be one of your own media files.", n=n))
+                raise CourseError(_("The spoken prompt of question %(n)d must be one of your own media files.", n=n),
+                                  field)
             info = playback(audio)
             if not info or info.get("status") != "ready":
-                raise CourseError(_("The spoken prompt of question %(n)d is not ready media.", n=n))
-        clean.append(Question(position=n - 1, text=text, choices=choices, answer=answer,
+                raise CourseError(_("The spoken prompt of question %(n)d is not ready media.", n=n), field)
+        clean.append(Question(position=position, text=text, choices=choices, answer=answer,
                               image_path=q.get("image_path"), audio_asset_id=audio or None))
     if course.quiz is None:
         course.quiz = Quiz(pass_mark=pass_mark)

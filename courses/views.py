@@ -351,35 +351,49 @@ def delete_lesson(lesson_id):
 @role_required("trainer", "admin")
 def edit_quiz(course_id):
     course = _editable(course_id)
-    error = None
+    error = field = None
+    drafts = None
     if request.method == "POST":
         f = request.form
-        questions = []
+        drafts, questions = [], []
         for n in range(min(MAX_QUESTIONS, db_int(f.get("count") or "0") or 0)):
-            text = f.get(f"text{n}", "").strip()
-            if not text:
-                continue
-            choices = [f.get(f"choice{n}_{i}", "") for i in range(4)]
-            questions.append({"text": text, "choices": choices,
-                              "answer": [int(a) for a in f.getlist(f"answer{n}") if a.isdigit()],
-                              "image_path": _kept_image(course, f.get(f"keep_image{n}")),
-                              "audio_asset_id": _asset_field(f.get(f"audio{n}")),
-                              "image": request.files.get(f"image{n}")})
+            draft = {"text": f.get(f"text{n}", "").strip(), "choices": [f.get(f"choice{n}_{i}", "") for i in range(4)],
+                     "answer": [int(a) for a in f.getlist(f"answer{n}") if a.isdigit()],
+                     "image_path": _kept_image(course, f.get(f"keep_image{n}")),
+                     "audio_asset_id": _asset_field(f.get(f"audio{n}"))}
+            drafts.append(draft)
+            if draft["text"]:
+                questions.append({**draft, "number": n + 1, "image": request.files.get(f"image{n}")})
         try:
+            mark = _pass_mark(f.get("pass_mark"))
             for q in questions:
                 upload = q.pop("image")
                 if upload is not None and upload.filename:
-                    q["image_path"] = services.store_image(upload.read())
-            mark = float(f.get("pass_mark") or 60) / 100
+                    try:
+                        q["image_path"] = services.store_image(upload.read())
+                    except services.CourseError as exc:
+                        raise services.CourseError(str(exc), f"question{q['number'] - 1}") from None
             services.set_quiz(current_user, course, mark, questions)
-        except (services.CourseError, ValueError) as exc:
-            error = str(exc)
+        except services.CourseError as exc:
+            error, field = str(exc), exc.field
+            db.session.rollback()
         else:
             flash(_("Quiz saved."), "success")
             return redirect(url_for("courses.manage", course_id=course.id))
-    return render_template("courses/teach_quiz.html", course=course, error=error,
+    stored = course.quiz.questions if course.quiz else []
+    return render_template("courses/teach_quiz.html", course=course, error=error, field=field, drafts=drafts,
+                           previews={q.image_path: q.id for q in stored if q.image_path},
+                           pass_mark=request.form.get("pass_mark") if drafts is not None else None,
                            assets=[a for a in _ready_assets() if getattr(a, "kind", "audio") in ("audio", "video")]), \
         (400 if error else 200)
+
+
+def _pass_mark(value) -> float:
+    """The pass mark typed as a percentage (empty: 60 %)."""
+    try:
+        return float(value or 60) / 100
+    except ValueError:
+        raise services.CourseError(_("The pass mark must be above 0 and at most 100%."), "pass_mark") from None
 
 
 def _asset_field(value):
