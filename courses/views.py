@@ -268,7 +268,7 @@ def _form_lists():
 @role_required("trainer", "admin")
 def edit(course_id=None):
     course = _editable(course_id) if course_id else None
-    error = None
+    error = field = None
     if request.method == "POST":
         f = request.form
         try:
@@ -277,15 +277,19 @@ def edit(course_id=None):
                 programme_id=int(f.get("programme") or 0), skill_id=int(f.get("skill") or 0),
                 regions=f.get("regions", "").replace(",", " ").split(),
                 cover_asset_id=int(f.get("cover") or 0) or None)
-        except (services.CourseError, ValueError) as exc:
-            error = str(exc)
+        except services.CourseError as exc:
+            error, field = str(exc), exc.field
+            db.session.rollback()
+        except ValueError:
+            error = _("Choose from the lists.")
+            db.session.rollback()
         else:
             flash(_("Course saved."), "success")
             return redirect(url_for("courses.manage", course_id=course.id))
     programmes, skills = _form_lists()
     videos = [a for a in _ready_assets() if getattr(a, "kind", None) == "video"]
     return render_template("courses/teach_edit.html", course=course, programmes=programmes, skills=skills,
-                           videos=videos, error=error, form=request.form), (400 if error else 200)
+                           videos=videos, error=error, field=field, form=request.form), (400 if error else 200)
 
 
 def _ready_assets():
@@ -300,9 +304,13 @@ def _ready_assets():
 @bp.route("/teach/courses/<int:course_id>")
 @role_required("trainer", "admin")
 def manage(course_id):
-    course = _editable(course_id)
+    return _manage_page(_editable(course_id))
+
+
+def _manage_page(course, error=None, field=None, form=None):
+    """The course's page; after a refused lesson, with what was typed and the field at fault."""
     return render_template("courses/teach_manage.html", course=course, assets=_ready_assets(),
-                           kinds=[k.value for k in LessonKind])
+                           kinds=list(LessonKind), error=error, field=field, form=form or {}), (400 if error else 200)
 
 
 @bp.route("/teach/courses/<int:course_id>/lessons", methods=["POST"])
@@ -320,10 +328,9 @@ def add_lesson(course_id):
                             captions=(captions.read(services.MAX_CAPTIONS_BYTES + 1).decode("utf-8", "replace")
                                       if captions and captions.filename else None),
                             required=f.get("required") == "1")
-    except (services.CourseError, ValueError) as exc:
+    except services.CourseError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("courses.manage", course_id=course_id), 303)
+        return _manage_page(_editable(course_id), str(exc), exc.field, f)
     flash(_("Lesson added."), "success")
     return redirect(url_for("courses.manage", course_id=course.id))
 

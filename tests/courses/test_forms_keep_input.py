@@ -53,3 +53,51 @@ def test_quiz_editor_numbers_errors_as_the_form_does(client, login, make_user, m
     page = client.post_form(f"/teach/courses/{course.id}/quiz", form).get_data(as_text=True)
     assert '<p class="error" id="question1-error" role="alert">第 2 题至少需要两个选项。</p>' in page
     assert "只有一个选项" in page
+
+
+def test_course_form_keeps_what_was_typed_and_marks_the_region(client, login, make_user, make_course, regions):
+    from courses.models import Course
+
+    trainer = make_user("trainer")
+    course = make_course(trainer=trainer)
+    login(client, trainer)
+    response = client.post_form(f"/teach/courses/{course.id}/edit", {
+        "title": "新的标题", "summary": "新的简介", "programme": str(course.programme_id),
+        "skill": str(course.skill_id), "regions": "621123000000 999999999999", "cover": ""})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'value="新的标题"' in page and "新的简介" in page
+    assert 'id="regions" name="regions" aria-invalid="true"' in page and 'id="regions-error"' in page
+    db.session.expire_all()
+    assert db.session.get(Course, course.id).title == "牛肉拉面入门"
+
+
+def test_add_lesson_form_keeps_what_was_typed(client, login, make_user, make_course):
+    from courses.models import Lesson
+
+    trainer = make_user("trainer")
+    course = make_course(trainer=trainer)
+    login(client, trainer)
+    before = db.session.scalar(db.select(db.func.count(Lesson.id)))
+    response = client.post_form(f"/teach/courses/{course.id}/lessons", {
+        "title": "揉面的手法", "kind": "text", "body": "", "asset": ""})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'value="揉面的手法"' in page and '<option value="text" selected>' in page
+    assert 'id="l-body" name="body" rows="4" aria-invalid="true"' in page
+    assert '<p class="error" id="body-error" role="alert">请填写课时正文。</p>' in page
+    assert db.session.scalar(db.select(db.func.count(Lesson.id))) == before
+    # a lesson without a title: the title is marked and the chosen kind and text stay
+    page = client.post_form(f"/teach/courses/{course.id}/lessons", {
+        "title": " ", "kind": "text", "body": "先把面和好"}).get_data(as_text=True)
+    assert 'id="title-error"' in page and "先把面和好" in page
+    assert db.session.scalar(db.select(db.func.count(Lesson.id))) == before
+
+
+def test_add_lesson_form_names_the_kind_of_each_part(client, login, make_user, make_course):
+    trainer = make_user("trainer")
+    course = make_course(trainer=trainer)
+    login(client, trainer)
+    page = client.get(f"/teach/courses/{course.id}").get_data(as_text=True)
+    assert 'data-kinds="video audio"' in page and 'data-kinds="document"' in page and "teach.js" in page
+    assert "删除" in page and "移出" not in page
