@@ -275,7 +275,7 @@ def edit(course_id=None):
             course = services.save_course(
                 current_user, course, title=f.get("title", ""), summary=f.get("summary", ""),
                 programme_id=int(f.get("programme") or 0), skill_id=int(f.get("skill") or 0),
-                regions=f.get("regions", "").replace(",", " ").split(),
+                regions=_region_codes(f),
                 cover_asset_id=int(f.get("cover") or 0) or None)
         except services.CourseError as exc:
             error, field = str(exc), exc.field
@@ -286,10 +286,21 @@ def edit(course_id=None):
         else:
             flash(_("Course saved."), "success")
             return redirect(url_for("courses.manage", course_id=course.id))
-    programmes, skills = _form_lists()
+    from lms.regions.queries import picker_groups
+
+    from .queries import skill_groups
+
+    programmes, _skills = _form_lists()
     videos = [a for a in _ready_assets() if getattr(a, "kind", None) == "video"]
-    return render_template("courses/teach_edit.html", course=course, programmes=programmes, skills=skills,
-                           videos=videos, error=error, field=field, form=request.form), (400 if error else 200)
+    chosen = _region_codes(request.form) if request.method == "POST" else (course.region_codes if course else [])
+    return render_template("courses/teach_edit.html", course=course, programmes=programmes, skill_groups=skill_groups(),
+                           region_groups=picker_groups(""), chosen_regions=chosen, videos=videos, error=error,
+                           field=field, form=request.form), (400 if error else 200)
+
+
+def _region_codes(form) -> list[str]:
+    """The regions chosen in the picker (a scripted client may still send codes separated by spaces)."""
+    return [code for value in form.getlist("regions") for code in value.replace(",", " ").split()]
 
 
 def _ready_assets():
@@ -309,8 +320,10 @@ def manage(course_id):
 
 def _manage_page(course, error=None, field=None, form=None):
     """The course's page; after a refused lesson, with what was typed and the field at fault."""
+    from lms.regions.queries import region_names
+
     return render_template("courses/teach_manage.html", course=course, assets=_ready_assets(),
-                           kinds=list(LessonKind), error=error, field=field, form=form or {}), (400 if error else 200)
+                           kinds=list(LessonKind), region_names=region_names(course.region_codes), error=error, field=field, form=form or {}), (400 if error else 200)
 
 
 @bp.route("/teach/courses/<int:course_id>/lessons", methods=["POST"])

@@ -27,3 +27,34 @@ def region_names(codes) -> dict[str, str]:
     if not wanted:
         return {}
     return {code: name for code, name in db.session.execute(db.select(Region.code, Region.name).where(Region.code.in_(wanted)))}
+
+
+# A menu longer than this is no use to anyone; past it the official narrows by their own region.
+PICKER_LIMIT = 3000
+
+
+def picker_groups(prefix: str = "", levels=(3, 4, 5)) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The regions under ``prefix`` for a ``<select>`` that works without JavaScript: one group per
+    county and per township ("渭源县 · 清源镇"), every option a name (a county or township as a whole
+    is "清源镇（全镇）"), never a bare 12-digit code."""
+    from flask_babel import gettext as _
+
+    stmt = (db.select(Region).where(Region.code.startswith(prefix or "", autoescape=True),
+                                    Region.level.between(3, 5)).order_by(Region.code).limit(PICKER_LIMIT))
+    groups: list[tuple[str, list[tuple[str, str]]]] = []
+    county = ""
+    for region in db.session.scalars(stmt):
+        if region.level == 3:
+            county = region.name
+            groups.append((county, []))
+            if 3 in levels:
+                groups[-1][1].append((region.code, _("%(name)s (whole county)", name=region.name)))
+        elif region.level == 4:
+            groups.append((f"{county} · {region.name}" if county else region.name, []))
+            if 4 in levels:
+                groups[-1][1].append((region.code, _("%(name)s (whole township)", name=region.name)))
+        elif 5 in levels:
+            if not groups:
+                groups.append(("", []))
+            groups[-1][1].append((region.code, region.name))
+    return [(label, options) for label, options in groups if options]

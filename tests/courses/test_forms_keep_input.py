@@ -67,7 +67,8 @@ def test_course_form_keeps_what_was_typed_and_marks_the_region(client, login, ma
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert 'value="新的标题"' in page and "新的简介" in page
-    assert 'id="regions" name="regions" aria-invalid="true"' in page and 'id="regions-error"' in page
+    assert 'aria-invalid="true" aria-describedby="regions-error"' in page and 'id="regions-error"' in page
+    assert '<option value="621123000000" selected>渭源县（全县）</option>' in page
     db.session.expire_all()
     assert db.session.get(Course, course.id).title == "牛肉拉面入门"
 
@@ -101,3 +102,28 @@ def test_add_lesson_form_names_the_kind_of_each_part(client, login, make_user, m
     page = client.get(f"/teach/courses/{course.id}").get_data(as_text=True)
     assert 'data-kinds="video audio"' in page and 'data-kinds="document"' in page and "teach.js" in page
     assert "删除" in page and "移出" not in page
+
+
+def test_course_form_picks_regions_and_skills_by_name(client, login, make_user, make_course, regions):
+    from courses.models import Course
+
+    trainer = make_user("trainer")
+    course = make_course(trainer=trainer)
+    login(client, trainer)
+    page = client.get(f"/teach/courses/{course.id}/edit").get_data(as_text=True)
+    assert '<optgroup label="渭源县 · 清源镇">' in page and ">示例一村</option>" in page
+    assert '<optgroup label="烹饪">' in page
+    response = client.post_form(f"/teach/courses/{course.id}/edit", {
+        "title": "牛肉拉面入门", "programme": str(course.programme_id), "skill": str(course.skill_id),
+        "regions": ["621123100201", "621123101000"]})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert sorted(db.session.get(Course, course.id).region_codes) == ["621123100201", "621123101000"]
+    page = client.get(f"/teach/courses/{course.id}").get_data(as_text=True)
+    assert "示例一村" in page and "621123100201" not in visible(page)
+
+
+def visible(page):
+    import re
+
+    return re.sub(r"<[^>]+>", " ", page)
