@@ -56,7 +56,7 @@ def raw_codes(text: str, codes: set[str]) -> list[str]:
 
 
 @pytest.fixture
-def world(app, regions, make_user, make_ready_asset, tmp_path, runner):
+def world(app, regions, make_user, make_ready_asset, tmp_path, runner, request):
     """A trainer's course with one lesson of each kind and a quiz, a learner who finished it, a
     registry import, an offline class, awards, a terminal: every page has something to show."""
     from sqlalchemy import select
@@ -129,6 +129,7 @@ def world(app, regions, make_user, make_ready_asset, tmp_path, runner):
     skills.take_attendance(session, {1}, trainer)
     db.session.commit()
     trainee = klass.trainees[0]
+    request.addfinalizer(_forget_search_index)
     from lms.queue import TaskFailure
 
     db.session.add(TaskFailure(task="media.tasks.transcode_job", args=[video.id], error="ffmpeg exited with 1"))
@@ -138,6 +139,24 @@ def world(app, regions, make_user, make_ready_asset, tmp_path, runner):
             "import": db.session.scalar(select(HouseholdImport).where(HouseholdImport.status == "done")),
             "class": klass, "trainee": trainee, "award": db.session.scalar(select(SkillAward)),
             "terminal": db.session.scalar(select(Terminal))}
+
+
+def _forget_search_index():
+    """The course published here is in the shared index folder and this process's open searcher:
+    drop both, so later search tests start from their own index (a rebuilt index may reuse the
+    generation name the cached searcher holds), and forget the synonyms read while none were seeded."""
+    import shutil
+
+    from flask import current_app
+
+    from search.queries import forget_synonyms
+    from search.searcher import forget_searcher
+    from search.storage import index_root
+
+    root = index_root(current_app)
+    forget_searcher(root)
+    shutil.rmtree(root, ignore_errors=True)
+    forget_synonyms()
 
 
 # Endpoints that answer files, JSON or redirects rather than pages a person reads.
