@@ -41,9 +41,10 @@ def users():
         stmt = stmt.where(User.role == Role(role))
     page = db.paginate(stmt, per_page=50, error_out=False)
     status = 400 if form.errors else 200
-    from lms.regions.queries import region_names
+    from lms.regions.queries import picker_groups, region_names
 
     return render_template("admin/users.html", form=form, page=page, role=role, reset_form=PasswordResetForm(),
+                           region_groups=picker_groups("", levels=(1, 2, 3, 4, 5)),
                            region_names=region_names(u.region_code for u in page.items)), status
 
 

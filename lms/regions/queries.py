@@ -35,24 +35,24 @@ PICKER_LIMIT = 3000
 
 def picker_groups(prefix: str = "", levels=(3, 4, 5)) -> list[tuple[str, list[tuple[str, str]]]]:
     """The regions under ``prefix`` for a ``<select>`` that works without JavaScript: one group per
-    county and per township ("渭源县 · 清源镇"), every option a name (a county or township as a whole
-    is "清源镇（全镇）"), never a bare 12-digit code."""
+    area above the villages ("渭源县 · 清源镇"), every option a name (an area as a whole is
+    "清源镇（全镇）"), never a bare 12-digit code. ``levels`` are the levels that may be chosen."""
     from flask_babel import gettext as _
 
+    whole = {1: _("%(name)s (whole province)"), 2: _("%(name)s (whole city)"),
+             3: _("%(name)s (whole county)"), 4: _("%(name)s (whole township)")}
+    top = min(min(levels), 3)
     stmt = (db.select(Region).where(Region.code.startswith(prefix or "", autoescape=True),
-                                    Region.level.between(3, 5)).order_by(Region.code).limit(PICKER_LIMIT))
+                                    Region.level.between(top, 5)).order_by(Region.code).limit(PICKER_LIMIT))
     groups: list[tuple[str, list[tuple[str, str]]]] = []
-    county = ""
+    path: dict[int, str] = {}
     for region in db.session.scalars(stmt):
-        if region.level == 3:
-            county = region.name
-            groups.append((county, []))
-            if 3 in levels:
-                groups[-1][1].append((region.code, _("%(name)s (whole county)", name=region.name)))
-        elif region.level == 4:
-            groups.append((f"{county} · {region.name}" if county else region.name, []))
-            if 4 in levels:
-                groups[-1][1].append((region.code, _("%(name)s (whole township)", name=region.name)))
+        if region.level < 5:
+            path = {level: name for level, name in path.items() if level < region.level}
+            path[region.level] = region.name
+            groups.append((" · ".join(path[level] for level in sorted(path)), []))
+            if region.level in levels:
+                groups[-1][1].append((region.code, whole[region.level] % {"name": region.name}))
         elif 5 in levels:
             if not groups:
                 groups.append(("", []))

@@ -49,3 +49,23 @@ def test_admin_disables_an_account(client, db, make_user, login):
     assert client.post_form(f"/admin/users/{trainer.id}/active").status_code == 302
     db.session.expire_all()
     assert db.session.get(User, trainer.id).is_active_account is False
+
+
+def test_new_account_form_keeps_what_was_typed_and_picks_the_region_by_name(client, db, make_user, login, regions):
+    login(client, make_user("admin"))
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert ">渭源县（全县）</option>" in page and ">示例一村</option>" in page
+    before = db.session.scalar(db.select(db.func.count(User.id)))
+    response = client.post_form("/admin/users", {"username": "xianban2", "display_name": "渭源县扶贫办",
+                                                 "role": "official", "region_code": "621123000000", "password": ""})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'value="xianban2"' in page and 'value="渭源县扶贫办"' in page
+    assert '<option selected value="official">' in page or '<option value="official" selected>' in page
+    assert '<option value="621123000000" selected>' in page and 'id="password-error"' in page
+    assert db.session.scalar(db.select(db.func.count(User.id))) == before
+    # the list shows the region's name and the role's name
+    client.post_form("/admin/users", {"username": "xianban2", "role": "official", "region_code": "621123000000",
+                                      "password": "long-enough"})
+    listing = client.get("/admin/users").get_data(as_text=True)
+    assert "<td>扶贫干部</td><td>渭源县</td>" in listing
