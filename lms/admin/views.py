@@ -115,7 +115,9 @@ def settings():
                 record(current_user, "setting.change", key, {"old": old, "new": new})
             flash(_("Settings saved."), "success")
             return redirect(url_for("admin.settings"))
-    rows = [(d, get_setting(d.key)) for d in sorted(DEFAULTS.values(), key=lambda d: d.key)]
+    # After a refusal every field shows what was typed, not the stored value.
+    rows = [(d, request.form.get(d.key, get_setting(d.key)) if errors else get_setting(d.key))
+            for d in sorted(DEFAULTS.values(), key=lambda d: d.key)]
     return render_template("admin/settings.html", rows=rows, errors=errors), 400 if errors else 200
 
 

@@ -69,3 +69,13 @@ def test_new_account_form_keeps_what_was_typed_and_picks_the_region_by_name(clie
                                       "password": "long-enough"})
     listing = client.get("/admin/users").get_data(as_text=True)
     assert "<td>扶贫干部</td><td>渭源县</td>" in listing
+
+
+def test_settings_form_keeps_every_typed_value_when_one_is_wrong(client, db, make_user, login):
+    login(client, make_user("admin"))
+    response = client.post_form("/admin/settings", {"learner_idle_minutes": "abc", "learning.completion_threshold": "0.8"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'name="learner_idle_minutes" value="abc" aria-invalid="true"' in page
+    assert 'name="learning.completion_threshold" value="0.8"' in page
+    assert get_setting("learner_idle_minutes") == 10 and get_setting("learning.completion_threshold") == 0.9
