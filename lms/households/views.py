@@ -321,7 +321,9 @@ def discard_import(import_id: int):
 def import_status(import_id: int):
     rec = _import_or_404(import_id)
     lost = rec.status == "failed" and (rec.report or {}).get("failure") == WORKER_LOST
-    return render_template("households/import.html", rec=rec, progress=_progress(rec),
+    from .importing.report import grouped
+
+    return render_template("households/import.html", rec=rec, progress=_progress(rec), grouped=grouped,
                            state=state_label(rec.status), lost=lost, discard_form=DiscardForm(),
                            hours=preview_hours())
 

@@ -71,3 +71,46 @@ def test_moving_a_household_picks_the_village_by_name(client, regions, export, d
     assert 'id="village" name="village"' in page and ">示例二村</option>" in page
     response = client.post_form(f"/households/{head.household_id}/move", {"village": "621123100202"})
     assert response.status_code == 302
+
+
+def _web_import(client, export, rows, db):
+    from lms.households.models import HouseholdImport
+
+    with open(export(rows), "rb") as fh:
+        client.post_form("/households/import", {"file": (fh, "名单.csv")}, content_type="multipart/form-data")
+    rec = db.session.scalar(db.select(HouseholdImport).order_by(HouseholdImport.id.desc()))
+    done = client.post_form(f"/households/import/{rec.id}/confirm", {})
+    return client.get(done.headers["Location"]).get_data(as_text=True)
+
+
+def test_import_report_groups_repeated_warnings_above_the_errors(client, regions, export, db, make_user, login):
+    login(client, make_user("official", region_code="621123100000"))
+    rows = []
+    for n in range(1, 5):  # four households whose spouses carry 渭源县's code from before 2003
+        household = family(f"H{n}", n)
+        household[1]["证件号码"] = make_id("19700101", 2 * n, area="622426")
+        rows += household
+    page = _web_import(client, export, rows, db)
+    assert "<strong>4 行</strong>：" in page and "622426" in page and "第 3、6、9、12 行" in page
+    assert page.count("622426") == 1  # one line, not four
+
+
+def test_a_duplicate_id_names_the_other_row(client, regions, export, db, make_user, login):
+    login(client, make_user("official", region_code="621123100000"))
+    twice = family("H2", 2)
+    twice[1]["证件号码"] = make_id("19820202", 12)  # the spouse of H1, on row 3
+    page = _web_import(client, export, family("H1", 1) + twice, db)
+    assert "该证件号码与本文件第 3 行重复。" in page
+
+
+def test_a_duplicate_past_the_remembered_rows_names_the_household(export, monkeypatch, regions, db):
+    from lms.households.importing import pipeline, writer
+    from lms.households.messages import issue_dict
+
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(writer, "ROWS_REMEMBERED", 0)
+    twice = family("H3", 3)
+    twice[1]["证件号码"] = make_id("19820202", 12)  # the spouse of H1, two chunks earlier
+    report = import_households(export(family("H1", 1) + family("H2", 2) + twice))
+    messages = [issue_dict(e)["message"] for e in report.errors if e.code == "id_duplicate"]
+    assert messages == ["该证件号码与本文件前面户 H1 中的成员重复。"]
