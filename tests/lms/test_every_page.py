@@ -223,7 +223,11 @@ def test_no_page_shows_an_internal_code(app, world, login, make_user):
             if not response.mimetype == "text/html":
                 continue
             visited, seen = visited + 1, seen + 1
-            text = visible_text(response.get_data(as_text=True))
+            page = response.get_data(as_text=True)
+            for header in re.findall(r"<th\b[^>]*>(.*?)</th>", page, re.S):
+                if not visible_text(header).strip():
+                    problems.append(f"{who} {url}: a table column without a header")
+            text = visible_text(page)
             found = raw_codes(text, codes)
             if found:
                 problems.append(f"{who} {url}: {found}")
