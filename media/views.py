@@ -27,7 +27,7 @@ from werkzeug.security import safe_join
 
 from lms.accounts.access import role_required
 from lms.extensions import db, limiter
-from lms.inputs import db_int, json_object
+from lms.inputs import db_id, db_int, json_object
 
 from . import access, fastpath, links, queries, services, storage
 from .models import Asset
@@ -122,7 +122,7 @@ def delete(asset_id):
 @bp.route("/api/status")
 @role_required(*STAFF)
 def status():
-    ids = [i for i in map(db_int, request.args.get("ids", "").split(",")[:200]) if i is not None]
+    ids = [i for i in map(db_id, request.args.get("ids", "").split(",")[:200]) if i is not None]
     assets = db.session.scalars(queries.assets_for(current_user).where(Asset.id.in_(ids))).all()
     return jsonify({"assets": [queries.status_of(a) for a in assets]})
 
@@ -226,7 +226,7 @@ def alerts():
 def resolve_alerts():
     from . import space
 
-    ids = [i for i in map(db_int, request.form.getlist("alert")[:500]) if i is not None]
+    ids = [i for i in map(db_id, request.form.getlist("alert")[:500]) if i is not None]
     if space.resolve_alerts(current_user, ids):
         flash(_("Marked as handled."), "success")
     return redirect(url_for("media.alerts"), 303)
