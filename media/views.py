@@ -23,7 +23,6 @@ from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from werkzeug.security import safe_join
 
 from lms.accounts.access import role_required
 from lms.extensions import db, limiter
@@ -185,8 +184,8 @@ def file(asset_id, version, name):
     if asset is None or not access.may_watch(current_user, asset):
         abort(404)
     relative = storage.version_relpath(asset_id, version)
-    path = safe_join(str(current_app.config["MEDIA_ROOT"]), relative, name)
-    if path is None or not os.path.isfile(path):
+    path = storage.published_file(current_app.config["MEDIA_ROOT"], asset_id, version, name)
+    if path is None:
         abort(404)
     if name.endswith(".m3u8") and "/" in name:
         try:
