@@ -286,3 +286,5 @@ def test_audit_details_read_as_named_lines(client, login, make_user, regions):
     page = client.get("/admin/audit", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "创建账号" in page and "角色：培训老师" in page and "地区：渭源县" in page
     assert "\\u" not in page and "{&#34;" not in page and "user.create" not in visible_text(page)
+    english = client.get("/admin/audit", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Account created" in english and "Role: Trainer" in english and "Region: 渭源县" in english

@@ -91,7 +91,7 @@ def test_import_report_groups_repeated_warnings_above_the_errors(client, regions
         household[1]["证件号码"] = make_id("19700101", 2 * n, area="622426")
         rows += household
     page = _web_import(client, export, rows, db)
-    assert "<strong>4 行</strong>：" in page and "622426" in page and "第 3、6、9、12 行" in page
+    assert "<strong>4 行：</strong>" in page and "622426" in page and "第 3、6、9、12 行" in page
     assert page.count("622426") == 1  # one line, not four
 
 
