@@ -114,3 +114,16 @@ def test_a_duplicate_past_the_remembered_rows_names_the_household(export, monkey
     report = import_households(export(family("H1", 1) + family("H2", 2) + twice))
     messages = [issue_dict(e)["message"] for e in report.errors if e.code == "id_duplicate"]
     assert messages == ["该证件号码与本文件前面户 H1 中的成员重复。"]
+
+
+def test_a_move_without_a_village_is_marked_and_changes_nothing(client, regions, export, db, make_user, login):
+    from lms.households.models import Household
+
+    head = _registry(export, db)
+    login(client, make_user("official", region_code="621123000000"))
+    response = client.post_form(f"/households/{head.household_id}/move", {"village": ""})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="village-error"' in page and "<details open>" in page
+    db.session.expire_all()
+    assert db.session.get(Household, head.household_id).village_code == "621123100201"
