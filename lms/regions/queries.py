@@ -16,11 +16,6 @@ def ancestors_of(region: Region) -> list[Region]:
     return list(reversed(chain))
 
 
-def villages_under(prefix: str) -> list[Region]:
-    stmt = db.select(Region).where(Region.level == 5, Region.code.startswith(prefix, autoescape=True))
-    return list(db.session.scalars(stmt.order_by(Region.code)))
-
-
 def region_names(codes) -> dict[str, str]:
     """Code → name for the codes that exist (one query, for a list page or an audit line)."""
     wanted = {c for c in codes if c}

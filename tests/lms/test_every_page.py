@@ -100,7 +100,7 @@ def world(app, regions, make_user, make_ready_asset, tmp_path, runner, request):
     db.session.commit()
 
     path = tmp_path / "export.csv"
-    from tests.lms.households.conftest import family
+    from tests.lms.households.records import family
 
     rows = family("H1", 1)
     with open(path, "w", encoding="utf-8", newline="") as fh:
@@ -122,7 +122,7 @@ def world(app, regions, make_user, make_ready_asset, tmp_path, runner, request):
     klass = skills.create_class(title="拉面班", skill_id=skill.id, region_code=VILLAGE,
                                 starts_on=dt.date(2024, 5, 1), ends_on=dt.date(2024, 5, 3), trainer=trainer)
     db.session.commit()
-    from tests.lms.households.conftest import make_id
+    from tests.lms.households.records import make_id
 
     skills.add_trainees(klass, [make_id("19800101", 11)], trainer)
     session = skills.add_session(klass, dt.date(2024, 5, 1), 3, "和面", trainer)

@@ -4,7 +4,7 @@ from lms.households.models import Member
 from lms.households.queries import member_by_id_number
 from lms.households.importing.run import import_households
 
-from .conftest import family, make_id
+from .records import family, make_id
 
 
 def _registry(export, db):
