@@ -41,6 +41,10 @@ ACTION_LABELS = {
     "skills.award": _l("Skill awarded"),
     "skills.class_create": _l("Offline class created"),
     "skills.import_certificates": _l("Certificates imported"),
+    "followup.assign": _l("Training assigned"),
+    "followup.cancel": _l("Training assignment withdrawn"),
+    "followup.defer": _l("Marked as not suitable for training now (暂缓)"),
+    "followup.end_deferral": _l("暂缓 ended"),
     "skills.revoke": _l("Skill withdrawn"),
     "skills.roster_add": _l("Trainees added to a class"),
     "skills.session_add": _l("Class session added"),
@@ -70,11 +74,13 @@ FIELD_LABELS = {
     "trainee": _l("Trainee"), "trainees": _l("Trainees"), "unchanged": _l("Unchanged"), "user": _l("User"),
     "via": _l("Via"), "dry_run": _l("Trial run"), "strict": _l("All or nothing"), "format": _l("Format"),
     "encoding": _l("Encoding"), "header_row": _l("Header row"), "exit_code": _l("Result"),
+    "class": _l("Offline class"), "due": _l("Due date"), "review": _l("Review date"),
+    "text": _l("Reason in words"),
     "error_count": _l("Errors"), "warning_count": _l("Warnings"), "unknown_columns": _l("Unknown columns"),
 }
 
 TARGET_LABELS = {
-    "Asset": _l("Media"), "Course": _l("Course"), "Household": _l("Household"),
+    "Asset": _l("Media"), "Assignment": _l("Training assignment"), "Course": _l("Course"), "Household": _l("Household"),
     "HouseholdImport": _l("Household import"), "Lesson": _l("Lesson"), "Member": _l("Member"),
     "OfflineClass": _l("Offline class"), "SkillAward": _l("Skill award"), "StorageAlert": _l("Storage alert"),
     "Terminal": _l("Village terminal"), "Trainee": _l("Trainee"), "User": _l("Account"),
@@ -85,6 +91,7 @@ NAMED_TARGETS = {"search_synonyms": _l("Search synonyms")}
 
 TASK_LABELS = {
     "lms.deploy.tasks.record_worker_heartbeat": _l("Worker check-in"),
+    "lms.followup.tasks.advance_followup_day": _l("Moving the follow-up figures to a new day"),
     "lms.households.tasks.run_import": _l("Household import"),
     "lms.households.tasks.sweep_imports": _l("Clearing unconfirmed household uploads"),
     "lms.stats.tasks.refresh_dirty_villages": _l("Recounting skill figures"),
@@ -121,12 +128,14 @@ def _codes() -> dict[str, str]:
     """Every code an audit detail may carry, with its name."""
     from courses.models import LessonKind
     from lms.accounts.models import Role
+    from lms.followup.models import DEFERRAL_LABELS
     from lms.skills.models import EVIDENCE_LABELS, SOURCE_LABELS
 
     names = {r.value: str(r.label) for r in Role}
     names.update({k.value: str(k.label) for k in LessonKind})
     names.update({e.value: label for e, label in EVIDENCE_LABELS.items()})
     names.update({s.value: label for s, label in SOURCE_LABELS.items()})
+    names.update({r.value: label for r, label in DEFERRAL_LABELS.items()})
     names["cli"] = _("command line")
     return names
 

@@ -50,7 +50,18 @@ def _render_village(region: Region, status: int = 200, error: str | None = None,
 @bp.get("/followup")
 @role_required(*STAFF)
 def village():
-    return _render_village(_village(request.args.get("region")))
+    """A village's working list; above a village, its child regions to choose from."""
+    from sqlalchemy import select
+
+    code = request.args.get("region") or current_user.region_code
+    if not code:  # an admin: start from the first province
+        code = db.session.scalar(select(Region.code).where(Region.level == 1).order_by(Region.code))
+    region = _region(code)
+    if region.level != 5:
+        children = list(db.session.scalars(select(Region).where(Region.parent_code == region.code)
+                                           .order_by(Region.code)))
+        return render_template("followup/choose.html", region=region, children=children)
+    return _render_village(region)
 
 
 @bp.post("/followup/assign")
