@@ -6,6 +6,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from courses import queries, services
@@ -44,6 +45,15 @@ def _register_media_checker():
     media_access.register_viewer_check(queries.may_watch_asset)
 
 
+@bp.app_template_filter("list_of")
+def list_of(items) -> Markup:
+    """Names joined the way the language joins them (喂养、防疫和出栏; a, b and c)."""
+    from babel.lists import format_list
+    from flask_babel import get_locale
+
+    return Markup(format_list([str(escape(i)) for i in items], locale=get_locale()))
+
+
 def learner_required(view):
     return role_required("learner", "trainer", "admin")(view)
 
@@ -57,7 +67,7 @@ def learner_home():
 
     groups = queries.courses_by_top_skill(current_user)
     return render_template(
-        "courses/home.html", resume=queries.continue_where_stopped(current_user.id),
+        "courses/home.html", in_progress=learning_queries.courses_in_progress(current_user.id),
         skills=[(s, len(cs)) for s, cs in groups],
         certificates=learning_queries.certificates_of(current_user.id),
         my_skills=learning_queries.my_skills(current_user))
@@ -98,9 +108,12 @@ def course(course_id):
     course = _visible_course(course_id)
     done = learning.completed_lesson_ids(current_user.id, course)
     enrolment = learning_queries.enrolment(current_user.id, course.id)
+    quiz_passed = learning.quiz_passed(current_user.id, course.quiz)
+    step = learning_queries.next_step(current_user.id, course, done, enrolment.last_lesson_id if enrolment else None,
+                                      quiz_passed)
     return render_template(
         "courses/course.html", course=course, done=done, enrolment=enrolment, cover=services.cover_url(course),
-        quiz_passed=learning.quiz_passed(current_user.id, course.quiz),
+        quiz_passed=quiz_passed, step=step,
         certificate=learning_queries.certificate_for(current_user.id, course.id),
         preview=not course.published)
 
@@ -123,6 +136,7 @@ HLS_SCRIPT_VERSION = "1.7.4"  # package.json's hls.js; the version in the URL bu
 @bp.route("/learn/lessons/<int:lesson_id>")
 @learner_required
 def lesson(lesson_id):
+    from lms.learning import queries as learning_queries
     from lms.learning import services as learning
 
     lesson = db.get_or_404(Lesson, lesson_id)
@@ -138,6 +152,7 @@ def lesson(lesson_id):
     terminal = current_terminal()
     return render_template(
         "courses/lesson.html", course=course, lesson=lesson, media=media, progress=progress,
+        resume_at=learning_queries.resume_position(progress, (media or {}).get("duration") or lesson.duration),
         preloads=_player_preloads(media), hls_version=HLS_SCRIPT_VERSION,
         prev=lessons[i - 1] if i > 0 else None, next=lessons[i + 1] if i + 1 < len(lessons) else None,
         default_quality="144p" if terminal is not None and terminal.data_saver else "auto",

@@ -143,7 +143,9 @@
         loadScript(d.hlsSrc, function () {
           if (!window.Hls || !window.Hls.isSupported()) { native(url); return; }
           // Start at the lowest rung: the first frame comes fastest; ABR climbs from there.
-          hls = new window.Hls({ startLevel: 0, capLevelToPlayerSize: q === 'auto', maxBufferLength: 30 });
+          // startPosition: the first segment fetched is the one the learner resumes in.
+          hls = new window.Hls({ startLevel: 0, capLevelToPlayerSize: q === 'auto', maxBufferLength: 30,
+            startPosition: at > 0 ? at : -1 });
           hls.on(window.Hls.Events.MANIFEST_PARSED, function (ev, data) {
             if (!listen) {
               var lvl = pickLevel(data.levels, q);
@@ -181,4 +183,15 @@
     });
   }
   start(resumeAt);
+
+  // A large ▶ in the middle of the picture: the native controls' button is small on a tablet.
+  var big = document.getElementById('big-play');
+  if (big) {
+    var showBig = function () { big.hidden = !media.paused; };
+    big.addEventListener('click', function () { media.play(); });
+    media.addEventListener('play', showBig);
+    media.addEventListener('playing', showBig);
+    media.addEventListener('pause', showBig);
+    showBig();
+  }
 }());
