@@ -156,7 +156,9 @@ def lesson(lesson_id):
         preloads=_player_preloads(media), hls_version=HLS_SCRIPT_VERSION,
         prev=lessons[i - 1] if i > 0 else None, next=lessons[i + 1] if i + 1 < len(lessons) else None,
         default_quality="144p" if terminal is not None and terminal.data_saver else "auto",
-        document_seconds=learning.document_seconds())
+        document_seconds=learning.document_seconds(),
+        reading_left=(learning.reading_seconds_left(current_user.id, lesson)
+                      if lesson.kind is LessonKind.document and not progress.completed_at else 0))
 
 
 def _player_preloads(media: dict | None) -> list[tuple[str, str]]:
@@ -190,8 +192,8 @@ def lesson_done(lesson_id):
     if learning.complete_reading(current_user.id, lesson):
         flash(_("Lesson complete."), "success")
     else:
-        flash(_("Please read the document for at least %(n)d seconds first.",
-                n=learning.document_seconds()), "info")
+        flash(_("Too soon: please read for %(n)d more seconds, then press the button again.",
+                n=learning.reading_seconds_left(current_user.id, lesson)), "info")
     return redirect(url_for("courses.lesson", lesson_id=lesson.id))
 
 
@@ -218,6 +220,9 @@ def document(lesson_id):
     path = Path(current_app.config["MEDIA_ROOT"]) / lesson.document_path
     if not path.is_file():
         abort(404)
+    from lms.learning import services as learning
+
+    learning.note_document_opened(current_user.id, lesson)
     return send_file(path, mimetype="application/pdf", conditional=True, max_age=86400)
 
 
