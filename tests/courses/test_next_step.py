@@ -121,3 +121,14 @@ def test_video_has_a_large_play_button(client, login, make_user, pig_course, reg
     login(client, make_user("learner", region_code=VILLAGE))
     page = client.get(f"/learn/lessons/{pig_course.lessons[0].id}").get_data(as_text=True)
     assert re.search(r'<button type="button" id="big-play" class="big-play" hidden aria-label="播放">', page)
+
+
+def test_lesson_page_carries_the_offline_notice_hidden_until_the_link_drops(client, login, make_user, pig_course,
+                                                                           regions):
+    login(client, make_user("learner", region_code=VILLAGE))
+    page = client.get(f"/learn/lessons/{pig_course.lessons[0].id}").get_data(as_text=True)
+    note = re.search(r'<p id="offline-note" class="flash warn" role="status" hidden(.*?)</p>', page, re.S)
+    assert note, "the notice is on the page, hidden while the link works"
+    assert "网络断了，学习进度先存在这台电脑上，联网后自动上传。" in note.group(1)
+    assert 'data-many="等待上传的学习记录：%s 条。"' in note.group(1)
+    assert '<span id="offline-count"></span>' in note.group(1)

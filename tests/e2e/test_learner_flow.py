@@ -11,6 +11,7 @@ import socket
 import threading
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -113,8 +114,15 @@ def test_learner_watches_goes_offline_passes_quiz_and_gets_certificate(
     page.wait_for_function("() => window.XXQueue.pending() > 0")
     offline = _progress(learner.id, watch.id)
     assert offline.watched_seconds < duration * 0.9  # the end was watched offline, not yet known
+    # The page says so plainly, with how many records wait.
+    note = page.locator("#offline-note")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("网络断了，学习进度先存在这台电脑上，联网后自动上传")
+    waiting = page.evaluate("() => window.XXQueue.pending()")
+    expect(page.locator("#offline-count")).to_have_text(f"等待上传的学习记录：{waiting} 条。")
     browser_context.set_offline(False)
     page.wait_for_function("() => window.XXQueue.pending() === 0", timeout=30000)
+    expect(note).to_be_hidden()  # gone once what waited is sent
     done = _progress(learner.id, watch.id)
     played = page.evaluate("document.getElementById('player').played.end(0)")
     assert done.watched_seconds >= played - 0.6  # nothing watched offline was lost
@@ -155,3 +163,56 @@ def test_learner_watches_goes_offline_passes_quiz_and_gets_certificate(
     page.click("a[href^='/certificates/']")
     assert "培训合格证书" in page.inner_text("main") and "牛肉拉面" in page.inner_text("main")
     assert page.locator(".qr svg").count() == 1
+
+
+@pytest.fixture
+def twelve_second_lesson(app, make_user, catalogue, regions, tmp_path):
+    """A course whose one lesson is a 12 s video (the shared test clips are 4 s: too short to
+    stop in the middle and come back), transcoded for real."""
+    from courses import services
+    from courses.models import Programme, Skill
+    from media.services import ingest_file
+    from tests.media import clips
+
+    trainer = make_user("trainer", display_name="马师傅")
+    asset = ingest_file(clips.make_video(str(tmp_path / "long.mp4"), size="320x180", seconds=12), "和面",
+                        owner=trainer, wait=True)
+    assert asset.status.value == "ready", asset.error_message
+    programme = db.session.scalar(select(Programme).where(Programme.code == "yulu-short"))
+    skill = db.session.scalar(select(Skill).where(Skill.code == "cooking.lamian"))
+    course = services.save_course(trainer, None, title="牛肉拉面", summary="", programme_id=programme.id,
+                                  skill_id=skill.id)
+    lesson = services.add_lesson(trainer, course, title="和面", kind="video", asset_id=asset.id)
+    services.publish(trainer, course)
+    db.session.commit()
+    return lesson
+
+
+def test_a_lesson_reopens_where_the_learner_stopped(live_server, browser_context, make_user, twelve_second_lesson):
+    lesson = twelve_second_lesson
+    learner = make_user("learner", region_code="621123100201", display_name="李梅")
+    page = browser_context.new_page()
+    page.goto(f"{live_server}/signin")
+    page.fill("input[name=identifier]", learner.plain_identifier)
+    page.fill("input[name=pin]", learner.plain_password)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(f"{live_server}/learn")
+
+    page.goto(f"{live_server}/learn/lessons/{lesson.id}")
+    big = page.locator("#big-play")
+    expect(big).to_be_visible()  # the large ▶ starts the lesson
+    big.click()
+    page.wait_for_function("() => document.getElementById('player').currentTime > 4", timeout=20000)
+    expect(big).to_be_hidden()
+    page.evaluate("document.getElementById('player').pause()")  # a pause sends the position
+    expect(big).to_be_visible()
+    page.wait_for_function("() => window.XXQueue.pending() === 0", timeout=20000)
+    saved = _progress(learner.id, lesson.id).position
+    assert 4 <= saved < 12 - 3
+
+    page.goto(f"{live_server}/learn/lessons/{lesson.id}")
+    expect(page.locator("#resume-note")).to_contain_text(f"从上次看到的地方继续：0:{int(saved):02d}")
+    page.locator("#big-play").click()
+    page.wait_for_function("() => document.getElementById('player').currentTime > 0", timeout=20000)
+    # It started where it stopped: nothing before the saved position was played.
+    assert page.evaluate("document.getElementById('player').played.start(0)") >= saved - 0.5
