@@ -7,6 +7,7 @@ certificate. Clips are a few seconds long.
 """
 from __future__ import annotations
 
+import os
 import socket
 import threading
 
@@ -163,6 +164,15 @@ def test_learner_watches_goes_offline_passes_quiz_and_gets_certificate(
     page.click("a[href^='/certificates/']")
     assert "培训合格证书" in page.inner_text("main") and "牛肉拉面" in page.inner_text("main")
     assert page.locator(".qr svg").count() == 1
+    expect(page.locator("#print")).to_be_visible()
+    # On a 360 px phone the certificate fits: no sideways scrolling.
+    page.set_viewport_size({"width": 360, "height": 640})
+    page.reload()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    if os.environ.get("E2E_SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["E2E_SCREENSHOTS"], "certificate-360.png"), full_page=True)
+        page.emulate_media(media="print")
+        page.screenshot(path=os.path.join(os.environ["E2E_SCREENSHOTS"], "certificate-print.png"), full_page=True)
 
 
 @pytest.fixture
