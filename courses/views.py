@@ -67,7 +67,7 @@ def learner_home():
 
     groups = queries.courses_by_top_skill(current_user)
     return render_template(
-        "courses/home.html", in_progress=learning_queries.courses_in_progress(current_user.id),
+        "courses/home.html", hls_src=hls_src(), in_progress=learning_queries.courses_in_progress(current_user.id),
         skills=[(s, len(cs)) for s, cs in groups],
         certificates=learning_queries.certificates_of(current_user.id),
         my_skills=learning_queries.my_skills(current_user))
@@ -89,7 +89,7 @@ def catalogue():
     from lms.learning import queries as learning_queries
 
     status = learning_queries.course_status(current_user.id, [c.id for _s, cs in groups for c in cs])
-    return render_template("courses/catalogue.html", skill=skill, groups=groups, status=status)
+    return render_template("courses/catalogue.html", skill=skill, groups=groups, status=status, hls_src=hls_src())
 
 
 def _visible_course(course_id: int) -> Course:
@@ -133,6 +133,11 @@ def enrol(course_id):
 HLS_SCRIPT_VERSION = "1.7.4"  # package.json's hls.js; the version in the URL busts caches on upgrade
 
 
+def hls_src() -> str:
+    """The lesson player's script: the lesson page loads it, the home and catalogue prefetch it."""
+    return url_for("static", filename="vendor/hls.light.min.js", v=HLS_SCRIPT_VERSION)
+
+
 @bp.route("/learn/lessons/<int:lesson_id>")
 @learner_required
 def lesson(lesson_id):
@@ -153,7 +158,7 @@ def lesson(lesson_id):
     return render_template(
         "courses/lesson.html", course=course, lesson=lesson, media=media, progress=progress,
         resume_at=learning_queries.resume_position(progress, (media or {}).get("duration") or lesson.duration),
-        preloads=_player_preloads(media), hls_version=HLS_SCRIPT_VERSION,
+        preloads=_player_preloads(media), hls_src=hls_src(),
         prev=lessons[i - 1] if i > 0 else None, next=lessons[i + 1] if i + 1 < len(lessons) else None,
         default_quality="144p" if terminal is not None and terminal.data_saver else "auto",
         document_seconds=learning.document_seconds(),
@@ -165,15 +170,15 @@ def _player_preloads(media: dict | None) -> list[tuple[str, str]]:
     """(url, as) pairs fetched while the lesson page is still parsing.
 
     On a 200 ms link the player's chain (script → master playlist → variant playlist → first
-    segment) costs a round trip per step; fetching the script, the master and the lowest video
-    rung's playlist (where hls.js starts) in parallel with the page takes two of them off the
-    time to the first frame. Only small files and the (cached, immutable) player script are
-    preloaded; the first segment still waits for the learner to press play.
+    segment) costs a round trip per step; fetching the master and the lowest video rung's
+    playlist (where hls.js starts) in parallel with the page takes them off the time to the first
+    frame. The player script itself is not preloaded: where it is cached (the home and catalogue
+    prefetch it) it costs nothing on play, and where it is not, 120 KB at 400 kbps would hold up
+    the progressive MP4 the player then starts with. The first segment waits for play.
     """
     if not media or media.get("status") != "ready" or not media.get("master"):
         return []
-    preloads = [(url_for("static", filename="vendor/hls.light.min.js", v=HLS_SCRIPT_VERSION), "script"),
-                (media["master"], "fetch")]
+    preloads = [(media["master"], "fetch")]
     videos = [v for v in media.get("variants", []) if v["kind"] == "video"]
     if videos:
         preloads.append((min(videos, key=lambda v: v["bandwidth"] or 0)["url"], "fetch"))
@@ -243,7 +248,7 @@ def quiz(course_id):
             flash(_("You passed the quiz."), "success")
             return redirect(url_for("courses.course", course_id=course.id))
     return render_template("courses/quiz.html", course=course, quiz=course.quiz, attempt=attempt,
-                           playback=playback)
+                           playback=playback, hls_src=hls_src())
 
 
 @bp.route("/learn/questions/<int:question_id>/image")
