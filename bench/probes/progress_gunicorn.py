@@ -4,7 +4,7 @@ Time scaling: the bench sends each learner's heartbeat every ``period`` wall sec
 every 15 s (``PROGRESS_TIME_SCALE`` = 15 / period), so each bench learner stands for ``scale`` real
 learners and the server receives heartbeats at the real rate. Clocks kept per learner must then
 run ``scale`` times faster, or each heartbeat would carry less of their work than in a village:
-the idle clock's cookie re-signing (``lms.sessions.IDLE_GRANULARITY``, 30 s: every third
+the idle clock's cookie re-signing (``lms.sessions.IDLE_GRANULARITY``, 60 s: every fifth
 heartbeat of a learner re-signs the cookie) is divided by the scale. Clocks kept per process (the
 settings cache of 5 s, the lesson cache of 30 s) are not: the process receives heartbeats at the
 real rate, so their refreshes per heartbeat are already the real ones (scaled, they would be
@@ -21,7 +21,14 @@ when the worker exits:
 """
 import json
 import os
+import runpy
 import time
+
+# make run's own settings (bin/gunicorn_conf.py: the app preloaded in the master, its collector
+# frozen), so the bench measures the server as it is deployed; the hooks below come on top.
+_PRODUCTION = runpy.run_path(os.path.join(os.path.dirname(__file__), "..", "..", "bin", "gunicorn_conf.py"))
+preload_app = _PRODUCTION["preload_app"]
+when_ready = _PRODUCTION["when_ready"]
 
 _RECORDS: list = []
 
@@ -41,6 +48,8 @@ def _timed(cls, name, kind):
 
 def post_fork(server, worker):
     import contextlib
+
+    _PRODUCTION["post_fork"](server, worker)
 
     import lms.sessions as sessions
     from lms.learning import fastpath, store

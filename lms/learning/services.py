@@ -155,7 +155,7 @@ def record_heartbeat(user_id: int, body, now: float | None = None, store=None) -
         raise ProgressError("lesson", "no such lesson", 404)
     kind, duration, _published, course_id = facts
     # Checked on every heartbeat, never from the cache above: unpublishing refuses the next one.
-    if getattr(store, "atomic", False):  # PostgreSQL's fast path reads it with the progress row
+    if hasattr(store, "lesson_open"):  # the fast paths' stores read it with the progress row
         allowed = store.lesson_open(user_id, lesson_id)  # (a staff preview goes to Flask)
     else:
         allowed = access.may_record(user_id, lesson_id, course_id, getattr(store, "dbapi", None))
