@@ -67,7 +67,7 @@ def learner_home():
 
     groups = queries.courses_by_top_skill(current_user)
     return render_template(
-        "courses/home.html", hls_src=hls_src(), in_progress=learning_queries.courses_in_progress(current_user.id),
+        "courses/home.html", hls_src=hls_src(), in_progress=learning_queries.courses_in_progress(current_user),
         skills=[(s, len(cs)) for s, cs in groups],
         certificates=learning_queries.certificates_of(current_user.id),
         my_skills=learning_queries.my_skills(current_user))

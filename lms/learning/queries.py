@@ -105,17 +105,21 @@ def next_step(user_id: int, course: Course, done_ids: set[int] | None = None,
     return NextStep(remaining, has_quiz and not quiz_ok, lesson, done, total)
 
 
-def courses_in_progress(user_id: int, limit: int = 20) -> list[tuple[Course, NextStep]]:
-    """The learner's unfinished courses, the most recently active first, each with its next step
-    (the home page's progress bars). A fixed number of statements whatever the number of courses."""
+def courses_in_progress(user, limit: int = 20) -> list[tuple[Course, NextStep]]:
+    """The learner's unfinished courses still open to them, the most recently active first, each
+    with its next step (the home page's progress bars). A fixed number of statements whatever the
+    number of courses."""
     from sqlalchemy.orm import selectinload
 
     from courses.models import Lesson, Quiz
+    from courses.queries import open_condition
     from lms.learning.models import QuizAttempt
 
+    user_id = user.id
     rows = list(db.session.execute(
         select(Course, Enrolment.last_lesson_id).join(Enrolment, Enrolment.course_id == Course.id)
-        .where(Enrolment.user_id == user_id, Enrolment.completed_at.is_(None), Course.published.is_(True))
+        .where(Enrolment.user_id == user_id, Enrolment.completed_at.is_(None),
+               open_condition(getattr(user, "region_code", None)))
         .order_by(Enrolment.last_active_at.desc().nulls_last(), Enrolment.id.desc()).limit(limit)
         .options(selectinload(Course.lessons), selectinload(Course.quiz))))
     if not rows:

@@ -95,6 +95,21 @@ def test_home_shows_each_course_in_progress_with_a_bar(client, login, make_user,
     db.session.commit()
     home = client.get("/learn").get_data(as_text=True)
     assert "电焊入门" not in "".join(re.findall(r'<li class="course-progress">(.*?)</li>', home, re.S))
+    # A course no longer offered in the learner's village leaves it too (its pages would be 404).
+    from courses import services
+
+    services.save_course(_creator(pig_course), pig_course,
+                         title=pig_course.title, summary="", programme_id=pig_course.programme_id,
+                         skill_id=pig_course.skill_id, regions=["621102000000"])
+    db.session.commit()
+    home = client.get("/learn").get_data(as_text=True)
+    assert re.findall(r'<li class="course-progress">', home) == []
+
+
+def _creator(course):
+    from lms.accounts.models import User
+
+    return db.session.get(User, course.created_by_id)
 
 
 def test_lesson_reopens_at_the_saved_position(client, login, make_user, pig_course, regions):
