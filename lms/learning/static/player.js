@@ -149,8 +149,9 @@
       return;
     }
     if (url && /\.m3u8(\?|$)/.test(url) && mseOk() && d.hlsSrc) {
-      // hls.js (120 KB) runs only when the learner presses play (the page preloads the file and
-      // the first playlists); a play() issued before it arrives simply waits for the source.
+      // hls.js (120 KB) runs only when the learner presses play (cached here: the home and
+      // catalogue prefetch it; the page preloads the first playlists); a play() issued before it
+      // arrives simply waits for the source.
       var sources = media.querySelectorAll('source');
       for (var i = 0; i < sources.length; i += 1) { sources[i].parentNode.removeChild(sources[i]); }
       media.removeAttribute('src');
