@@ -149,6 +149,19 @@ class SessionUser:
         return self.role.value in roles
 
 
+def idle_sign_out_due(last_seen: float | None, now: float) -> bool:
+    """A learner last active at ``last_seen`` is to be signed out now (``learner_idle_minutes``).
+    Flask's hook below and the heartbeat fast path both decide with this function."""
+    from lms.settings import get_setting
+
+    return last_seen is not None and now - last_seen > 60 * int(get_setting("learner_idle_minutes"))
+
+
+def idle_clock_due(last_seen: float | None, now: float) -> bool:
+    """The session's idle clock is to move (and the cookie to be re-signed): see IDLE_GRANULARITY."""
+    return last_seen is None or now - last_seen > IDLE_GRANULARITY
+
+
 def _enforce_idle_signout():
     if request.endpoint in PASSIVE_ENDPOINTS or not current_user.is_authenticated:
         return None
@@ -158,8 +171,8 @@ def _enforce_idle_signout():
 
     now = time.time()
     last_seen = session.get("last_seen")
-    limit = 60 * int(get_setting("learner_idle_minutes"))
-    if last_seen is not None and now - last_seen > limit:
+    if idle_sign_out_due(last_seen, now):
+        limit = 60 * int(get_setting("learner_idle_minutes"))
         logout_user()
         session.pop("last_seen", None)
         g.signed_out_idle = True
@@ -169,7 +182,7 @@ def _enforce_idle_signout():
         return redirect(url_for("accounts.signin", next=request.full_path if request.method == "GET" else None))
     # Rewriting the signed cookie on every heartbeat costs more than the idle clock needs
     # (IDLE_GRANULARITY).
-    if last_seen is None or now - last_seen > IDLE_GRANULARITY:
+    if idle_clock_due(last_seen, now):
         session["last_seen"] = now
     return None
 

@@ -17,7 +17,8 @@ when the worker exits:
   flock shared by the workers), which is where SQLite's single writer makes heartbeats queue;
 - ``write``: the heartbeat's writing statements, inside the lock on SQLite (insert and update);
   on PostgreSQL the one statement that updates, inserts and commits (its WAL flush included);
-- ``read`` (PostgreSQL): the statement that reads the user, the progress row and the key.
+- ``read`` (PostgreSQL): the statement that reads the user, the progress row and the key;
+- ``defer:<reason>``: a heartbeat the fast path handed to Flask, and why (lms.learning.fastpath.Defer).
 """
 import json
 import os
@@ -82,6 +83,15 @@ def post_fork(server, worker):
             _RECORDS.append((time.time(), "write", time.perf_counter() - t1))
 
     fastpath._WriterLock.held = timed_held
+    answer = fastpath.HeartbeatFastPath.answer
+
+    def noted_answer(self, environ, body):
+        verdict = answer(self, environ, body)
+        if isinstance(verdict, fastpath.Defer):
+            _RECORDS.append((time.time(), "defer:" + verdict, 0.0))
+        return verdict
+
+    fastpath.HeartbeatFastPath.answer = noted_answer
 
 
 def worker_exit(server, worker):

@@ -35,6 +35,7 @@ address seen here is the one Flask sees.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import io
@@ -54,6 +55,23 @@ _logged_causes: set[tuple[str, str]] = set()
 UNAVAILABLE = object()  # answer(): the database is away
 
 
+class Defer(str):
+    """answer(): Flask answers this heartbeat, for the named reason (counted per process in
+    ``HeartbeatFastPath.deferrals``: the bench reports them, tests assert them)."""
+
+
+NOT_SIGNED_IN = Defer("not_signed_in")        # no cookie, a bad or expired one, no user in it
+SESSION_PROTECTION = Defer("session_protection")  # another address or browser than at sign-in
+NOT_AN_OBJECT = Defer("not_an_object")        # the body is not a JSON object (Flask: 400)
+CSRF_UNVERIFIED = Defer("csrf_unverified")    # a token this process has not verified yet, or another session's
+IDLE_CLOCK = Defer("idle_clock")              # no idle clock in the session, or one in the future
+IDLE_SIGN_OUT = Defer("idle_sign_out")        # the learner is to be signed out (Flask: 401)
+USER_REFUSED = Defer("user_refused")          # not a learner, disabled, or the session ended (Flask: 401)
+NEEDS_SESSION = Defer("needs_session")        # the lesson's first heartbeat, a completion, a concurrent change
+REFUSED = Defer("refused")                    # the service refused it (Flask answers with its message)
+UNEXPECTED = Defer("unexpected")              # an error, logged once per cause
+
+
 class HeartbeatFastPath:
     """WSGI middleware: answers accepted heartbeats itself and passes everything else to ``app``."""
 
@@ -70,6 +88,7 @@ class HeartbeatFastPath:
         self.pg_pool = None  # PostgreSQL: the fast path's own connections, opened on first use
         self.sqlite = _SqliteConnections()
         self.headers = [("Content-Type", "application/json"), *security.HEADERS, ("Vary", "Cookie")]
+        self.deferrals: collections.Counter = collections.Counter()
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
@@ -88,7 +107,8 @@ class HeartbeatFastPath:
             with self.app.request_context(environ):
                 response = database_away_response()
             return response(environ, start_response)
-        if answer is None:  # Flask reads the same bytes
+        if isinstance(answer, Defer):  # Flask reads the same bytes
+            self.deferrals[answer] += 1
             environ["wsgi.input"] = io.BytesIO(body)
             return self.wsgi_app(environ, start_response)
         payload, cookies = answer
@@ -97,8 +117,8 @@ class HeartbeatFastPath:
         return [payload]
 
     def answer(self, environ, body: bytes):
-        """The answer to a heartbeat: (body, Set-Cookie headers), ``UNAVAILABLE``, or None for
-        Flask to answer. In an application context throughout: reading the cookie needs the
+        """The verdict on a heartbeat: the answer (body, Set-Cookie headers), ``UNAVAILABLE``, or
+        a ``Defer`` naming why Flask answers it. In an application context throughout: reading the cookie needs the
         app's JSON provider, as Flask's own session loading does."""
         with self.app.app_context():
             return self._answer(environ, body)
@@ -106,31 +126,32 @@ class HeartbeatFastPath:
     def _answer(self, environ, body: bytes):
         from lms.extensions import db
         from lms.learning import services, views
-        from lms.settings import get_setting
-        from lms.sessions import IDLE_GRANULARITY
+        from lms.sessions import idle_clock_due, idle_sign_out_due
 
         app = self.app
         cookie = _cookie(environ.get("HTTP_COOKIE", ""), self.cookie_name)
         data = app.session_interface.load(app, cookie) if cookie else None
-        if not data or "_user_id" not in data or data.get("_id") != self.identifier(environ):
-            return None
+        if not data or "_user_id" not in data:
+            return NOT_SIGNED_IN
+        if data.get("_id") != self.identifier(environ):
+            return SESSION_PROTECTION
         try:
             heartbeat = inputs.loads(body)  # the app's strict JSON (lms.inputs), as Flask parses it
         except ValueError:
-            return None
+            return NOT_AN_OBJECT
         if not isinstance(heartbeat, dict):
-            return None
+            return NOT_AN_OBJECT
         # sendBeacon cannot set headers: its body carries the token.
         token = environ.get("HTTP_X_CSRFTOKEN") or heartbeat.get("csrf_token")
         if not views.csrf_token_known(token, data.get("csrf_token")):
-            return None
+            return CSRF_UNVERIFIED
         now = time.time()
         last_seen = data.get("last_seen")
         if last_seen is None or not 0 <= now - last_seen:
-            return None
+            return IDLE_CLOCK
         try:
-            if now - last_seen > 60 * int(get_setting("learner_idle_minutes")):
-                return None  # Flask signs the learner out
+            if idle_sign_out_due(last_seen, now):
+                return IDLE_SIGN_OUT
             if db.engine.dialect.name == "sqlite":
                 result = self.record_on_driver(db, data, heartbeat, now)
             else:
@@ -141,13 +162,16 @@ class HeartbeatFastPath:
             rollback_quietly(db.session)
             if database_unavailable(exc):
                 return UNAVAILABLE
-            if not isinstance(exc, (services.ProgressError, services.NeedsSession)):
-                _log_once(exc)  # a refusal is expected: Flask answers it with its message
-            return None
-        if result is None:
-            return None
+            if isinstance(exc, services.NeedsSession):
+                return NEEDS_SESSION
+            if isinstance(exc, services.ProgressError):
+                return REFUSED  # expected: Flask answers it with its message
+            _log_once(exc)
+            return UNEXPECTED
+        if isinstance(result, Defer):
+            return result
         cookies = []
-        if now - last_seen > IDLE_GRANULARITY:  # move the idle clock as lms.sessions does
+        if idle_clock_due(last_seen, now):  # move the idle clock as lms.sessions does
             cookies = app.session_interface.rewrite(app, {**data, "last_seen": now},
                                                     secure=environ.get("wsgi.url_scheme") == "https")
         return (json.dumps(result.as_json(), separators=(",", ":"), sort_keys=True) + "\n").encode(), cookies
@@ -179,7 +203,7 @@ class HeartbeatFastPath:
             except BaseException as exc:
                 driver.rollback()
                 if isinstance(exc, UserRefused):
-                    return None
+                    return USER_REFUSED
                 raise
             return result
 
@@ -209,8 +233,8 @@ class HeartbeatFastPath:
                                 (client_id, seq))
             try:
                 return services.record_heartbeat(user_id, heartbeat, store=store)
-            except (UserRefused, services.NeedsSession):
-                return None
+            except UserRefused:
+                return USER_REFUSED
 
     def identifier(self, environ) -> str:
         """The session-protection identifier Flask-Login compares (lms.sessions.session_identifier)."""

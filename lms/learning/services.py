@@ -15,6 +15,7 @@ from courses.models import Course, Enrolment, Lesson, LessonKind, Quiz
 from lms.crypto import mask_id
 from lms.db import utcnow
 from lms.extensions import db
+from lms.inputs import MAX_ID
 from lms.learning import access, completion, intervals as iv
 from lms.learning.models import Certificate, Heartbeat, Progress, QuizAttempt
 from lms.learning.signals import course_completed
@@ -92,7 +93,7 @@ def parse_heartbeat(body) -> tuple[int, list, float, str, int]:
         raise ProgressError("body", "the body must be a JSON object")
     lesson, position, client_id, seq = (body.get("lesson"), body.get("position", 0),
                                         body.get("client_id"), body.get("seq"))
-    if not isinstance(lesson, int) or isinstance(lesson, bool) or not 0 < lesson < 2**63:
+    if not isinstance(lesson, int) or isinstance(lesson, bool) or not 0 < lesson <= MAX_ID:
         raise ProgressError("lesson", "lesson must be a lesson id")
     if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
         raise ProgressError("client_id", "client_id must be a text of 1 to 64 characters")

@@ -55,10 +55,12 @@ def test_refusals_are_answered_by_flask(client, learner_in_lesson, clock, token,
     clock.now += 15
     assert send(client, lesson, [[0, 15]], 1, token).status_code == 200
     clock.now += 15
+    before = deferrals(client)
     r = send(client, lesson, [[20, 10]], 2, token)
     assert r.status_code == 400 and r.get_json()["error"] == "interval_inverted" and len(flask_calls) == 2
     r = send(client, lesson, [[0, 15]], 3, "a-forged-token")
     assert r.status_code == 403 and len(flask_calls) == 3, r.get_json()
+    assert new_deferrals(client, before) == {"refused": 1, "csrf_unverified": 1}
 
 
 def test_a_disabled_account_goes_to_flask_and_is_refused(client, learner_in_lesson, clock, token,  # noqa: F811
@@ -72,7 +74,7 @@ def test_a_disabled_account_goes_to_flask_and_is_refused(client, learner_in_less
     db.session.commit()
     clock.now += 15
     assert send(client, lesson, [[15, 30]], 2, token).status_code == 401
-    assert len(flask_calls) == 2
+    assert len(flask_calls) == 2 and deferrals(client)["user_refused"] == 1
 
 
 def test_the_idle_clock_moves_and_the_new_cookie_is_recognised(client, learner_in_lesson, clock, token,  # noqa: F811
@@ -117,8 +119,10 @@ def test_a_cookie_re_signed_by_another_worker_is_checked_in_the_fast_path(app, c
     forged = good[:-2] + ("AA" if not good.endswith("AA") else "BB")
     client.set_cookie("session", forged)
     clock.now += 15
+    before = deferrals(client)
     refused = send(client, lesson, [[30, 45]], 3, token)
     assert refused.status_code == 401 and len(flask_calls) == 2
+    assert new_deferrals(client, before) == {"not_signed_in": 1}
     assert db.session.query(Heartbeat).count() == 2
 
 
@@ -134,7 +138,7 @@ def test_idle_sign_out_is_left_to_flask(client, learner_in_lesson, clock, token,
     monkeypatch.setattr(sessions, "time", clock)
     clock.now += 11 * 60  # past the 10-minute idle limit
     assert send(client, lesson, [[15, 30]], 2, token).status_code == 401
-    assert len(flask_calls) == 2
+    assert len(flask_calls) == 2 and deferrals(client)["idle_sign_out"] == 1
 
 
 def test_session_identifier_is_flask_logins(app):
@@ -233,6 +237,15 @@ def test_a_steady_heartbeat_is_one_read_and_one_write_outside_the_orm(app, clien
     assert orm == [] and len(flask_calls) == 1
 
 
+def deferrals(client) -> dict:
+    """Why the fast path handed heartbeats to Flask, by reason, since the app was made."""
+    return dict(_fast_path(client.application).deferrals)
+
+
+def new_deferrals(client, before: dict) -> dict:
+    return {reason: n - before.get(reason, 0) for reason, n in deferrals(client).items() if n != before.get(reason, 0)}
+
+
 def _fast_path(app):
     from lms.learning.fastpath import HeartbeatFastPath
 
@@ -261,6 +274,6 @@ def test_an_unexpected_error_is_logged_once_and_flask_answers(client, learner_in
         clock.now += 15
         # The learner notices nothing: Flask records the heartbeat.
         assert send(client, lesson, [[start, start + 15]], seq, token).status_code == 200
-    assert len(flask_calls) == calls + 2
+    assert len(flask_calls) == calls + 2 and deferrals(client)["unexpected"] == 2
     logged = [r for r in caplog.records if r.name == "lms.learning.fastpath"]
     assert len(logged) == 1 and "a bug in the fast path" in str(logged[0].exc_info[1])
