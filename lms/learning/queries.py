@@ -48,24 +48,6 @@ def course_progress_table(course: Course):
     return [(user, enr, [progress.get((user.id, lid)) for lid in lesson_ids]) for user, enr in rows]
 
 
-def my_skills(user) -> list:
-    """Skills the learner holds (course completions, trainer sign-offs, imported certificates):
-    the skills area's awards, distinct per skill."""
-    try:
-        from lms.skills.models import SkillAward
-    except ImportError:
-        return []
-    from sqlalchemy import or_
-
-    from courses.models import Skill
-
-    who = [SkillAward.user_id == user.id]
-    if getattr(user, "member_id", None):
-        who.append(SkillAward.member_id == user.member_id)
-    return list(db.session.scalars(select(Skill).where(Skill.id.in_(
-        select(SkillAward.skill_id).where(or_(*who), SkillAward.revoked_at.is_(None)))).order_by(Skill.position)))
-
-
 @dataclass
 class NextStep:
     """What an enrolled learner still has to do before the course's certificate."""
