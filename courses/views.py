@@ -84,8 +84,7 @@ def course(course_id):
     done = learning.completed_lesson_ids(current_user.id, course)
     enrolment = learning_queries.enrolment(current_user.id, course.id)
     quiz_passed = learning.quiz_passed(current_user.id, course.quiz)
-    step = learning_queries.next_step(current_user.id, course, done, enrolment.last_lesson_id if enrolment else None,
-                                      quiz_passed)
+    step = learning_queries.next_step(course, done, enrolment.last_lesson_id if enrolment else None, quiz_passed)
     return render_template(
         "courses/course.html", course=course, done=done, enrolment=enrolment, cover=services.cover_url(course),
         quiz_passed=quiz_passed, step=step,

@@ -63,20 +63,15 @@ class NextStep:
         return self.done / self.total if self.total else 0.0
 
 
-def next_step(user_id: int, course: Course, done_ids: set[int] | None = None,
-              last_lesson_id: int | None = None, quiz_ok: bool | None = None) -> NextStep:
-    """The course page's "还差 …" line and its 继续学习 button, and the home page's bar.
+def next_step(course: Course, done_ids: set[int], last_lesson_id: int | None, quiz_ok: bool) -> NextStep:
+    """The course page's "还差 …" line and its 继续学习 button, and the home page's bar, from the
+    learner's completed lessons (``done_ids``), the lesson they were last in and whether they
+    passed the quiz.
 
     The button goes back to the lesson the learner was last in when it is still unfinished (a
     half-watched video), else to the first unfinished required lesson, else to the first
     unfinished optional one."""
-    from lms.learning import services
-
-    if done_ids is None:
-        done_ids = services.completed_lesson_ids(user_id, course)
     has_quiz = course.quiz is not None and bool(course.quiz.questions)
-    if quiz_ok is None:
-        quiz_ok = has_quiz and services.quiz_passed(user_id, course.quiz)
     required = [ls for ls in course.lessons if ls.required]
     remaining = [ls for ls in required if ls.id not in done_ids]
     unfinished = [ls for ls in course.lessons if ls.id not in done_ids]
@@ -113,7 +108,7 @@ def courses_in_progress(user, limit: int = 20) -> list[tuple[Course, NextStep]]:
     passed = set(db.session.scalars(
         select(Quiz.course_id).join(QuizAttempt, QuizAttempt.quiz_id == Quiz.id)
         .where(QuizAttempt.user_id == user_id, QuizAttempt.passed.is_(True), Quiz.course_id.in_(course_ids))))
-    return [(c, next_step(user_id, c, done_ids, last, c.id in passed)) for c, last in rows]
+    return [(c, next_step(c, done_ids, last, c.id in passed)) for c, last in rows]
 
 
 # Closer than this to the end, a lesson reopens at the start: there is nothing left to watch.
