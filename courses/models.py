@@ -111,6 +111,13 @@ class LessonKind(enum.Enum):
     document = "document"
     text = "text"
 
+    @property
+    def label(self):
+        from flask_babel import lazy_gettext as _l
+
+        return {LessonKind.video: _l("video"), LessonKind.audio: _l("audio"), LessonKind.document: _l("document"),
+                LessonKind.text: _l("text")}[self]
+
 
 class Lesson(db.Model):
     __tablename__ = "lessons"

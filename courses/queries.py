@@ -98,3 +98,14 @@ def enrolment_counts(course_ids) -> dict[int, tuple[int, int]]:
         Enrolment.course_id, func.count(), func.count(Enrolment.completed_at))
         .where(Enrolment.course_id.in_(course_ids)).group_by(Enrolment.course_id))
     return {cid: (n, done) for cid, n, done in rows}
+
+
+def skill_groups() -> list[tuple[str, list[Skill]]]:
+    """The skill catalogue for a menu: one group per top-level skill (种植, 养殖 …), that skill
+    first and its finer skills under it, in catalogue order."""
+    skills = list(db.session.scalars(select(Skill).order_by(Skill.position, Skill.id)))
+    children: dict[int, list[Skill]] = {}
+    for s in skills:
+        if s.parent_id is not None:
+            children.setdefault(s.parent_id, []).append(s)
+    return [(top.name, [top, *children.get(top.id, [])]) for top in skills if top.parent_id is None]

@@ -23,7 +23,11 @@ from lms.settings import get_setting
 
 
 class CourseError(ValueError):
-    """Bad authoring input; the message is for the trainer."""
+    """Bad authoring input; the message is for the trainer, ``field`` names the form field at fault."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def seed_catalogue() -> tuple[int, int]:
@@ -69,7 +73,7 @@ def _check_regions(codes) -> list:
     for code in sorted({c.strip() for c in codes if c and c.strip()}):
         region = db.session.get(Region, code)
         if region is None:
-            raise CourseError(_("Region %(code)s does not exist.", code=code))
+            raise CourseError(_("Region %(code)s does not exist.", code=code), "regions")
         regions.append(region)
     return regions
 
@@ -80,17 +84,17 @@ def save_course(actor, course: Course | None, *, title: str, summary: str, progr
     (no separate picture upload: every transcoded video already has a small versioned poster)."""
     title = (title or "").strip()
     if not title:
-        raise CourseError(_("Give the course a title."))
+        raise CourseError(_("Give the course a title."), "title")
     programme = db.session.get(Programme, programme_id) if programme_id else None
     skill = db.session.get(Skill, skill_id) if skill_id else None
     if programme is None:
-        raise CourseError(_("Choose a programme."))
+        raise CourseError(_("Choose a programme."), "programme")
     if skill is None:
-        raise CourseError(_("Choose the skill the course teaches."))
+        raise CourseError(_("Choose the skill the course teaches."), "skill")
     region_rows = _check_regions(regions)
     region_codes = [r.code for r in region_rows]
     if cover_asset_id and not _usable_cover(actor, cover_asset_id):
-        raise CourseError(_("The cover must be one of your videos that is ready to play."))
+        raise CourseError(_("The cover must be one of your videos that is ready to play."), "cover")
     creating = course is None
     if creating:
         course = Course(created_by_id=actor.id if actor else None, created_at=utcnow(), published=False)
@@ -142,30 +146,30 @@ def add_lesson(actor, course: Course, *, title: str, kind: str, body: str = "", 
                document: bytes | None = None, captions: str | None = None, required: bool = True) -> Lesson:
     title = (title or "").strip()
     if not title:
-        raise CourseError(_("Give the lesson a title."))
+        raise CourseError(_("Give the lesson a title."), "title")
     try:
         kind_enum = LessonKind(kind)
     except ValueError:
-        raise CourseError(_("Choose the kind of lesson.")) from None
+        raise CourseError(_("Choose the kind of lesson."), "kind") from None
     # Attached to the course only once valid: the relationship cascade would otherwise save it.
     lesson = Lesson(title=title, kind=kind_enum, body=(body or "").strip(),
                     required=bool(required), position=_next_position(course))
     if kind_enum in (LessonKind.video, LessonKind.audio):
         if asset_id and not may_use(actor, asset_id):
-            raise CourseError(_("Only your own media files can be used in your lessons."))
+            raise CourseError(_("Only your own media files can be used in your lessons."), "asset")
         info = playback(asset_id)
         if not info:
-            raise CourseError(_("Choose a media file for this lesson."))
+            raise CourseError(_("Choose a media file for this lesson."), "asset")
         if info.get("status") != "ready":
-            raise CourseError(_("That media file is not ready yet; wait until transcoding has finished."))
+            raise CourseError(_("That media file is not ready yet; wait until transcoding has finished."), "asset")
         lesson.asset_id = asset_id
         lesson.duration = float(info.get("duration") or 0) or None
     elif kind_enum is LessonKind.document:
         if not document:
-            raise CourseError(_("Attach the PDF document."))
+            raise CourseError(_("Attach the PDF document."), "document")
         lesson.document_path = store_document(document)
     elif not lesson.body:
-        raise CourseError(_("Write the text of the lesson."))
+        raise CourseError(_("Write the text of the lesson."), "body")
     if captions:
         lesson.captions = check_captions(captions)
     lesson.course = course
@@ -180,10 +184,10 @@ MAX_CAPTIONS_BYTES = 2 * 1024 * 1024
 
 def check_captions(text: str) -> str:
     if len(text) > MAX_CAPTIONS_BYTES:
-        raise CourseError(_("The captions file is larger than %(mb)s MB.", mb=MAX_CAPTIONS_BYTES // 2**20))
+        raise CourseError(_("The captions file is larger than %(mb)s MB.", mb=MAX_CAPTIONS_BYTES // 2**20), "captions")
     text = text.lstrip("\ufeff")
     if not text.startswith("WEBVTT"):
-        raise CourseError(_("Captions must be a WebVTT file (it starts with WEBVTT)."))
+        raise CourseError(_("Captions must be a WebVTT file (it starts with WEBVTT)."), "captions")
     return text
 
 
@@ -217,13 +221,13 @@ def store_document(source) -> str:
             while chunk := stream.read(DOCUMENT_CHUNK):
                 size += len(chunk)
                 if size > limit_mb * 1024 * 1024:
-                    raise CourseError(_("The document is larger than %(mb)s MB.", mb=limit_mb))
+                    raise CourseError(_("The document is larger than %(mb)s MB.", mb=limit_mb), "document")
                 if len(head) < 5:
                     head = (head + chunk)[:5]
                 digest.update(chunk)
                 out.write(chunk)
         if head != b"%PDF-":
-            raise CourseError(_("The document must be a PDF file."))
+            raise CourseError(_("The document must be a PDF file."), "document")
         name = digest.hexdigest()
         rel = f"documents/{name[:2]}/{name}.pdf"
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -275,26 +279,30 @@ def delete_lesson(actor, lesson: Lesson) -> None:
 def set_quiz(actor, course: Course, pass_mark: float, questions: list[dict]) -> Quiz | None:
     """Replace the quiz. ``questions``: dicts with text, choices, answer (indexes)."""
     if not 0 < pass_mark <= 1:
-        raise CourseError(_("The pass mark must be above 0 and at most 100%."))
+        raise CourseError(_("The pass mark must be above 0 and at most 100%."), "pass_mark")
     clean = []
-    for n, q in enumerate(questions, start=1):
+    for position, q in enumerate(questions):
+        # ``number`` is the question's place in the trainer's form (empty slots are skipped).
+        n = q.get("number", position + 1)
+        field = f"question{n - 1}"
         text = (q.get("text") or "").strip()
         choices = [c.strip() for c in q.get("choices", []) if c and c.strip()]
         answer = sorted({int(a) for a in q.get("answer", [])})
         if not text:
-            raise CourseError(_("Question %(n)d has no text.", n=n))
+            raise CourseError(_("Question %(n)d has no text.", n=n), field)
         if len(choices) < 2:
-            raise CourseError(_("Question %(n)d needs at least two choices.", n=n))
+            raise CourseError(_("Question %(n)d needs at least two choices.", n=n), field)
         if not answer or any(a < 0 or a >= len(choices) for a in answer):
-            raise CourseError(_("Mark the right answer of question %(n)d.", n=n))
+            raise CourseError(_("Mark the right answer of question %(n)d.", n=n), field)
         audio = q.get("audio_asset_id")
         if audio:
             if not may_use(actor, audio):
-                raise CourseError(_("The spoken prompt of question %(n)d must be one of your own media files.", n=n))
+                raise CourseError(_("The spoken prompt of question %(n)d must be one of your own media files.", n=n),
+                                  field)
             info = playback(audio)
             if not info or info.get("status") != "ready":
-                raise CourseError(_("The spoken prompt of question %(n)d is not ready media.", n=n))
-        clean.append(Question(position=n - 1, text=text, choices=choices, answer=answer,
+                raise CourseError(_("The spoken prompt of question %(n)d is not ready media.", n=n), field)
+        clean.append(Question(position=position, text=text, choices=choices, answer=answer,
                               image_path=q.get("image_path"), audio_asset_id=audio or None))
     if course.quiz is None:
         course.quiz = Quiz(pass_mark=pass_mark)

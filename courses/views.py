@@ -267,24 +267,39 @@ def _form_lists():
 @role_required("trainer", "admin")
 def edit(course_id=None):
     course = _editable(course_id) if course_id else None
-    error = None
+    error = field = None
     if request.method == "POST":
         f = request.form
         try:
             course = services.save_course(
                 current_user, course, title=f.get("title", ""), summary=f.get("summary", ""),
                 programme_id=int(f.get("programme") or 0), skill_id=int(f.get("skill") or 0),
-                regions=f.get("regions", "").replace(",", " ").split(),
+                regions=_region_codes(f),
                 cover_asset_id=int(f.get("cover") or 0) or None)
-        except (services.CourseError, ValueError) as exc:
-            error = str(exc)
+        except services.CourseError as exc:
+            error, field = str(exc), exc.field
+            db.session.rollback()
+        except ValueError:
+            error = _("Choose from the lists.")
+            db.session.rollback()
         else:
             flash(_("Course saved."), "success")
             return redirect(url_for("courses.manage", course_id=course.id))
-    programmes, skills = _form_lists()
+    from lms.regions.queries import picker_groups
+
+    from .queries import skill_groups
+
+    programmes, _skills = _form_lists()
     videos = [a for a in _ready_assets() if getattr(a, "kind", None) == "video"]
-    return render_template("courses/teach_edit.html", course=course, programmes=programmes, skills=skills,
-                           videos=videos, error=error, form=request.form), (400 if error else 200)
+    chosen = _region_codes(request.form) if request.method == "POST" else (course.region_codes if course else [])
+    return render_template("courses/teach_edit.html", course=course, programmes=programmes, skill_groups=skill_groups(),
+                           region_groups=picker_groups(""), chosen_regions=chosen, videos=videos, error=error,
+                           field=field, form=request.form), (400 if error else 200)
+
+
+def _region_codes(form) -> list[str]:
+    """The regions chosen in the picker (a scripted client may still send codes separated by spaces)."""
+    return [code for value in form.getlist("regions") for code in value.replace(",", " ").split()]
 
 
 def _ready_assets():
@@ -296,9 +311,15 @@ def _ready_assets():
 @bp.route("/teach/courses/<int:course_id>")
 @role_required("trainer", "admin")
 def manage(course_id):
-    course = _editable(course_id)
+    return _manage_page(_editable(course_id))
+
+
+def _manage_page(course, error=None, field=None, form=None):
+    """The course's page; after a refused lesson, with what was typed and the field at fault."""
+    from lms.regions.queries import region_names
+
     return render_template("courses/teach_manage.html", course=course, assets=_ready_assets(),
-                           kinds=[k.value for k in LessonKind])
+                           kinds=list(LessonKind), region_names=region_names(course.region_codes), error=error, field=field, form=form or {}), (400 if error else 200)
 
 
 @bp.route("/teach/courses/<int:course_id>/lessons", methods=["POST"])
@@ -316,10 +337,9 @@ def add_lesson(course_id):
                             captions=(captions.read(services.MAX_CAPTIONS_BYTES + 1).decode("utf-8", "replace")
                                       if captions and captions.filename else None),
                             required=f.get("required") == "1")
-    except (services.CourseError, ValueError) as exc:
+    except services.CourseError as exc:
         db.session.rollback()
-        flash(str(exc), "error")
-        return redirect(url_for("courses.manage", course_id=course_id), 303)
+        return _manage_page(_editable(course_id), str(exc), exc.field, f)
     flash(_("Lesson added."), "success")
     return redirect(url_for("courses.manage", course_id=course.id))
 
@@ -347,35 +367,49 @@ def delete_lesson(lesson_id):
 @role_required("trainer", "admin")
 def edit_quiz(course_id):
     course = _editable(course_id)
-    error = None
+    error = field = None
+    drafts = None
     if request.method == "POST":
         f = request.form
-        questions = []
+        drafts, questions = [], []
         for n in range(min(MAX_QUESTIONS, db_int(f.get("count") or "0") or 0)):
-            text = f.get(f"text{n}", "").strip()
-            if not text:
-                continue
-            choices = [f.get(f"choice{n}_{i}", "") for i in range(4)]
-            questions.append({"text": text, "choices": choices,
-                              "answer": [int(a) for a in f.getlist(f"answer{n}") if a.isdigit()],
-                              "image_path": _kept_image(course, f.get(f"keep_image{n}")),
-                              "audio_asset_id": _asset_field(f.get(f"audio{n}")),
-                              "image": request.files.get(f"image{n}")})
+            draft = {"text": f.get(f"text{n}", "").strip(), "choices": [f.get(f"choice{n}_{i}", "") for i in range(4)],
+                     "answer": [int(a) for a in f.getlist(f"answer{n}") if a.isdigit()],
+                     "image_path": _kept_image(course, f.get(f"keep_image{n}")),
+                     "audio_asset_id": _asset_field(f.get(f"audio{n}"))}
+            drafts.append(draft)
+            if draft["text"]:
+                questions.append({**draft, "number": n + 1, "image": request.files.get(f"image{n}")})
         try:
+            mark = _pass_mark(f.get("pass_mark"))
             for q in questions:
                 upload = q.pop("image")
                 if upload is not None and upload.filename:
-                    q["image_path"] = services.store_image(upload.read())
-            mark = float(f.get("pass_mark") or 60) / 100
+                    try:
+                        q["image_path"] = services.store_image(upload.read())
+                    except services.CourseError as exc:
+                        raise services.CourseError(str(exc), f"question{q['number'] - 1}") from None
             services.set_quiz(current_user, course, mark, questions)
-        except (services.CourseError, ValueError) as exc:
-            error = str(exc)
+        except services.CourseError as exc:
+            error, field = str(exc), exc.field
+            db.session.rollback()
         else:
             flash(_("Quiz saved."), "success")
             return redirect(url_for("courses.manage", course_id=course.id))
-    return render_template("courses/teach_quiz.html", course=course, error=error,
+    stored = course.quiz.questions if course.quiz else []
+    return render_template("courses/teach_quiz.html", course=course, error=error, field=field, drafts=drafts,
+                           previews={q.image_path: q.id for q in stored if q.image_path},
+                           pass_mark=request.form.get("pass_mark") if drafts is not None else None,
                            assets=[a for a in _ready_assets() if getattr(a, "kind", "audio") in ("audio", "video")]), \
         (400 if error else 200)
+
+
+def _pass_mark(value) -> float:
+    """The pass mark typed as a percentage (empty: 60 %)."""
+    try:
+        return float(value or 60) / 100
+    except ValueError:
+        raise services.CourseError(_("The pass mark must be above 0 and at most 100%."), "pass_mark") from None
 
 
 def _asset_field(value):

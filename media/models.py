@@ -90,6 +90,13 @@ class Rendition(db.Model):
 
     asset: Mapped[Asset] = relationship(back_populates="renditions")
 
+    @property
+    def label(self):
+        """What a person calls the rung: the audio rung is the player's "listen only" mode."""
+        from flask_babel import lazy_gettext as _l
+
+        return _l("Listen only") if self.kind == "audio" else self.name
+
 
 class StorageAlert(db.Model):
     """The media volume ran out of space (or nearly): shown to admins until one marks it handled."""

@@ -79,7 +79,7 @@ def my_media():
 @bp.route("/upload")
 @role_required(*STAFF)
 def upload():
-    return render_template("media/upload.html", chunk_size=CHUNK_SIZE,
+    return render_template("media/upload.html", chunk_size=CHUNK_SIZE, chunk_max=services.MAX_CHUNK_BYTES,
                            max_bytes=services.max_upload_bytes())
 
 

@@ -3,6 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from lms.accounts.models import Role
+
 
 class StaffSigninForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
@@ -18,8 +20,7 @@ class LearnerSigninForm(FlaskForm):
 class UserCreateForm(FlaskForm):
     username = StringField(_l("Username (for a learner: phone or ID number)"), validators=[DataRequired()])
     display_name = StringField(_l("Name"), validators=[Optional(), Length(max=64)])
-    role = SelectField(_l("Role"), choices=[("learner", _l("Learner")), ("trainer", _l("Trainer")),
-                                             ("official", _l("Official")), ("admin", _l("Admin"))])
+    role = SelectField(_l("Role"), choices=[(r.value, r.label) for r in Role])
     region_code = StringField(_l("Region code (12 digits)"), validators=[Optional(), Regexp(
         r"^\d{12}$", message=_l("A region code has exactly 12 digits."))])
     password = PasswordField(_l("Password (for a learner: 6-digit PIN)"), validators=[DataRequired()])

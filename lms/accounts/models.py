@@ -22,6 +22,14 @@ class Role(enum.Enum):
     def is_staff(self) -> bool:
         return self is not Role.learner
 
+    @property
+    def label(self):
+        """The role's name in the reader's language (a page never shows the code)."""
+        from flask_babel import lazy_gettext as _l
+
+        return {Role.learner: _l("Learner"), Role.trainer: _l("Trainer"), Role.official: _l("Official"),
+                Role.admin: _l("Admin")}[self]
+
 
 class User(UserMixin, db.Model):
     """Anyone who signs in. Staff use username + password; learners an ID number or phone + PIN.

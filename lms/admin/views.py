@@ -41,8 +41,11 @@ def users():
         stmt = stmt.where(User.role == Role(role))
     page = db.paginate(stmt, per_page=50, error_out=False)
     status = 400 if form.errors else 200
-    return render_template("admin/users.html", form=form, page=page, role=role,
-                           reset_form=PasswordResetForm()), status
+    from lms.regions.queries import picker_groups, region_names
+
+    return render_template("admin/users.html", form=form, page=page, role=role, reset_form=PasswordResetForm(),
+                           region_groups=picker_groups("", levels=(1, 2, 3, 4, 5)),
+                           region_names=region_names(u.region_code for u in page.items)), status
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
@@ -112,7 +115,9 @@ def settings():
                 record(current_user, "setting.change", key, {"old": old, "new": new})
             flash(_("Settings saved."), "success")
             return redirect(url_for("admin.settings"))
-    rows = [(d, get_setting(d.key)) for d in sorted(DEFAULTS.values(), key=lambda d: d.key)]
+    # After a refusal every field shows what was typed, not the stored value.
+    rows = [(d, request.form.get(d.key, get_setting(d.key)) if errors else get_setting(d.key))
+            for d in sorted(DEFAULTS.values(), key=lambda d: d.key)]
     return render_template("admin/settings.html", rows=rows, errors=errors), 400 if errors else 200
 
 
@@ -124,7 +129,10 @@ def audit():
                         actor_id=request.args.get("actor", type=int),
                         target=request.args.get("target") or None,
                         page=request.args.get("page", 1, type=int))
-    return render_template("admin/audit.html", page=page, actions=actions())
+    from .labels import action_label, detail_lines, target_label
+
+    return render_template("admin/audit.html", page=page, actions=actions(), action_label=action_label,
+                           detail_lines=detail_lines, target_label=target_label)
 
 
 @bp.route("/jobs")
@@ -132,4 +140,6 @@ def jobs():
     from lms.queue import TaskFailure, backlog
 
     failures = db.paginate(db.select(TaskFailure).order_by(TaskFailure.at.desc()), per_page=50, error_out=False)
-    return render_template("admin/jobs.html", page=failures, backlog=backlog())
+    from .labels import task_label
+
+    return render_template("admin/jobs.html", page=failures, backlog=backlog(), task_label=task_label)

@@ -41,7 +41,7 @@ MESSAGES = {
     "id_checksum": N_("The ID number's check character is wrong: check the number for a typing error."),
     "id_birth_date": N_("The ID number holds no valid birth date (%(date)s)."),
     "id_excel_float": N_("Excel has turned this ID number into a number and lost its last digits. Format the 证件号码 column as text and export the file again."),
-    "id_duplicate": N_("This ID number appears more than once in the file."),
+    "id_duplicate": N_("This ID number is also on row %(other)s of this file."),
     "id_registered": N_("This ID number is already registered in household %(household)s."),
     # Said of a household number or ID number registered outside the importer's region: it names
     # nothing there, not even which of the two it is beyond the column.
@@ -60,8 +60,13 @@ MESSAGES = {
 }
 
 
+# One code, another wording when the params differ: a duplicate found in an earlier chunk of a large
+# file is known by its household, not its row.
+VARIANTS = {("id_duplicate", "household"): N_("This ID number is also in household %(household)s, earlier in this file.")}
+
+
 def message(code: str, params: dict) -> str:
-    msgid = MESSAGES.get(code)
+    msgid = next((v for (c, p), v in VARIANTS.items() if c == code and p in params), None) or MESSAGES.get(code)
     return gettext(msgid, **params) if msgid else code
 
 

@@ -33,6 +33,8 @@ bp = Blueprint("households", __name__, url_prefix="/households", template_folder
                static_folder="static")
 
 STAFF = ("official", "admin")
+# A shown ID number masks itself again after this long (the view is logged either way).
+REVEAL_SECONDS = 60
 # Linking checks a name against an ID number: limit guessing per terminal address.
 LINK_LIMIT = "20 per 15 minutes"
 LINK_PIN_SECONDS = 300
@@ -53,10 +55,9 @@ def _filters() -> queries.HouseholdFilters:
 
 
 def _region_choices():
-    prefix = region_prefix(current_user) or ""
-    stmt = (select(Region).where(Region.code.startswith(prefix, autoescape=True),
-                                 Region.level.between(3, 4)).order_by(Region.code).limit(2000))
-    return list(db.session.scalars(stmt))
+    from lms.regions.queries import picker_groups
+
+    return picker_groups(region_prefix(current_user) or "", levels=(3, 4, 5))
 
 
 @bp.get("/")
@@ -69,8 +70,11 @@ def index():
     heads = queries.heads_of(ids)
     sizes = queries.member_counts(ids)
     laborers = queries.laborer_counts(ids)
+    from lms.regions.queries import region_names
+
     return render_template("households/list.html", page=page, filters=filters, heads=heads,
                            sizes=sizes, laborers=laborers, regions=_region_choices(), cat=cat,
+                           village_names=region_names(h.village_code for h in page.items),
                            args={k: v for k, v in request.args.items() if k != "page"})
 
 
@@ -107,7 +111,11 @@ def _member_or_404(member_id: int) -> Member:
 
 
 def _detail(household: Household, revealed: dict[int, str] | None = None, status: int = 200,
-            move_form: MoveForm | None = None):
+            move_form: MoveForm | None = None, acting: dict | None = None):
+    """The household page. ``acting``: a member action that came back (to confirm a removal, or
+    refused): ``{"member": id, "action": "remove"|"account", "reason": …, "error": …}``."""
+    from lms.regions.queries import picker_groups
+
     accounts = queries.accounts_of([m.id for m in household.members])
     laborer_ids = queries.laborer_member_ids(household.id)
     decrypt = services.cipher().decrypt
@@ -117,7 +125,8 @@ def _detail(household: Household, revealed: dict[int, str] | None = None, status
         history=queries.household_history(household.id), accounts=accounts,
         laborer_ids=laborer_ids, revealed=revealed or {}, field_labels=FIELD_LABELS,
         value_label=value_label, remove_form=RemoveForm(), account_form=AccountForm(),
-        move_form=move_form or MoveForm(formdata=None), cat=cat), status
+        move_form=move_form or MoveForm(formdata=None), cat=cat, acting=acting or {},
+        villages=picker_groups(region_prefix(current_user) or "", levels=(5,)), reveal_seconds=REVEAL_SECONDS), status
 
 
 @bp.get("/<int:household_id>")
@@ -157,13 +166,18 @@ def show_id(member_id: int):
 @bp.post("/members/<int:member_id>/remove")
 @role_required(*STAFF)
 def remove(member_id: int):
+    """Removal takes two steps: the reason, then a confirmation naming the person and the reason."""
     member = _member_or_404(member_id)
     form = RemoveForm()
-    if form.validate_on_submit():
-        services.remove_member(member, form.reason.data, current_user)
-        flash(_("%(name)s is marked as removed from the registry.", name=member.name), "success")
-    else:
-        flash(_("Give a reason for the removal."), "error")
+    if not form.validate_on_submit():
+        return _detail(member.household, status=400, acting={
+            "member": member.id, "action": "remove", "reason": request.form.get("reason", ""),
+            "error": _("Give a reason for the removal.")})
+    if request.form.get("confirm") != "1":
+        return _detail(member.household, acting={"member": member.id, "action": "confirm_remove",
+                                                 "reason": form.reason.data.strip()})
+    services.remove_member(member, form.reason.data, current_user)
+    flash(_("%(name)s is marked as removed from the registry.", name=member.name), "success")
     return redirect(url_for(".detail", household_id=member.household_id))
 
 
@@ -174,7 +188,9 @@ def account(member_id: int):
     member = _member_or_404(member_id)
     form = AccountForm()
     if not form.validate_on_submit():
-        flash(_("A PIN is exactly 6 digits."), "error")
+        # The PIN itself is not shown again (it is a secret); the field is marked.
+        return _detail(member.household, status=400, acting={
+            "member": member.id, "action": "account", "error": _("A PIN is exactly 6 digits.")})
     elif member.removed_at is not None:
         flash(_("%(name)s has been removed from the registry.", name=member.name), "error")
     else:
@@ -295,7 +311,9 @@ def discard_import(import_id: int):
 def import_status(import_id: int):
     rec = _import_or_404(import_id)
     lost = rec.status == "failed" and (rec.report or {}).get("failure") == WORKER_LOST
-    return render_template("households/import.html", rec=rec, progress=_progress(rec),
+    from .importing.report import grouped
+
+    return render_template("households/import.html", rec=rec, progress=_progress(rec), grouped=grouped,
                            state=state_label(rec.status), lost=lost, discard_form=DiscardForm(),
                            hours=preview_hours())
 

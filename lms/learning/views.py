@@ -127,15 +127,17 @@ def verify(code):
 def terminals_page():
     from lms.regions.models import Region
 
-    error = None
+    from lms.regions.queries import picker_groups, region_names
+
+    error = field = None
     if request.method == "POST":
         name = request.form.get("name", "").strip()
         code = request.form.get("region", "").strip()
         region = db.session.get(Region, code) if code else None
         if not name:
-            error = _("Give the terminal a name.")
+            error, field = _("Give the terminal a name."), "name"
         elif region is None or region.level != 5:
-            error = _("Enter the 12-digit code of the village where the terminal stands.")
+            error, field = _("Choose the village where the terminal stands."), "region"
         else:
             terminal, token = terminals.register_terminal(current_user, name, code,
                                                           request.form.get("data_saver") == "1")
@@ -145,7 +147,9 @@ def terminals_page():
                                 samesite="Lax", secure=request.is_secure)
             return response
     rows = list(db.session.scalars(select(Terminal).order_by(Terminal.id.desc())))
-    return render_template("learning/terminals.html", rows=rows, error=error,
+    return render_template("learning/terminals.html", rows=rows, error=error, field=field, form=request.form,
+                           villages=picker_groups("", levels=(5,)),
+                           region_names=region_names(t.region_code for t in rows),
                            here=terminals.current_terminal()), (400 if error else 200)
 
 

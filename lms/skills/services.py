@@ -18,7 +18,12 @@ from lms.skills.signals import awards_changed, awards_changing
 
 
 class SkillError(ValueError):
-    """Bad input for an award or a class; the message is for the person who entered it."""
+    """Bad input for an award or a class; the message is for the person who entered it, ``field``
+    names the form field at fault."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 @contextmanager
@@ -158,9 +163,9 @@ def create_class(*, title: str, skill_id: int, region_code: str, starts_on: dt.d
     require_in_scope(trainer, region_code)
     title = (title or "").strip()
     if not title:
-        raise SkillError(_("Give the class a title."))
+        raise SkillError(_("Give the class a title."), "title")
     if ends_on < starts_on:
-        raise SkillError(_("The class cannot end before it starts."))
+        raise SkillError(_("The class cannot end before it starts."), "ends_on")
     klass = OfflineClass(title=title[:200], skill_id=skill_id, programme_id=programme_id, place=(place or "")[:200],
                          region_code=region_code, starts_on=starts_on, ends_on=ends_on, hours=hours or 0,
                          trainer_id=trainer.id)

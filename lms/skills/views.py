@@ -37,14 +37,14 @@ def _date(name: str) -> dt.date:
     try:
         return dt.date.fromisoformat(request.form.get(name, "").strip())
     except ValueError:
-        raise services.SkillError(_("Enter dates as YYYY-MM-DD."))
+        raise services.SkillError(_("Enter dates as YYYY-MM-DD."), name) from None
 
 
 def _number(name: str) -> float:
     try:
         return float(request.form.get(name) or 0)
     except ValueError:
-        raise services.SkillError(_("Hours must be a number."))
+        raise services.SkillError(_("Hours must be a number."), name) from None
 
 
 @bp.route("/skills/classes", methods=["GET", "POST"])
@@ -52,41 +52,70 @@ def _number(name: str) -> float:
 def classes():
     from courses.models import Programme, Skill
 
+    error = field = None
     if request.method == "POST":
         if not current_user.has_role("trainer", "admin"):
             abort(403)
         try:
             code = request.form.get("region_code", "").strip()
             if db.session.get(Region, code) is None:
-                raise services.SkillError(_("Region %(code)s does not exist.", code=code))
-            skill_id = int(request.form.get("skill_id") or 0)
+                raise services.SkillError(_("Choose the village or township where the class is held."), "region_code")
+            skill_id = _int("skill_id")
             if db.session.get(Skill, skill_id) is None:
-                raise services.SkillError(_("Choose a skill."))
-            programme_id = int(request.form.get("programme_id") or 0) or None
+                raise services.SkillError(_("Choose a skill."), "skill_id")
+            programme_id = _int("programme_id") or None
+            if programme_id and db.session.get(Programme, programme_id) is None:
+                raise services.SkillError(_("Choose a programme from the list."), "programme_id")
             klass = services.create_class(title=request.form.get("title", ""), skill_id=skill_id,
                                           programme_id=programme_id, place=request.form.get("place", ""),
                                           region_code=code, starts_on=_date("starts_on"), ends_on=_date("ends_on"),
                                           hours=_number("hours"), trainer=current_user)
         except services.SkillError as exc:
-            flash(str(exc), "error")
+            db.session.rollback()
+            error, field = str(exc), exc.field
         else:
             return redirect(url_for("skills.class_detail", class_id=klass.id))
+    from courses.queries import skill_groups
+    from lms.regions.queries import picker_groups, region_names
+    from lms.regions.scope import region_prefix
+
     stmt = select(OfflineClass).where(in_scope(current_user, OfflineClass.region_code))
     if current_user.has_role("trainer"):
         stmt = stmt.where(OfflineClass.trainer_id == current_user.id)
     rows = list(db.session.scalars(stmt.order_by(OfflineClass.starts_on.desc()).limit(200)))
-    return render_template("skills/classes.html", classes=rows,
-                           skills=list(db.session.scalars(select(Skill).order_by(Skill.position, Skill.name))),
-                           programmes=list(db.session.scalars(select(Programme).order_by(Programme.name))))
+    return render_template("skills/classes.html", classes=rows, skill_groups=skill_groups(),
+                           region_groups=picker_groups(region_prefix(current_user) or "", levels=(4, 5)),
+                           region_names=region_names(c.region_code for c in rows),
+                           programmes=list(db.session.scalars(select(Programme).order_by(Programme.name))),
+                           error=error, field=field, form=request.form), (400 if error else 200)
+
+
+def _int(name: str) -> int:
+    value = (request.form.get(name) or "0").strip()
+    return int(value) if value.isdigit() and len(value) < 10 else -1
 
 
 @bp.get("/skills/classes/<int:class_id>")
 @role_required("trainer", "admin", "official")
 def class_detail(class_id: int):
-    klass = _class(class_id)
+    return _class_page(_class(class_id))
+
+
+def _class_page(klass, error=None, field=None, status=200, form=None):
+    """The class page; after a refused form, with what was typed (``form``) and the field at fault.
+    Fields of the several forms on the page have distinct names."""
+    from lms.regions.queries import region_names
+
     present = {(a.session_id, a.trainee_id): a.present for s in klass.sessions for a in s.attendance}
     can_edit = current_user.has_role("admin") or klass.trainer_id == current_user.id
-    return render_template("skills/class.html", klass=klass, present=present, can_edit=can_edit)
+    return render_template("skills/class.html", klass=klass, present=present, can_edit=can_edit, error=error,
+                           field=field, form=form if form is not None else (request.form if error else {}),
+                           region_name=region_names([klass.region_code]).get(klass.region_code, "")), status
+
+
+def _refused(klass, exc, field=None):
+    db.session.rollback()
+    return _class_page(_class(klass.id), str(exc), getattr(exc, "field", None) or field, 400)
 
 
 def _back(klass, message=None):
@@ -102,7 +131,12 @@ def add_trainees(class_id: int):
     lines = request.form.get("id_numbers", "").replace("，", "\n").replace(",", "\n").splitlines()
     added, unknown = services.add_trainees(klass, lines, current_user)
     if unknown:
-        flash(_("Not registered in this class's region: %(numbers)s", numbers=", ".join(unknown)), "error")
+        # The others are added (the page answers 200, so they are saved); the unknown numbers stay
+        # in the box to be corrected.
+        if added:
+            flash(_("%(n)s trainees added.", n=len(added)), "success")
+        return _class_page(klass, _("Not registered in this class's region: %(numbers)s", numbers=", ".join(unknown)),
+                           "id_numbers", form={"id_numbers": "\n".join(unknown)})
     return _back(klass, _("%(n)s trainees added.", n=len(added)))
 
 
@@ -111,10 +145,10 @@ def add_trainees(class_id: int):
 def add_session(class_id: int):
     klass = _class(class_id, edit=True)
     try:
-        services.add_session(klass, _date("held_on"), _number("hours"), request.form.get("topic", ""), current_user)
+        services.add_session(klass, _date("held_on"), _number("hours"), request.form.get("topic", ""),
+                             current_user)
     except services.SkillError as exc:
-        flash(str(exc), "error")
-        return _back(klass)
+        return _refused(klass, exc, "held_on")
     return _back(klass, _("Session added."))
 
 
@@ -130,8 +164,7 @@ def attendance(session_id: int):
             numbers = {t.number for t in klass.trainees if request.form.get(f"present-{t.id}")}
         count = services.take_attendance(session, numbers, current_user)
     except services.SkillError as exc:
-        flash(str(exc), "error")
-        return _back(klass)
+        return _refused(klass, exc, f"numbers-{session.id}")
     return _back(klass, _("Attendance saved: %(n)s present.", n=count))
 
 
@@ -163,15 +196,13 @@ def assess(class_id: int, trainee_id: int):
     if trainee.class_id != klass.id:
         abort(404)
     result = request.form.get("result")
-    if result not in ("pass", "fail"):
-        flash(_("Choose pass or fail."), "error")
-        return _back(klass)
     try:
+        if result not in ("pass", "fail"):
+            raise services.SkillError(_("Choose pass or fail."))
         photo = _save_photo(request.files.get("photo"))
         services.assess(trainee, result == "pass", current_user, request.form.get("note", ""), photo)
     except services.SkillError as exc:
-        flash(str(exc), "error")
-        return _back(klass)
+        return _refused(klass, exc, f"assess-{trainee.id}")
     return _back(klass, _("Assessment saved."))
 
 
@@ -183,8 +214,7 @@ def bulk_signoff(class_id: int):
         numbers = services.parse_roster_numbers(request.form.get("numbers", ""))
         count = services.bulk_sign_off(klass, numbers, current_user)
     except services.SkillError as exc:
-        flash(str(exc), "error")
-        return _back(klass)
+        return _refused(klass, exc, "signoff")
     return _back(klass, _("%(n)s trainees signed off as passed.", n=count))
 
 
@@ -201,10 +231,14 @@ def photo(class_id: int, trainee_id: int):
 @bp.get("/skills/awards")
 @role_required("official", "admin")
 def awards():
+    return _awards_page(request.args.get("region"))
+
+
+def _awards_page(region_code, error=None, field=None):
     from courses.models import Skill
     from lms.households.models import Member
 
-    region_code = request.args.get("region") or current_user.region_code or ""
+    region_code = region_code or current_user.region_code or ""
     stmt = (select(SkillAward, Skill.name, Member.name).join(Skill, Skill.id == SkillAward.skill_id)
             .outerjoin(Member, Member.id == SkillAward.member_id)
             .where(in_scope(current_user, SkillAward.region_code)))
@@ -214,7 +248,7 @@ def awards():
         stmt = stmt.where(SkillAward.region_code.startswith(region.prefix, autoescape=True))
     rows = db.session.execute(stmt.order_by(SkillAward.id.desc()).limit(200)).all()
     return render_template("skills/awards.html", rows=rows, region=region, evidence=EVIDENCE_LABELS,
-                           sources=SOURCE_LABELS)
+                           sources=SOURCE_LABELS, error=error, field=field), (400 if error else 200)
 
 
 @bp.post("/skills/awards/<int:award_id>/revoke")
@@ -225,7 +259,8 @@ def revoke(award_id: int):
     try:
         services.revoke_award(award, request.form.get("reason", ""), current_user)
     except services.SkillError as exc:
-        flash(str(exc), "error")
+        db.session.rollback()
+        return _awards_page(request.form.get("region"), str(exc), f"reason-{award_id}")
     else:
         flash(_("The award was revoked."), "success")
     return redirect(url_for("skills.awards", region=request.form.get("region") or None))

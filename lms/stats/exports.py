@@ -30,14 +30,17 @@ def followup_columns():
         ("relation", _l("Relation to head"), "text"),
         ("sex", _l("Sex"), "text"),
         ("age", _l("Age"), "int"),
-        ("labour_skill", _l("Labour capacity"), "text"),
+        ("labour_skill", _l("Labour capacity (as registered)"), "text"),
         ("phone", _l("Phone"), "text"),
         ("courses_text", _l("Courses enrolled (progress)"), "text"),
     ]
 
 
 def courses_text(row: dict) -> str:
-    return "；".join(f"{c['title']}（{c['progress'] * 100:.0f}%）" for c in row["courses"])
+    """The courses cell as the screen shows it: 无 when there are none."""
+    from flask_babel import gettext as _
+
+    return "；".join(f"{c['title']}（{c['progress'] * 100:.0f}%）" for c in row["courses"]) or _("none")
 
 
 def _workbook(title: str, columns, rows: list[dict], heading: str) -> bytes:
@@ -72,5 +75,6 @@ def region_table_xlsx(own: dict, children: list[dict], heading: str) -> bytes:
 
 
 def followup_xlsx(rows: list[dict], heading: str) -> bytes:
-    rows = [dict(r, courses_text=courses_text(r)) for r in rows]
+    with force_locale("zh_Hans_CN"):
+        rows = [dict(r, courses_text=courses_text(r), phone=r.get("phone") or "—") for r in rows]
     return _workbook("跟踪名单", followup_columns(), rows, heading)

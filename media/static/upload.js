@@ -1,6 +1,9 @@
 /* Resumable chunked upload (protocol in media/views.py). Each chunk carries its SHA-256; after a
  * dropped link the uploader asks the server how much it holds and continues from there, and after
- * a reload choosing the same file resumes the same upload (remembered in localStorage). */
+ * a reload choosing the same file resumes the same upload (remembered in localStorage).
+ * On a slow uplink the page keeps moving: each chunk is sent with XHR so its bytes count as they
+ * leave, the chunk size follows the measured speed (about TARGET_SECONDS a chunk), the time left
+ * is estimated, and a dropped link shows its countdown and, once back, where it continues. */
 (function () {
   var form = document.getElementById("upload-form");
   if (!form || !window.fetch || !window.FileReader) return;
@@ -8,17 +11,68 @@
   var bar = document.getElementById("upload-progress"), status = document.getElementById("upload-status");
   var link = document.getElementById("upload-link");
   var api = form.getAttribute("data-api"), chunk = +form.getAttribute("data-chunk"), max = +form.getAttribute("data-max");
+  var chunkMax = +form.getAttribute("data-chunk-max") || chunk;
   var csrf = (document.querySelector("meta[name=csrf-token]") || {}).content || "";
   var button = form.querySelector("button[type=submit]"), waitMs = 1000;
+  var detail = document.getElementById("upload-detail");
+  // 10 s a chunk: little is resent after a drop, and the per-request cost stays small. 256 KB at the
+  // least (a 2G uplink sends it in about 10 s); 64 KB steps.
+  var TARGET_SECONDS = 10, CHUNK_MIN = 256 * 1024, STEP = 64 * 1024, STALL_MS = 60000;
+  var speed = 0, attempts = 0, dropped = false;  // bytes per second, smoothed over the chunks sent
+  var notice = "";  // "the connection is back…", shown beside the percentage until that chunk is in
 
   function say(text) { status.textContent = text; }
-  function msg(name) { return form.getAttribute("data-msg-" + name); }
+  function msg(name, values) {
+    var text = form.getAttribute("data-msg-" + name) || "";
+    for (var k in values || {}) text = text.split("{" + k + "}").join(values[k]);
+    return text;
+  }
   function key(f) { return "xiangxue-upload:" + f.name + ":" + f.size + ":" + f.lastModified; }
+  function pctOf(done, total) { return (total ? Math.floor(100 * done / total) : 100) + "%"; }
+  function mb(bytes) { return (bytes / 1048576).toFixed(1); }
+  function duration(seconds) {
+    seconds = Math.max(1, Math.round(seconds));
+    return seconds < 60 ? msg("seconds", {s: seconds}) : msg("minutes", {m: Math.floor(seconds / 60), s: seconds % 60});
+  }
   function progress(done, total) {
     bar.hidden = false;
-    var pct = total ? Math.floor(100 * done / total) : 100;
-    bar.firstElementChild.style.width = pct + "%";
-    say(pct + "%");
+    var pct = pctOf(done, total);
+    bar.firstElementChild.style.width = pct;
+    say(notice ? notice + " " + pct : pct);
+    if (!detail) return;
+    var text = msg("progress", {pct: pct, done: mb(done), total: mb(total), speed: speed ? Math.round(speed / 1024) : "…"});
+    if (speed && total > done) text += " · " + msg("left", {time: duration((total - done) / speed)});
+    detail.textContent = text;
+  }
+  function measured(bytes, ms) {
+    if (ms < 50) return;  // too short to say anything about the link
+    var sample = bytes * 1000 / ms;
+    speed = speed ? 0.6 * speed + 0.4 * sample : sample;
+    var next = Math.round(speed * TARGET_SECONDS / STEP) * STEP;
+    chunk = Math.max(CHUNK_MIN, Math.min(chunkMax, next));
+  }
+  // One chunk by XHR: fetch cannot report upload progress. A chunk with no progress for a minute is
+  // given up (the link is dead, not slow) and resumed like any dropped link.
+  function put(url, body, headers, onSent) {
+    return new Promise(function (resolve, reject) {
+      var xhr = new XMLHttpRequest(), timer;
+      function stalled() { clearTimeout(timer); timer = setTimeout(function () { xhr.abort(); }, STALL_MS); }
+      xhr.open("PUT", url);
+      xhr.withCredentials = true;
+      for (var h in headers) xhr.setRequestHeader(h, headers[h]);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.setRequestHeader("X-CSRFToken", csrf);
+      if (xhr.upload) xhr.upload.onprogress = function (e) { stalled(); if (e.lengthComputable) onSent(e.loaded); };
+      xhr.onload = function () {
+        clearTimeout(timer);
+        var data = {};
+        try { data = JSON.parse(xhr.responseText); } catch (e) { data = {}; }
+        resolve({status: xhr.status, data: data});
+      };
+      xhr.onerror = xhr.onabort = function () { clearTimeout(timer); reject(new Error("network")); };
+      stalled();
+      xhr.send(body);
+    });
   }
   function json(method, url, body, headers) {
     headers = headers || {};
@@ -83,35 +137,48 @@
 
   function finished(file, up, data) {
     localStorage.removeItem(key(file));
-    progress(1, 1);
+    progress(file.size, file.size);
     say(data && data.status === "failed" ? (data.error || msg("failed")) : msg("done"));
     link.hidden = false;
     link.firstElementChild.href = up.page;
     button.disabled = false;
   }
-  function resumeLater(file, up) {
-    say(msg("offline"));
+  function resumeLater(file, up, offset) {
+    attempts += 1;
+    dropped = true;
+    var left = Math.round(waitMs / 1000), pct = pctOf(offset || 0, file.size);
+    function tell() {
+      say(msg("offline") + " " + msg("retry", {s: left, n: attempts, pct: pct}));
+    }
+    tell();
+    var tick = setInterval(function () { left = Math.max(0, left - 1); tell(); }, 1000);
     setTimeout(function () {
+      clearInterval(tick);
       json("GET", up.url).then(function (r) {
         if (r.status === 200 && r.data.status === "uploading") { waitMs = 1000; send(file, up, r.data.offset); }
         else if (r.status === 200) finished(file, up, r.data);
         else say(r.data.message || msg("failed"));
-      }, function () { resumeLater(file, up); });
+      }, function () { resumeLater(file, up, offset); });
     }, waitMs);
     waitMs = Math.min(waitMs * 2, 30000);
   }
   function send(file, up, offset) {
     if (offset >= file.size && file.size > 0) { json("GET", up.url).then(function (r) { finished(file, up, r.data); }); return; }
     progress(offset, file.size);
-    var piece;
+    if (dropped) { dropped = false; attempts = 0; notice = msg("back", {pct: pctOf(offset, file.size)}); say(notice); }
+    var piece, started;
     read(file.slice(offset, Math.min(file.size, offset + chunk)))
       .then(function (buf) { piece = buf; return digest(buf); })
       .then(function (sum) {
-        return json("PUT", up.url, piece, {"Content-Type": "application/octet-stream", "Upload-Offset": String(offset), "Chunk-SHA256": sum});
+        started = Date.now();
+        return put(up.url, piece, {"Content-Type": "application/octet-stream", "Upload-Offset": String(offset), "Chunk-SHA256": sum},
+                   function (sent) { progress(offset + Math.min(sent, piece.byteLength), file.size); });
       })
       .then(function (r) {
         if (r.status === 200) {
           waitMs = 1000;
+          notice = "";
+          measured(piece.byteLength, Date.now() - started);
           if (r.data.status !== "uploading") finished(file, up, r.data);
           else send(file, up, r.data.offset);
         } else if ((r.status === 409 || r.status === 422) && r.data.offset !== undefined) {
@@ -120,12 +187,15 @@
           // The server is out of space and has removed the partial file: retrying cannot help.
           localStorage.removeItem(key(file));
           say(r.data.message || msg("failed")); button.disabled = false;
-        } else if (r.status >= 500) {
-          resumeLater(file, up);
+        } else if (r.status === 413 && chunk > CHUNK_MIN) {
+          chunk = CHUNK_MIN;  // a proxy with a smaller body limit: smaller pieces get through
+          send(file, up, offset);
+        } else if (r.status >= 500 || r.status === 0) {
+          resumeLater(file, up, offset);
         } else {
           say(r.data.message || msg("failed")); button.disabled = false;
         }
-      }, function () { resumeLater(file, up); });
+      }, function () { resumeLater(file, up, offset); });
   }
   function create(file) {
     json("POST", api, JSON.stringify({title: title.value, filename: file.name, size: file.size}), {"Content-Type": "application/json"})
@@ -148,6 +218,6 @@
     json("GET", saved.url).then(function (r) {
       if (r.status === 200 && r.data.status === "uploading") { say(msg("resumed")); send(file, saved, r.data.offset); }
       else { localStorage.removeItem(key(file)); create(file); }
-    }, function () { resumeLater(file, saved); });
+    }, function () { resumeLater(file, saved, 0); });
   });
 })();

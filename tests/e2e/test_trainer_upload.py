@@ -47,6 +47,7 @@ def test_upload_survives_a_dropped_link_and_a_reload(live_server, browser_contex
     page.set_input_files("#file", path)
     page.click("#upload-form button[type=submit]")
     expect(page.locator("#upload-status")).to_contain_text("网络断了")
+    expect(page.locator("#upload-status")).to_contain_text("秒后重试")  # the countdown to the next try
     assert puts[:2] == ["0", str(2 * 1024 * 1024)]
     db.session.expire_all()
     asset = db.session.scalars(db.select(Asset)).one()

@@ -19,7 +19,7 @@ def test_admin_creates_an_account_and_it_is_audited(client, db, make_user, login
     entry = db.session.scalar(db.select(AuditEntry).where(AuditEntry.action == "user.create"))
     assert entry.actor_id == admin.id and entry.target == f"User:{user.id}"
     listing = client.get("/admin/audit?action=user.create").get_data(as_text=True)
-    assert f"User:{user.id}" in listing
+    assert f"账号 #{user.id}" in listing and "创建账号" in listing
 
 
 def test_admin_form_error_changes_nothing(client, db, make_user, login):
@@ -49,3 +49,33 @@ def test_admin_disables_an_account(client, db, make_user, login):
     assert client.post_form(f"/admin/users/{trainer.id}/active").status_code == 302
     db.session.expire_all()
     assert db.session.get(User, trainer.id).is_active_account is False
+
+
+def test_new_account_form_keeps_what_was_typed_and_picks_the_region_by_name(client, db, make_user, login, regions):
+    login(client, make_user("admin"))
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert ">渭源县（全县）</option>" in page and ">示例一村</option>" in page
+    before = db.session.scalar(db.select(db.func.count(User.id)))
+    response = client.post_form("/admin/users", {"username": "xianban2", "display_name": "渭源县扶贫办",
+                                                 "role": "official", "region_code": "621123000000", "password": ""})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'value="xianban2"' in page and 'value="渭源县扶贫办"' in page
+    assert '<option selected value="official">' in page or '<option value="official" selected>' in page
+    assert '<option value="621123000000" selected>' in page and 'id="password-error"' in page
+    assert db.session.scalar(db.select(db.func.count(User.id))) == before
+    # the list shows the region's name and the role's name
+    client.post_form("/admin/users", {"username": "xianban2", "role": "official", "region_code": "621123000000",
+                                      "password": "long-enough"})
+    listing = client.get("/admin/users").get_data(as_text=True)
+    assert "<td>扶贫干部</td><td>渭源县</td>" in listing
+
+
+def test_settings_form_keeps_every_typed_value_when_one_is_wrong(client, db, make_user, login):
+    login(client, make_user("admin"))
+    response = client.post_form("/admin/settings", {"learner_idle_minutes": "abc", "learning.completion_threshold": "0.8"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'name="learner_idle_minutes" value="abc" aria-invalid="true"' in page
+    assert 'name="learning.completion_threshold" value="0.8"' in page
+    assert get_setting("learner_idle_minutes") == 10 and get_setting("learning.completion_threshold") == 0.9

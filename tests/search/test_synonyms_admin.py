@@ -53,6 +53,7 @@ def test_a_lonely_word_is_refused_with_a_message_and_nothing_changes(client, mak
                                 headers={"Accept-Language": "zh-CN"})
     assert response.status_code == 400
     assert "第 2 行：每组至少需要两个词。" in response.get_data(as_text=True)
+    assert ">家政 家政服务\n月嫂</textarea>" in response.get_data(as_text=True)  # what was typed comes back
     assert [g.terms for g in db.session.scalars(db.select(SynonymGroup))] == ["电商 网店"]
 
 

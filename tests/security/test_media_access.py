@@ -147,7 +147,7 @@ def test_a_lesson_with_another_trainers_media_is_refused_and_nothing_saved(world
     response = client.post_form(f"/teach/courses/{course.id}/lessons",
                                 {"title": "借用", "kind": "video", "asset": str(world["asset"].id), "required": "1"},
                                 follow_redirects=True)
-    assert "只能使用您自己上传的媒体文件" in response.get_data(as_text=True)
+    assert "只能使用您自己上传的录像" in response.get_data(as_text=True)
     assert _lesson_count() == before
     # The admin may use anyone's media.
     admin = world["clients"]["admin"]
@@ -165,5 +165,5 @@ def test_a_quiz_prompt_with_another_trainers_media_is_refused_and_nothing_saved(
         "count": "1", "text0": "听一听", "choice0_0": "对", "choice0_1": "错", "answer0": "0",
         "audio0": str(world["audio"].id), "pass_mark": "60"})
     assert response.status_code == 400
-    assert "第 1 题的语音题目只能使用您自己上传的媒体文件" in response.get_data(as_text=True)
+    assert "第 1 题的语音题目只能使用您自己上传的录像" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Question)) == before

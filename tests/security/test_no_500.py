@@ -191,7 +191,7 @@ def test_forms_with_huge_or_odd_numbers_are_refused_with_a_message(app, client, 
     for asset in (HUGE, JUST_OVER, "²", "-5", "1e9", "true"):
         response = client.post_form(f"/teach/courses/{course.id}/lessons",
                                     {"title": "x", "kind": "video", "asset": asset}, follow_redirects=True)
-        assert response.status_code == 200 and "只能使用您自己上传的媒体文件" in response.get_data(as_text=True), asset
+        assert response.status_code == 400 and "只能使用您自己上传的录像" in response.get_data(as_text=True), asset
     for count_field in (HUGE, "abc", "-1", "²"):
         response = client.post_form(f"/teach/courses/{course.id}/quiz", {
             "count": count_field, "text0": "题", "choice0_0": "对", "choice0_1": "错", "answer0": "0",
@@ -200,5 +200,5 @@ def test_forms_with_huge_or_odd_numbers_are_refused_with_a_message(app, client, 
     response = client.post_form(f"/teach/courses/{course.id}/quiz", {
         "count": "1", "text0": "题", "choice0_0": "对", "choice0_1": "错", "answer0": "0",
         "audio0": HUGE, "pass_mark": "60"})
-    assert response.status_code == 400 and "第 1 题的语音题目只能使用您自己上传的媒体文件" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "第 1 题的语音题目只能使用您自己上传的录像" in response.get_data(as_text=True)
     assert count(Lesson) == 0 and count(Question) == 0

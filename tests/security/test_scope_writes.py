@@ -211,7 +211,7 @@ def test_member_removal_and_accounts_outside_the_region_are_refused(client, logi
     users = db.session.scalar(select(func.count(User.id)))
     b_head = world["b_head"]
     login(client, world["official_a"])
-    for action, data in (("remove", {"reason": "死亡"}), ("account", {"pin": "135792"})):
+    for action, data in (("remove", {"reason": "死亡", "confirm": "1"}), ("account", {"pin": "135792"})):
         assert client.post_form(f"/households/members/{b_head.id}/{action}", data).status_code == 404
     # The services refuse too, whoever calls them (a job, a script).
     from lms.households.models import Member

@@ -87,3 +87,18 @@ def issue_order(issue: Issue):
     """Row, then column, then code: the order the official reads issues in."""
     return issue.row, issue.column, issue.code
 
+
+
+def grouped(issues: list[dict], shown_rows: int = 12) -> list[dict]:
+    """Issues of a report (as dicts) with the same message and column as one line: how many rows,
+    and the first row numbers. 60 rows with the same historical area code read as one warning."""
+    groups: dict[tuple, dict] = {}
+    for issue in issues:
+        key = (issue["message"], issue["column"])
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = {"message": issue["message"], "column": issue["column"], "count": 0, "rows": []}
+        group["count"] += 1
+        if issue["row"] and len(group["rows"]) < shown_rows:
+            group["rows"].append(issue["row"])
+    return sorted(groups.values(), key=lambda g: -g["count"])

@@ -36,6 +36,9 @@ def _history_text(value) -> str | None:
         return "1" if value else "0"
     return str(value)
 
+# How many members' row numbers a file import remembers to name the other row of a duplicate.
+ROWS_REMEMBERED = 200_000
+
 
 class ChunkWriter:
     """Writes validated chunks with executemany on the session's connection."""
@@ -53,6 +56,9 @@ class ChunkWriter:
         self.regions = regions
         self.created_regions = created_regions  # Region objects added to the session
         self.cipher = cipher()
+        # ID hash → row number of the members this file wrote, so a duplicate names the other row;
+        # bounded (about 30 MB): past it a duplicate names the other household instead.
+        self.rows_by_hash: dict[bytes, int] = {}
         self.conn = db.session.connection()
         dialect = self.conn.dialect
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
@@ -146,9 +152,14 @@ class ChunkWriter:
             cursor.execute(self.undo_households, (last,))
             return False
         self._reject(chunk, [h for h in chunk.households if h.rejected], [])
+        self._remember_rows(chunk, rows, keep)
         self.report.households_created += len(keep)
         self.report.members_created += len(members)
         return True
+
+    def _remember_rows(self, chunk, rows: list, households) -> None:
+        if len(self.rows_by_hash) < ROWS_REMEMBERED:
+            self.rows_by_hash.update((rows[k][1], chunk.numbers[k]) for h in households for k in range(h.start, h.end))
 
     def _write_checked(self, chunk, rows: list) -> None:
         """Look up the chunk's household numbers and ID numbers first, then reject,
@@ -160,7 +171,7 @@ class ChunkWriter:
         existing_h, existing_m = self._existing(chunk.households, hashes)
         errors: list[Issue] = []
         keep, rejected = [], []
-        in_chunk: set[bytes] = set()
+        in_chunk: dict[bytes, int] = {}  # ID hash → its row number, to name the other row of a duplicate
         for h in chunk.households:
             found = existing_h.get(h.household_no)
             if found is not None and found[2] == self.now:
@@ -179,19 +190,22 @@ class ChunkWriter:
                     continue
             mine = hashes[h.start:h.end]
             bad = []
-            if len(set(mine)) != len(mine) or not in_chunk.isdisjoint(mine):
-                local: set[bytes] = set()
+            if len(set(mine)) != len(mine) or not in_chunk.keys().isdisjoint(mine):
+                local: dict[bytes, int] = {}
                 for k in range(h.start, h.end):
-                    if hashes[k] in in_chunk or hashes[k] in local:
-                        bad.append(Issue(numbers[k], id_column, "id_duplicate", {}))
-                    local.add(hashes[k])
+                    other_row = in_chunk.get(hashes[k]) or local.get(hashes[k])
+                    if other_row is not None:
+                        bad.append(Issue(numbers[k], id_column, "id_duplicate", {"other": other_row}))
+                    local.setdefault(hashes[k], numbers[k])
             if existing_m:
                 own = found[0] if found is not None else None
                 for k in range(h.start, h.end):
                     other = existing_m.get(hashes[k])
                     if other is not None and other[1] != own:
                         if other[5] == self.now:  # that household came from this file
-                            bad.append(Issue(numbers[k], id_column, "id_duplicate", {}))
+                            row = self.rows_by_hash.get(hashes[k])
+                            bad.append(Issue(numbers[k], id_column, "id_duplicate",
+                                             {"other": row} if row else {"household": other[2]}))
                         elif not other[6].startswith(self.scope):
                             bad.append(Issue(numbers[k], id_column, "registered_elsewhere", {}))
                         else:
@@ -201,9 +215,10 @@ class ChunkWriter:
                 errors.extend(bad)
                 rejected.append(h)
                 continue
-            in_chunk.update(mine)
+            in_chunk.update((hashes[k], numbers[k]) for k in range(h.start, h.end))
             keep.append(h)
         self._reject(chunk, rejected, errors)
+        self._remember_rows(chunk, rows, keep)
         self._create_regions(keep)
         new_h = [h for h in keep if h.household_no not in existing_h]
         old_h = [h for h in keep if h.household_no in existing_h]

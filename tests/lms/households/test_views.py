@@ -94,7 +94,12 @@ def test_staff_pages_need_an_official(client, registry, make_user, login):
 
 def test_remove_member_is_recorded(client, registry, township_official, db):
     head = member_by_id_number(make_id("19800101", 11))
-    client.post_form(f"/households/members/{head.id}/remove", {"reason": "死亡"})
+    # first the confirmation, naming the person and the reason; nothing changes yet
+    page = client.post_form(f"/households/members/{head.id}/remove", {"reason": "死亡"}).get_data(as_text=True)
+    assert "确定将张三移出建档立卡名单吗？" in page and "原因：死亡" in page
+    db.session.expire_all()
+    assert db.session.get(Member, head.id).removed_at is None
+    client.post_form(f"/households/members/{head.id}/remove", {"reason": "死亡", "confirm": "1"})
     db.session.expire_all()
     head = db.session.get(Member, head.id)
     assert head.removed_at is not None and head.removed_reason == "死亡"
