@@ -15,6 +15,7 @@ def init_app(app) -> None:
     from . import cli, models, queries, services, views  # noqa: F401  (models: the tables known to the metadata)
 
     app.register_blueprint(views.bp)
+    app.add_template_filter(views.list_of, "list_of")
     app.cli.add_command(cli.cli)
     register_nav("courses.learner_home", _l("My learning"), ("learner",), order=10)
     register_nav("courses.catalogue", _l("All courses"), ("learner",), order=11)

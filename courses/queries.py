@@ -81,15 +81,6 @@ def courses_by_top_skill(user) -> list[tuple[Skill, list[Course]]]:
     return [(s, groups[s.id]) for s in top_skills() if s.id in groups]
 
 
-def continue_where_stopped(user_id: int, limit: int = 3) -> list[tuple[Course, Lesson]]:
-    rows = db.session.execute(
-        select(Course, Lesson).join(Enrolment, Enrolment.course_id == Course.id)
-        .join(Lesson, Lesson.id == Enrolment.last_lesson_id)
-        .where(Enrolment.user_id == user_id, Enrolment.completed_at.is_(None))
-        .order_by(Enrolment.last_active_at.desc()).limit(limit))
-    return [(c, ls) for c, ls in rows]
-
-
 def trainer_courses(user) -> list[Course]:
     stmt = select(Course).order_by(Course.updated_at.desc())
     if not user.has_role("admin"):

@@ -5,6 +5,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
                    send_file, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from courses import queries, services
@@ -16,6 +17,15 @@ from lms.inputs import db_id, db_int
 
 bp = Blueprint("courses", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/courses")
+
+
+def list_of(items) -> Markup:
+    """Names joined the way the language joins them (喂养、防疫和出栏; a, b and c): the ``list_of``
+    template filter (registered by courses.init_app)."""
+    from babel.lists import format_list
+    from flask_babel import get_locale
+
+    return Markup(format_list([str(escape(i)) for i in items], locale=get_locale()))
 
 
 def learner_required(view):
@@ -32,7 +42,7 @@ def learner_home():
 
     groups = queries.courses_by_top_skill(current_user)
     return render_template(
-        "courses/home.html", resume=queries.continue_where_stopped(current_user.id),
+        "courses/home.html", hls_src=hls_src(), in_progress=learning_queries.courses_in_progress(current_user),
         skills=[(s, len(cs)) for s, cs in groups],
         certificates=learning_queries.certificates_of(current_user.id),
         my_skills=skills_queries.my_skills(current_user))
@@ -54,7 +64,7 @@ def catalogue():
     from lms.learning import queries as learning_queries
 
     status = learning_queries.course_status(current_user.id, [c.id for _s, cs in groups for c in cs])
-    return render_template("courses/catalogue.html", skill=skill, groups=groups, status=status)
+    return render_template("courses/catalogue.html", skill=skill, groups=groups, status=status, hls_src=hls_src())
 
 
 def _visible_course(course_id: int) -> Course:
@@ -73,9 +83,11 @@ def course(course_id):
     course = _visible_course(course_id)
     done = learning.completed_lesson_ids(current_user.id, course)
     enrolment = learning_queries.enrolment(current_user.id, course.id)
+    quiz_passed = learning.quiz_passed(current_user.id, course.quiz)
+    step = learning_queries.next_step(course, done, enrolment.last_lesson_id if enrolment else None, quiz_passed)
     return render_template(
         "courses/course.html", course=course, done=done, enrolment=enrolment, cover=services.cover_url(course),
-        quiz_passed=learning.quiz_passed(current_user.id, course.quiz),
+        quiz_passed=quiz_passed, step=step,
         certificate=learning_queries.certificate_for(current_user.id, course.id),
         preview=not course.published)
 
@@ -95,9 +107,15 @@ def enrol(course_id):
 HLS_SCRIPT_VERSION = "1.7.4"  # package.json's hls.js; the version in the URL busts caches on upgrade
 
 
+def hls_src() -> str:
+    """The lesson player's script: the lesson page loads it, the home and catalogue prefetch it."""
+    return url_for("static", filename="vendor/hls.light.min.js", v=HLS_SCRIPT_VERSION)
+
+
 @bp.route("/learn/lessons/<int:lesson_id>")
 @learner_required
 def lesson(lesson_id):
+    from lms.learning import queries as learning_queries
     from lms.learning import services as learning
 
     lesson = db.get_or_404(Lesson, lesson_id)
@@ -113,25 +131,28 @@ def lesson(lesson_id):
     terminal = current_terminal()
     return render_template(
         "courses/lesson.html", course=course, lesson=lesson, media=media, progress=progress,
-        preloads=_player_preloads(media), hls_version=HLS_SCRIPT_VERSION,
+        resume_at=learning_queries.resume_position(progress, (media or {}).get("duration") or lesson.duration),
+        preloads=_player_preloads(media), hls_src=hls_src(),
         prev=lessons[i - 1] if i > 0 else None, next=lessons[i + 1] if i + 1 < len(lessons) else None,
         default_quality="144p" if terminal is not None and terminal.data_saver else "auto",
-        document_seconds=learning.document_seconds())
+        document_seconds=learning.document_seconds(),
+        reading_left=(learning.reading_seconds_left(current_user.id, lesson)
+                      if lesson.kind is LessonKind.document and not progress.completed_at else 0))
 
 
 def _player_preloads(media: dict | None) -> list[tuple[str, str]]:
     """(url, as) pairs fetched while the lesson page is still parsing.
 
     On a 200 ms link the player's chain (script → master playlist → variant playlist → first
-    segment) costs a round trip per step; fetching the script, the master and the lowest video
-    rung's playlist (where hls.js starts) in parallel with the page takes two of them off the
-    time to the first frame. Only small files and the (cached, immutable) player script are
-    preloaded; the first segment still waits for the learner to press play.
+    segment) costs a round trip per step; fetching the master and the lowest video rung's
+    playlist (where hls.js starts) in parallel with the page takes them off the time to the first
+    frame. The player script itself is not preloaded: where it is cached (the home and catalogue
+    prefetch it) it costs nothing on play, and where it is not, 120 KB at 400 kbps would hold up
+    the progressive MP4 the player then starts with. The first segment waits for play.
     """
     if not media or media.get("status") != "ready" or not media.get("master"):
         return []
-    preloads = [(url_for("static", filename="vendor/hls.light.min.js", v=HLS_SCRIPT_VERSION), "script"),
-                (media["master"], "fetch")]
+    preloads = [(media["master"], "fetch")]
     videos = [v for v in media.get("variants", []) if v["kind"] == "video"]
     if videos:
         preloads.append((min(videos, key=lambda v: v["bandwidth"] or 0)["url"], "fetch"))
@@ -150,8 +171,8 @@ def lesson_done(lesson_id):
     if learning.complete_reading(current_user.id, lesson):
         flash(_("Lesson complete."), "success")
     else:
-        flash(_("Please read the document for at least %(n)d seconds first.",
-                n=learning.document_seconds()), "info")
+        flash(_("Too soon: please read for %(n)d more seconds, then press the button again.",
+                n=learning.reading_seconds_left(current_user.id, lesson)), "info")
     return redirect(url_for("courses.lesson", lesson_id=lesson.id))
 
 
@@ -178,6 +199,9 @@ def document(lesson_id):
     path = Path(current_app.config["MEDIA_ROOT"]) / lesson.document_path
     if not path.is_file():
         abort(404)
+    from lms.learning import services as learning
+
+    learning.note_document_opened(current_user.id, lesson)
     return send_file(path, mimetype="application/pdf", conditional=True, max_age=86400)
 
 
@@ -198,7 +222,7 @@ def quiz(course_id):
             flash(_("You passed the quiz."), "success")
             return redirect(url_for("courses.course", course_id=course.id))
     return render_template("courses/quiz.html", course=course, quiz=course.quiz, attempt=attempt,
-                           playback=playback)
+                           playback=playback, hls_src=hls_src())
 
 
 @bp.route("/learn/questions/<int:question_id>/image")

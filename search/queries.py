@@ -147,6 +147,16 @@ def search_database(text: str, *, region_code: str | None = None, skill: str | N
                 .where(Course.id.in_(select(matched.c.id))).group_by(column))
         counts = {getattr(k, "value", k): n for k, n in db.session.execute(stmt) if k}
         result.facets[name] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))))
+    # As the index counts skill_code: each course under its skill and under the skill's parent.
+    counts = {}
+    for code, parent_code in db.session.execute(
+            select(skill_alias.code, parent.code).select_from(Course)
+            .join(skill_alias, Course.skill_id == skill_alias.id).outerjoin(parent, skill_alias.parent_id == parent.id)
+            .where(Course.id.in_(select(matched.c.id)))):
+        for c in (code, parent_code):
+            if c:
+                counts[c] = counts.get(c, 0) + 1
+    result.facets["skill_code"] = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     rows = db.session.execute(
         select(Course.id, Course.title, Course.summary).where(Course.id.in_(select(matched.c.id)))
         .order_by(Course.published_at.desc(), Course.id.desc())

@@ -23,7 +23,9 @@ TEXT_WEIGHTS = {
 }
 PINYIN_FULL_WEIGHTS = {"title_py": 6.0, "skill_py": 3.0}
 PINYIN_INITIALS_WEIGHTS = {"title_in": 3.0, "skill_in": 1.5}
-FACETS = ("skill_category", "programme")
+# skill_code counts each course under its skill and that skill's parent: the results page shows the
+# top-level skills, the home page's tiles, by the same names.
+FACETS = ("skill_category", "skill_code", "programme")
 
 # Marks a course offered in every region (a course with no regions).
 EVERYWHERE = "*"

@@ -93,23 +93,15 @@ def _suggested_skills():
     return top_skills()
 
 
-CATEGORY_LABELS = {
-    "agriculture": _l("Farming and animal husbandry"),
-    "processing": _l("Processing and manufacturing"),
-    "construction": _l("Construction, electrical and welding"),
-    "services": _l("Household and personal services"),
-    "commerce": _l("E-commerce and trade"),
-    "transport": _l("Transport and driving"),
-    "crafts": _l("Traditional crafts"),
-    "tourism": _l("Rural tourism"),
-}
-
-
 def _facet_labels(facets) -> dict:
+    """What the facet buttons show. Skills: the top-level skills among the results, in the
+    catalogue's order, by the names and icons of the learner home's tiles."""
     from courses.models import Programme
+    from courses.queries import top_skills
     from lms.extensions import db
 
-    labels = {"skill_category": {k: CATEGORY_LABELS.get(k, k) for k in facets.get("skill_category", {})}}
+    counts = facets.get("skill_code", {})
+    labels = {"skills": [(s, counts[s.code]) for s in top_skills() if s.code in counts]}
     codes = list(facets.get("programme", {}))
     names = dict(db.session.execute(db.select(Programme.code, Programme.name)
                                     .where(Programme.code.in_(codes))).all()) if codes else {}

@@ -101,8 +101,13 @@ def record_failure(route: str, key: str, wrong: str) -> Verdict:
     left = ACCOUNT_LIMIT - count
     locked = refusal(route, key) if left <= 0 else None
     if locked is not None:  # the last try: still a wrong PIN (401), and when to come back
-        return Verdict(wrong + " " + locked.message, 401, locked.retry_after)
-    return Verdict(wrong + " " + _("You can try %(n)d more times.", n=max(left, 0)), 401)
+        return Verdict(_sentences(wrong, locked.message), 401, locked.retry_after)
+    return Verdict(_sentences(wrong, _("You can try %(n)d more times.", n=max(left, 0))), 401)
+
+
+def _sentences(first: str, second: str) -> str:
+    # Chinese runs sentences together after its full stop (。); English puts a space.
+    return _("%(first)s %(second)s", first=first, second=second)
 
 
 def clear(key: str) -> None:

@@ -36,7 +36,12 @@ def cipher() -> IdCipher:
 
 
 class LinkError(ValueError):
-    """Why a person cannot link to or register an account; ``str()`` is for them."""
+    """Why a person cannot link to or register an account; ``str()`` is for them. ``field`` names
+    the form field it concerns (the page shows the message under it), None for the first one."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 def find_member_to_link(id_number: str, name: str) -> Member:
@@ -52,7 +57,7 @@ def find_member_to_link(id_number: str, name: str) -> Member:
                           "or register as a learner outside the registry."))
     if normalize(name) != normalize(member.name):
         raise LinkError(_("The name does not match the registry record for this ID number. "
-                          "Enter the name exactly as on the ID card."))
+                          "Enter the name exactly as on the ID card."), field="name")
     if db.session.scalar(select(User.id).where(User.member_id == member.id)):
         raise LinkError(_("This ID number already has a learner account. Sign in with your PIN, "
                           "or ask the village official to reset it."))
@@ -62,11 +67,15 @@ def find_member_to_link(id_number: str, name: str) -> Member:
 def create_member_account(member: Member, pin: str, actor=None):
     """A learner account for a registered member, signed in by ID number + PIN (``actor``: the
     official creating it, None when the person links themselves at a terminal)."""
-    from lms.accounts.services import AccountError, create_user
+    from lms.accounts.services import AccountError, check_pin, create_user
 
     from .idnumbers import parse_id
 
     person_id = parse_id(cipher().decrypt(member.id_enc)).person_id
+    try:
+        check_pin(pin, person_id)
+    except AccountError as exc:
+        raise LinkError(str(exc), field="pin") from exc
     try:
         user = create_user(username=person_id, role="learner", password=pin,
                            region_code=member.household.village_code, display_name=member.name,
@@ -80,7 +89,7 @@ def create_member_account(member: Member, pin: str, actor=None):
 
 def register_learner(identifier: str, name: str, village_code: str, pin: str):
     """A non-registry learner (not in a registered household)."""
-    from lms.accounts.services import AccountError, create_user
+    from lms.accounts.services import AccountError, check_pin, create_user
     from lms.regions.models import Region
 
     from .queries import member_by_id_number
@@ -91,6 +100,12 @@ def register_learner(identifier: str, name: str, village_code: str, pin: str):
     region = db.session.get(Region, village_code)
     if region is None or region.level != 5:
         raise LinkError(_("Choose your village."))
+    from lms.crypto import normalize_identifier
+
+    try:  # before the account: a weak PIN is said under the PIN field, not under the ID number
+        check_pin(pin, normalize_identifier(identifier) or None)
+    except AccountError as exc:
+        raise LinkError(str(exc), field="pin") from exc
     try:
         return create_user(username=identifier, role="learner", password=pin,
                            region_code=village_code, display_name=name.strip())

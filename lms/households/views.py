@@ -337,6 +337,11 @@ def _progress(rec: HouseholdImport) -> dict:
 
 # The village terminal: link to the registry, or register outside it.
 
+def _field_error(form, exc, default: str) -> None:
+    """The refusal goes under the field it concerns (the ID number unless it says otherwise)."""
+    field = getattr(form, exc.field or default, None) or getattr(form, default)
+    field.errors.append(str(exc))
+
 def _sign_in(user) -> None:
     from lms.accounts.services import note_signin
 
@@ -354,7 +359,7 @@ def link():
         try:
             member = services.find_member_to_link(form.id_number.data, form.name.data)
         except services.LinkError as exc:
-            form.id_number.errors.append(str(exc))
+            _field_error(form, exc, "id_number")
             return render_template("households/link.html", form=form), 422
         session["link_member"] = [member.id, time.time()]
         return redirect(url_for(".link_pin"))
@@ -380,11 +385,17 @@ def link_pin():
                                            "reset it."))
             user = services.create_member_account(member, form.pin.data)
         except services.LinkError as exc:
-            form.pin.errors.append(str(exc))
+            _field_error(form, exc, "pin")
             return render_template("households/link_pin.html", form=form, member=member), 422
         _sign_in(user)
-        flash(_("Welcome, %(name)s. Next time sign in with your ID number and PIN.",
-                name=member.name), "success")
+        from lms.learning.terminals import current_terminal
+
+        if current_terminal() is not None:  # here the sign-in page is the village's list of names
+            flash(_("Welcome, %(name)s. Next time tap your name in the list, then enter your PIN.",
+                    name=member.name), "success")
+        else:
+            flash(_("Welcome, %(name)s. Next time sign in with your ID number and PIN.",
+                    name=member.name), "success")
         return redirect(url_for("main.index"))
     return render_template("households/link_pin.html", form=form, member=member)
 
@@ -417,11 +428,16 @@ def register():
             user = services.register_learner(form.identifier.data, form.name.data,
                                              village.code, form.pin.data)
         except services.LinkError as exc:
-            form.identifier.errors.append(str(exc))
+            _field_error(form, exc, "identifier")
             return render_template("households/register.html", form=form, village=village,
                                    chain=ancestors_of(village), fixed=terminal is not None), 422
         _sign_in(user)
-        flash(_("Welcome, %(name)s.", name=user.display_name), "success")
+        if terminal is not None:
+            flash(_("Welcome, %(name)s. Next time tap your name in the list, then enter your PIN.",
+                    name=user.display_name), "success")
+        else:
+            flash(_("Welcome, %(name)s. Next time sign in with your phone or ID number and PIN.",
+                    name=user.display_name), "success")
         return redirect(url_for("main.index"))
     return render_template("households/register.html", form=form, village=village,
                            chain=ancestors_of(village), fixed=terminal is not None)

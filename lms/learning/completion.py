@@ -1,6 +1,8 @@
 """Completion rules (pure): lessons, quizzes, courses."""
 from __future__ import annotations
 
+import math
+
 DEFAULT_THRESHOLD = 0.9
 # A document counts as read after this many seconds open (setting learning.document_seconds).
 DEFAULT_DOCUMENT_SECONDS = 30
@@ -16,6 +18,11 @@ def media_lesson_complete(watched_seconds: float, duration: float, threshold: fl
 
 def document_complete(open_seconds: float, minimum: float) -> bool:
     return open_seconds >= minimum
+
+
+def document_seconds_left(open_seconds: float, minimum: float) -> int:
+    """Whole seconds still to read before ``document_complete`` holds (0 once it does)."""
+    return 0 if document_complete(open_seconds, minimum) else max(1, math.ceil(minimum - open_seconds))
 
 
 def score_quiz(answer_keys: list[list[int]], given: list[list[int]]) -> float:

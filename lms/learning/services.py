@@ -53,9 +53,14 @@ def get_progress(user_id: int, lesson_id: int, create: bool = False) -> Progress
 
 def note_opened(user_id: int, lesson: Lesson) -> Progress:
     """The learner opened the lesson page: the start of document reading time and of
-    the first heartbeat's pacing allowance."""
+    the first heartbeat's pacing allowance.
+
+    Reading time counts from the first opening (of the page or of the PDF): coming back does
+    not start the clock again. A video or audio lesson's opening is moved to now each time, as
+    the pacing clock pays the first heartbeat with the time since the page was opened."""
     row = get_progress(user_id, lesson.id, create=True)
-    row.opened_at = utcnow()
+    if row.opened_at is None or lesson.is_media:
+        row.opened_at = utcnow()
     enrolment = ensure_enrolment(user_id, lesson.course_id)
     enrolment.last_lesson_id = lesson.id
     enrolment.last_active_at = utcnow()
@@ -277,6 +282,25 @@ def check_lesson_complete(row: Progress, lesson: Lesson, now: float | None = Non
         db.session.flush()
         check_course_complete(row.user_id, lesson.course)
     return done
+
+
+def note_document_opened(user_id: int, lesson: Lesson) -> None:
+    """The PDF itself was opened (a link straight to it, a bookmark): the reading clock starts
+    if the lesson page has not started it already."""
+    row = get_progress(user_id, lesson.id, create=True)
+    if row.opened_at is None:
+        row.opened_at = utcnow()
+        db.session.flush()
+
+
+def reading_seconds_left(user_id: int, lesson: Lesson, now: float | None = None) -> int:
+    """Seconds a document lesson must still stay open before "I have read it" counts."""
+    row = get_progress(user_id, lesson.id)
+    minimum = document_seconds()
+    if row is None or row.opened_at is None:
+        return minimum
+    now = time.time() if now is None else now
+    return completion.document_seconds_left(now - row.opened_at.timestamp(), minimum)
 
 
 def complete_reading(user_id: int, lesson: Lesson) -> bool:

@@ -200,7 +200,12 @@ def terminal_pin(user_id):
         # The same count as /signin: 5 wrong PINs per learner whichever route they come by.
         key = lockouts.account_key(user)
         verdict = lockouts.refusal("terminal", key)
-        if verdict is None and user.check_password(request.form.get("pin", "")):
+        pin = request.form.get("pin", "").strip()
+        if verdict is None and not (len(pin) == 6 and pin.isascii() and pin.isdigit()):
+            # Not a PIN at all (empty, a digit short): said plainly, and no try is used up.
+            return render_template("learning/terminal_pin.html", terminal=terminal, user=user,
+                                   error=_("A PIN is exactly 6 digits."), last4=terminals.last4), 400
+        if verdict is None and user.check_password(pin):
             from lms.accounts import services as account_services
 
             session.clear()

@@ -96,7 +96,8 @@ def test_enrolment_and_continue_where_stopped(client, login, make_user, make_cou
     assert db.session.scalar(select(Enrolment.user_id)) == learner.id
     client.get(f"/learn/lessons/{course.lessons[1].id}")
     home = client.get("/learn").get_data(as_text=True)
-    assert f"/learn/lessons/{course.lessons[1].id}" in home  # continue where you stopped
+    # Continue with the unfinished lesson (the text lesson just opened is complete).
+    assert f'href="/learn/lessons/{course.lessons[0].id}">继续学习' in home
     assert "牛肉拉面" in home or "烹饪" in home
 
 
@@ -140,8 +141,9 @@ def test_learner_pages_link_existing_versioned_static_files(client, login, make_
 
 
 def test_lesson_page_fetches_the_players_first_files_early(client, login, make_user, make_course, regions):
-    """On a 200 ms link each step of script → master → rung playlist costs a round trip; the page
-    names them up front, with the very URLs the player asks for, so the browser reuses them."""
+    """On a 200 ms link each step of master → rung playlist costs a round trip; the page names them
+    up front, with the very URLs the player asks for, so the browser reuses them. The player script
+    is not among them (see test_home_and_catalogue_prefetch_the_player_script)."""
     import re
 
     course = make_course()
@@ -149,8 +151,7 @@ def test_lesson_page_fetches_the_players_first_files_early(client, login, make_u
     page = client.get(f"/learn/lessons/{course.lessons[0].id}").get_data(as_text=True)
     preloads = dict((href, kind) for href, kind in re.findall(r'<link rel="preload" href="([^"]+)" as="(\w+)"', page))
     asset_id = course.lessons[0].asset_id
-    hls_src = re.search(r'data-hls-src="([^"]+)"', page).group(1)
-    assert preloads == {hls_src: "script", f"/m/{asset_id}/master.m3u8": "fetch",
+    assert preloads == {f"/m/{asset_id}/master.m3u8": "fetch",
                         f"/m/{asset_id}/144p.m3u8": "fetch"}  # the lowest video rung, where playback starts
     assert f'data-master="/m/{asset_id}/master.m3u8"' in page
 
@@ -191,3 +192,20 @@ def test_quiz_question_with_picture_and_spoken_prompt(client, login, make_user, 
     assert f"/learn/questions/{question.id}/image" in page and "/m/55/240p.mp4" in page
     with client.get(f"/learn/questions/{question.id}/image") as img:
         assert img.status_code == 200 and img.data == png
+
+
+def test_home_and_catalogue_prefetch_the_player_script(client, login, make_user, make_course, regions):
+    """The 120 KB player script is fetched while the learner browses, not before the first frame;
+    home, catalogue, lesson and quiz name the one same versioned URL (cached immutable)."""
+    import re
+
+    course = make_course()
+    login(client, make_user("learner", region_code="621123100201"))
+    lesson = client.get(f"/learn/lessons/{course.lessons[0].id}").get_data(as_text=True)
+    player = re.search(r'data-hls-src="([^"]+)"', lesson).group(1)
+    assert player.startswith("/static/vendor/hls.light.min.js?v=")
+    assert 'as="script"' not in lesson
+    for path in ("/learn", "/learn/courses"):
+        page = client.get(path).get_data(as_text=True)
+        assert re.search(rf'<script src="/static/learning/prefetch.js\?v=\w+" data-src="{re.escape(player)}" defer>',
+                         page), path

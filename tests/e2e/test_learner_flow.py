@@ -7,62 +7,13 @@ certificate. Clips are a few seconds long.
 """
 from __future__ import annotations
 
-import socket
-import threading
+import os
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from lms.extensions import db
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
-
-
-@pytest.fixture
-def live_server(app):
-    """The same database and media folder as the test app, served over real HTTP."""
-    from lms import create_app
-
-    config = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "DATA_KEY", "MEDIA_ROOT",
-                                         "SEARCH_INDEX", "RATELIMIT_STORAGE_URI")}
-    config.update(TESTING=True, QUEUE_IMMEDIATE=True)
-    server_app = create_app(config)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = make_server("127.0.0.1", port, server_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
-    thread.join(timeout=10)
-    # Werkzeug's dev server leaves a file response unclosed when the browser aborts a request
-    # at shutdown; collect it here rather than let its ResourceWarning land in a later test.
-    import gc
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ResourceWarning)
-        gc.collect()
-    with server_app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-
-
-@pytest.fixture
-def browser_context(tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        # A fresh profile per run: nothing cached, nothing remembered.
-        context = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=CHROMIUM,
-                                                       headless=True, args=ARGS, locale="zh-CN")
-        yield context
-        context.close()
-
 
 def _progress(user_id, lesson_id):
     from lms.learning.models import Progress
@@ -98,6 +49,9 @@ def test_learner_watches_goes_offline_passes_quiz_and_gets_certificate(
     page.click("main form button[type=submit]")
     page.wait_for_url(f"{live_server}/learn")
     assert "李梅" in page.inner_text("header")
+    # While the learner looks at the home page, it fetches the player script (hls.js) when idle.
+    page.wait_for_function("() => performance.getEntriesByType('resource').some(e => e.name.includes('hls.light'))")
+    page.wait_for_function("() => !!window.localStorage.getItem('xx.hls')")
 
     # Play: hls.js over MSE, currentTime advances; segments come from signed links.
     fetched = []
@@ -113,8 +67,15 @@ def test_learner_watches_goes_offline_passes_quiz_and_gets_certificate(
     page.wait_for_function("() => window.XXQueue.pending() > 0")
     offline = _progress(learner.id, watch.id)
     assert offline.watched_seconds < duration * 0.9  # the end was watched offline, not yet known
+    # The page says so plainly, with how many records wait.
+    note = page.locator("#offline-note")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("网络断了，学习进度先存在这台电脑上，联网后自动上传")
+    waiting = page.evaluate("() => window.XXQueue.pending()")
+    expect(page.locator("#offline-count")).to_have_text(f"等待上传的学习记录：{waiting} 条。")
     browser_context.set_offline(False)
     page.wait_for_function("() => window.XXQueue.pending() === 0", timeout=30000)
+    expect(note).to_be_hidden()  # gone once what waited is sent
     done = _progress(learner.id, watch.id)
     played = page.evaluate("document.getElementById('player').played.end(0)")
     assert done.watched_seconds >= played - 0.6  # nothing watched offline was lost
@@ -155,3 +116,75 @@ def test_learner_watches_goes_offline_passes_quiz_and_gets_certificate(
     page.click("a[href^='/certificates/']")
     assert "培训合格证书" in page.inner_text("main") and "牛肉拉面" in page.inner_text("main")
     assert page.locator(".qr svg").count() == 1
+    expect(page.locator("#print")).to_be_visible()
+    # On a 360 px phone the certificate fits: no sideways scrolling.
+    page.set_viewport_size({"width": 360, "height": 640})
+    page.reload()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    if os.environ.get("E2E_SCREENSHOTS"):
+        page.screenshot(path=os.path.join(os.environ["E2E_SCREENSHOTS"], "certificate-360.png"), full_page=True)
+        page.emulate_media(media="print")
+        page.screenshot(path=os.path.join(os.environ["E2E_SCREENSHOTS"], "certificate-print.png"), full_page=True)
+
+
+@pytest.fixture
+def twelve_second_lesson(app, make_user, catalogue, regions, tmp_path):
+    """A course whose one lesson is a 12 s video (the shared test clips are 4 s: too short to
+    stop in the middle and come back), transcoded for real."""
+    from courses import services
+    from courses.models import Programme, Skill
+    from media.services import ingest_file
+    from tests.media import clips
+
+    trainer = make_user("trainer", display_name="马师傅")
+    asset = ingest_file(clips.make_video(str(tmp_path / "long.mp4"), size="320x180", seconds=12), "和面",
+                        owner=trainer, wait=True)
+    assert asset.status.value == "ready", asset.error_message
+    programme = db.session.scalar(select(Programme).where(Programme.code == "yulu-short"))
+    skill = db.session.scalar(select(Skill).where(Skill.code == "cooking.lamian"))
+    course = services.save_course(trainer, None, title="牛肉拉面", summary="", programme_id=programme.id,
+                                  skill_id=skill.id)
+    lesson = services.add_lesson(trainer, course, title="和面", kind="video", asset_id=asset.id)
+    services.publish(trainer, course)
+    db.session.commit()
+    return lesson
+
+
+def test_a_lesson_reopens_where_the_learner_stopped(live_server, browser_context, make_user, twelve_second_lesson):
+    lesson = twelve_second_lesson
+    learner = make_user("learner", region_code="621123100201", display_name="李梅")
+    page = browser_context.new_page()
+    # A terminal's first visit straight to a lesson: the home page's prefetch of the player script
+    # never happens.
+    page.route("**/prefetch.js*", lambda route: route.abort())
+    page.goto(f"{live_server}/signin")
+    page.fill("input[name=identifier]", learner.plain_identifier)
+    page.fill("input[name=pin]", learner.plain_password)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(f"{live_server}/learn")
+
+    page.goto(f"{live_server}/learn/lessons/{lesson.id}")
+    big = page.locator("#big-play")
+    expect(big).to_be_visible()  # the large ▶ starts the lesson
+    big.click()
+    expect(big).to_be_hidden()
+    # Stop a little after 4 s (paused in the same check, so a slow machine does not run on): a pause
+    # sends the position.
+    page.wait_for_function("""() => { const v = document.getElementById('player');
+        if (v.currentTime > 4) { v.pause(); return true; } return false; }""", timeout=20000)
+    # Without the player script cached, the first frame came from the progressive MP4; the script
+    # was fetched once the picture moved, for the next lesson.
+    assert page.evaluate("document.getElementById('player').currentSrc").split("?")[0].endswith(".mp4")
+    page.wait_for_function("() => !!window.Hls && !!window.localStorage.getItem('xx.hls')")
+    expect(big).to_be_visible()
+    page.wait_for_function("() => window.XXQueue.pending() === 0", timeout=20000)
+    saved = _progress(learner.id, lesson.id).position
+    assert 4 <= saved < 12 - 3
+
+    page.goto(f"{live_server}/learn/lessons/{lesson.id}")
+    expect(page.locator("#resume-note")).to_contain_text(f"从上次看到的地方继续：0:{int(saved):02d}")
+    page.locator("#big-play").click()
+    page.wait_for_function("() => document.getElementById('player').currentTime > 0", timeout=20000)
+    # Now through hls.js (cached), and it started where it stopped: nothing before was played.
+    assert page.evaluate("document.getElementById('player').currentSrc").startswith("blob:")
+    assert page.evaluate("document.getElementById('player').played.start(0)") >= saved - 0.5

@@ -10,12 +10,10 @@ from playwright.sync_api import expect
 
 from lms.extensions import db
 from media.models import Asset, AssetStatus
-from tests.e2e.test_learner_flow import browser_context, live_server  # noqa: F401
 from tests.media import clips
 
 
-def test_upload_survives_a_dropped_link_and_a_reload(live_server, browser_context, make_user,  # noqa: F811
-                                                     app, tmp_path):
+def test_upload_survives_a_dropped_link_and_a_reload(live_server, browser_context, make_user, app, tmp_path):
     # ~7 MB: four 2 MB chunks.
     path = str(tmp_path / "嫁接.mp4")
     clips.ffmpeg("-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=12", "-f", "lavfi", "-i",

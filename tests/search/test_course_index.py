@@ -83,7 +83,8 @@ def test_region_filter_prefix_of_the_learners_village(root, ids):
 
 def test_facets_and_filters(root, ids):
     result = search_index(root, "电商", synonyms=Synonyms([("电商", "电子商务", "网店")]))
-    assert result.facets == {"skill_category": {"service": 2}, "programme": {"yulu-short": 2}}
+    assert result.facets == {"skill_category": {"service": 2}, "skill_code": {"ecommerce": 2},
+                             "programme": {"yulu-short": 2}}
     assert ids(root, "培训", programme="tongxin") == [3]
     assert ids(root, "", skill="construction") == [5]
 

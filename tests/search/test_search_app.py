@@ -56,7 +56,8 @@ def test_api_answers_with_the_issue_shape(courses, staff):
     hit = body["hits"][0]
     assert set(hit) == {"course", "title", "highlights", "score"}
     assert any("<mark>" in h for h in hit["highlights"])
-    assert body["facets"] == {"skill_category": {"commerce": 2}, "programme": {"yulu-short": 2}}
+    assert body["facets"] == {"skill_category": {"commerce": 2}, "skill_code": {"ecommerce": 2},
+                              "programme": {"yulu-short": 2}}
 
 
 def test_draft_is_not_found_and_filters_apply(courses, staff):
@@ -153,6 +154,7 @@ def test_corrupt_index_falls_back_to_the_database_and_recovers(courses, staff, a
     assert response.headers.get("X-Search-Fallback") == "1"
     # title words and synonyms still work; pinyin needs the index
     assert {h["course"] for h in response.get_json()["hits"]} == {courses["ecommerce"].id, courses["live"].id}
+    assert response.get_json()["facets"]["skill_code"] == {"ecommerce": 2}  # the index's facets, from SQL
     after = api(staff, q="dianzishangwu")
     assert "X-Search-Fallback" not in after.headers
     assert after.get_json()["hits"][0]["course"] == courses["ecommerce"].id
@@ -213,3 +215,28 @@ def test_verify_repairs_changes_whose_job_was_lost(courses, runner, staff):
     assert runner.invoke(args=["search", "verify", "--no-repair"]).exit_code == 0
     assert found(staff, "保温") == [courses["pig"].id]
     assert found(staff, "高级家政") == [courses["home"].id]
+
+
+def _facet_names(html: str) -> list[str]:
+    import re
+
+    nav = re.search(r'<nav class="facets".*?</nav>', html, re.S).group(0)
+    return re.findall(r'<a class="btn(?: primary)?" href="/search\?[^"]*skill=[^"&]+[^"]*">([^<（]+)（\d+）</a>', nav)
+
+
+def test_skill_facets_use_the_home_tiles_names(courses, client, make_user, login, make_course):
+    import re
+
+    dishes = make_course(courses["pig"].trainers[0], title="家常菜培训", skill="cooking.chinese", regions=[VILLAGE])
+    login(client, make_user("learner", region_code=VILLAGE))
+    home = client.get("/learn").get_data(as_text=True)
+    tiles = re.findall(r'<span class="tile-name">([^<]+)</span>', home)
+    html = client.get("/search", query_string={"q": "培训"}).get_data(as_text=True)
+    facets = _facet_names(html)
+    # Every course here says 培训 (its programme's name): the facets are the home's tiles, by the
+    # same names in the same order (家常菜培训 is 中式烹调, under 烹饪; 家政服务员培训 under 家政).
+    assert facets == tiles == ["养殖", "家政", "烹饪", "电子商务"]
+    assert "家政（1）" in html and "href=\"/search?q=%E5%9F%B9%E8%AE%AD&amp;skill=housekeeping\"" in html
+    narrowed = client.get("/search", query_string={"q": "培训", "skill": "housekeeping"}).get_data(as_text=True)
+    assert f'href="/learn/courses/{courses["home"].id}"' in narrowed
+    assert f'href="/learn/courses/{dishes.id}"' not in narrowed

@@ -105,11 +105,18 @@
     var MS = window.MediaSource || window.WebKitMediaSource;
     return !!(MS && MS.isTypeSupported && MS.isTypeSupported('video/mp4; codecs="avc1.4d401e,mp4a.40.2"'));
   }
+  var HLS_FLAG = 'xx.hls';  // the player script's URL last fetched on this device (prefetch.js too)
+  function hlsCached() {
+    try { return store.getItem(HLS_FLAG) === d.hlsSrc; } catch (e) { return false; }
+  }
   function loadScript(src, cb) {
     if (window.Hls) { cb(); return; }
     var s = document.createElement('script');
     s.src = src;
-    s.onload = cb;
+    s.onload = function () {
+      try { store.setItem(HLS_FLAG, src); } catch (e) { /* private mode */ }
+      cb();
+    };
     s.onerror = function () { cb(); };
     document.head.appendChild(s);
   }
@@ -132,9 +139,19 @@
       media.removeEventListener('loadedmetadata', once);
       if (at > 0 && at < (media.duration || Infinity) - 3) { media.currentTime = at; }
     });
+    if (url && /\.m3u8(\?|$)/.test(url) && mseOk() && d.hlsSrc && !window.Hls && !hlsCached()
+        && q === 'auto' && d.mp4) {
+      // First visit, player script not fetched yet: at 400 kbps its 120 KB would cost ~2.5 s
+      // before the first video byte. Play the progressive 240p MP4 (the page's <source>) now and
+      // fetch the script once the picture moves; a quality change switches to HLS later.
+      if (!media.querySelector('source') && media.getAttribute('src') !== d.mp4) { media.src = d.mp4; }
+      media.addEventListener('playing', function () { loadScript(d.hlsSrc, function () {}); }, { once: true });
+      return;
+    }
     if (url && /\.m3u8(\?|$)/.test(url) && mseOk() && d.hlsSrc) {
-      // hls.js (120 KB) runs only when the learner presses play (the page preloads the file and
-      // the first playlists); a play() issued before it arrives simply waits for the source.
+      // hls.js (120 KB) runs only when the learner presses play (cached here: the home and
+      // catalogue prefetch it; the page preloads the first playlists); a play() issued before it
+      // arrives simply waits for the source.
       var sources = media.querySelectorAll('source');
       for (var i = 0; i < sources.length; i += 1) { sources[i].parentNode.removeChild(sources[i]); }
       media.removeAttribute('src');
@@ -143,7 +160,9 @@
         loadScript(d.hlsSrc, function () {
           if (!window.Hls || !window.Hls.isSupported()) { native(url); return; }
           // Start at the lowest rung: the first frame comes fastest; ABR climbs from there.
-          hls = new window.Hls({ startLevel: 0, capLevelToPlayerSize: q === 'auto', maxBufferLength: 30 });
+          // startPosition: the first segment fetched is the one the learner resumes in.
+          hls = new window.Hls({ startLevel: 0, capLevelToPlayerSize: q === 'auto', maxBufferLength: 30,
+            startPosition: at > 0 ? at : -1 });
           hls.on(window.Hls.Events.MANIFEST_PARSED, function (ev, data) {
             if (!listen) {
               var lvl = pickLevel(data.levels, q);
@@ -181,4 +200,15 @@
     });
   }
   start(resumeAt);
+
+  // A large ▶ in the middle of the picture: the native controls' button is small on a tablet.
+  var big = document.getElementById('big-play');
+  if (big) {
+    var showBig = function () { big.hidden = !media.paused; };
+    big.addEventListener('click', function () { media.play(); });
+    media.addEventListener('play', showBig);
+    media.addEventListener('playing', showBig);
+    media.addEventListener('pause', showBig);
+    showBig();
+  }
 }());

@@ -14,6 +14,9 @@
   var busy = false;
   var retryTimer = null;
   var listeners = [];
+  // True from a send that failed for want of a network (or the browser saying it is offline)
+  // until a send succeeds: the page's notice (#offline-note) says so and counts what waits.
+  var offline = navigator.onLine === false;
 
   function load() {
     try { return JSON.parse(window.localStorage.getItem(KEY)) || []; } catch (e) { return []; }
@@ -24,6 +27,7 @@
   function same(a, b) { return a.body.client_id === b.body.client_id && a.body.seq === b.body.seq; }
   function remove(item) {
     save(load().filter(function (x) { return !same(x, item); }));
+    announce();
   }
   function mine() {
     // On a shared terminal a queued heartbeat belongs to whoever was signed in when it was made.
@@ -37,10 +41,26 @@
     if (retryTimer) { window.clearTimeout(retryTimer); }
     retryTimer = window.setTimeout(function () { retryTimer = null; flush(); }, ms);
   }
+  var showing = false;
+  function announce() {
+    var note = document.getElementById('offline-note');
+    if (!note) { return; }
+    var n = mine().length;
+    // Shown while offline; once back, it stays until what waited has been sent.
+    if (offline) { showing = true; } else if (!n) { showing = false; }
+    note.hidden = !showing;
+    var count = document.getElementById('offline-count');
+    if (count) {
+      count.textContent = n ? (n === 1 ? note.dataset.one : note.dataset.many).replace('%s', n) : '';
+    }
+  }
   function flush() {
     if (busy || !api || !user || Date.now() < holdUntil) { return; }
     var items = mine();
-    if (!items.length) { return; }
+    if (!items.length) {
+      if (offline && navigator.onLine !== false) { offline = false; announce(); }
+      return;
+    }
     var item = items[0];
     busy = true;
     window.fetch(api, {
@@ -50,6 +70,7 @@
       body: JSON.stringify(item.body)
     }).then(function (r) {
       busy = false;
+      if (offline) { offline = false; announce(); }
       if (r.ok) {
         remove(item);
         return r.json().then(function (data) {
@@ -70,6 +91,8 @@
       return null;
     }).catch(function () {
       busy = false;
+      offline = true;
+      announce();
       retry(5000);
     });
   }
@@ -77,6 +100,7 @@
     var q = load();
     q.push({ user: user, body: body });
     save(q);
+    announce();
     if (!quiet) { flush(); }
   }
   function beacon() {
@@ -91,14 +115,17 @@
     });
   }
   window.addEventListener('online', flush);
+  window.addEventListener('offline', function () { offline = true; announce(); });
   window.addEventListener('pagehide', beacon);
   window.setInterval(flush, 15000);
   window.XXQueue = {
     push: push,
     flush: flush,
     pending: function () { return mine().length; },
+    offline: function () { return offline; },
     onResult: function (cb) { listeners.push(cb); },
     beforeLeave: null
   };
+  announce();
   flush();
 }());

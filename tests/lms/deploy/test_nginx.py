@@ -25,7 +25,9 @@ class _Links(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         for name, value in attrs:
-            if name in ("src", "href") and value and value.startswith("/"):
+            # data-src, data-hls-src: the player script, which the lesson page loads and the home prefetches
+            if (name in ("src", "href") or name.startswith("data-") and name.endswith("src")) and value \
+                    and value.startswith("/"):
                 self.urls.add(value.split("#", 1)[0])
 
 

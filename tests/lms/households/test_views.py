@@ -268,3 +268,53 @@ def test_a_half_finished_link_expires(client, registry, monkeypatch):
     monkeypatch.setattr(views, "LINK_PIN_SECONDS", 0)
     response = client.get("/households/link/pin")
     assert response.status_code == 302 and response.headers["Location"].endswith("/households/link")
+
+
+def _error_under(page: str, field: str) -> str:
+    """The error text in the named field's box (the message right under the input)."""
+    import re
+
+    box = re.search(rf'<div class="field has-error">\s*<label for="{field}">.*?</div>', page, re.S)
+    assert box, f"no error under {field}"
+    return re.search(r'<p class="error" id="[^"]+">([^<]+)</p>', box.group(0)).group(1)
+
+
+def test_link_errors_sit_under_the_field_they_concern(client, registry):
+    wrong_name = link(client, make_id("19820202", 12), "李五").get_data(as_text=True)
+    assert "姓名与该身份证号的登记信息不符" in _error_under(wrong_name, "name")
+    assert 'class="field has-error">\n  <label for="id_number"' not in wrong_name
+    unknown = link(client, make_id("19900101", 99), "王五").get_data(as_text=True)
+    assert "没有找到" in _error_under(unknown, "id_number")
+
+
+def test_a_weak_pin_is_said_under_the_pin_field_and_creates_nothing(client, registry, db):
+    from lms.accounts.models import User
+
+    r = client.post_form("/households/register", {"identifier": "13900004444", "name": "周九", "village": VILLAGE,
+                                                  "pin": "123456", "pin_again": "123456"})
+    assert r.status_code == 422 and "容易被猜到" in _error_under(r.get_data(as_text=True), "pin")
+    assert db.session.scalar(select(User).where(User.display_name == "周九")) is None
+    assert link(client, make_id("19820202", 12), "李四").status_code == 302
+    r = client.post_form("/households/link/pin", {"pin": "111111", "pin_again": "111111"})
+    assert r.status_code == 422 and "容易被猜到" in _error_under(r.get_data(as_text=True), "pin")
+    assert db.session.scalar(select(User).where(User.member_id.is_not(None))) is None
+
+
+def test_on_a_village_terminal_the_welcome_says_to_tap_the_name_next_time(client, login, make_user, registry):
+    login(client, make_user("admin"))
+    client.post_form("/terminals", {"name": "示例一村服务站", "region": VILLAGE})
+    client.post_form("/signout", {})
+    assert link(client, make_id("19820202", 12), "李四").status_code == 302
+    client.post_form("/households/link/pin", {"pin": "258036", "pin_again": "258036"})
+    assert "下次请在名单中点你的名字" in client.get("/learn").get_data(as_text=True)
+    client.post_form("/signout", {})
+    client.post_form("/households/register", {"identifier": "13900005555", "name": "吴十", "village": VILLAGE,
+                                              "pin": "258036", "pin_again": "258036"})
+    assert "下次请在名单中点你的名字" in client.get("/learn").get_data(as_text=True)
+
+
+def test_away_from_a_terminal_the_welcome_names_the_id_number(client, registry):
+    assert link(client, make_id("19820202", 12), "李四").status_code == 302
+    client.post_form("/households/link/pin", {"pin": "258036", "pin_again": "258036"})
+    page = client.get("/learn").get_data(as_text=True)
+    assert "下次请用身份证号和密码登录" in page and "名单中" not in page

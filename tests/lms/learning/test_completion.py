@@ -13,6 +13,13 @@ def test_document_minimum_open_time():
     assert c.document_complete(30, 30)
 
 
+def test_document_seconds_left_rounds_up_and_stops_at_zero():
+    assert c.document_seconds_left(0, 30) == 30
+    assert c.document_seconds_left(20.2, 30) == 10  # never "0 seconds left" while refusing
+    assert c.document_seconds_left(29.99, 30) == 1
+    assert c.document_seconds_left(30, 30) == 0 and c.document_seconds_left(300, 30) == 0
+
+
 def test_quiz_scoring_single_and_multiple():
     keys = [[1], [0, 2], [3]]
     assert c.score_quiz(keys, [[1], [2, 0], [3]]) == 1.0
