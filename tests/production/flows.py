@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import http.client
 import time
 from pathlib import Path
 
@@ -99,7 +100,9 @@ def send_until_answered(browser, lesson, client_id, seq, start, end, give_up: fl
             if answer.status == 200:
                 return answer, failures
             failures.append(answer.status)
-        except OSError as exc:  # the connection dropped: the queue keeps the heartbeat
+        except (OSError, http.client.HTTPException) as exc:
+            # The connection dropped, or closed in the middle of an answer (a host killed while
+            # nginx relayed it): the queue keeps the heartbeat, as the player's does.
             failures.append(type(exc).__name__)
         assert time.monotonic() < deadline, f"heartbeat {seq} never answered: {failures[-5:]}"
         time.sleep(0.2)
