@@ -26,8 +26,8 @@ def cli(workers, relay, first, ready_file):
     from lms.queue import relay_forever
     from lms.worker.idle import create_consumer
 
-    for line in first:
-        _run_flask_command(line)
+    if first:
+        _run_first(first)
     # force after --first: an upgrade configured logging from alembic.ini (warnings only).
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         force=bool(first))
@@ -45,9 +45,57 @@ def cli(workers, relay, first, ready_file):
         stop.set()
 
 
+def _run_first(lines) -> None:
+    """The --first commands, in a forked child of this process: the app is made already (a new
+    ``flask`` costs one to two seconds of importing and creating it), and what the commands load
+    (the demo seed brings the household import, the synthetic registry and the media pipeline,
+    ~20 MB) goes back to the system when the child exits instead of staying in the idle worker
+    (bench/footprint.py). A fork is safe here because no other thread runs yet (see
+    lms/forked.py); were one running, they run in this process."""
+    import os
+    import sys
+    import threading
+    import traceback
+
+    if threading.active_count() > 1 or not hasattr(os, "fork"):
+        for line in lines:
+            _run_flask_command(line)
+        return
+    from lms.extensions import db
+
+    for engine in db.engines.values():
+        engine.dispose()  # no connection shared with the child
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            from flask import current_app
+
+            # A context (and so a database session) of the child's own.
+            with current_app.app_context():
+                for line in lines:
+                    _run_flask_command(line)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except click.ClickException as exc:
+            exc.show()
+            code = exc.exit_code
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)  # no clean-up of what belongs to the parent
+    code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    if code != 0:
+        raise click.ClickException(f"--first {' / '.join(lines)!r} failed (exit status {code}); the worker does not start.")
+
+
 def _run_flask_command(line: str) -> None:
-    """Run another ``flask`` command line in this process, on the app this one already made (a
-    ``flask`` start costs one to two seconds of importing and creating the app)."""
+    """Run another ``flask`` command line on the app this process made."""
     import shlex
 
     root = click.get_current_context().find_root()
