@@ -71,9 +71,9 @@ db: setup
 seed: db
 	$(FLASK) demo seed
 
-# bin/serve: the database upgraded, the demo seeded, then the job worker and gunicorn (preloaded,
-# its worker count picked from the cores and the memory; see the script). bench/footprint.py
-# measures exactly this process set.
+# bin/serve: the job worker (which first upgrades the database and seeds the demo) and gunicorn
+# (preloaded, its worker count picked from the cores and the memory), started together; see the
+# script. bench/footprint.py times this target on a fresh checkout and measures its process set.
 run: setup
 	@PORT=$(PORT) BIN=$(BIN) bin/serve
 

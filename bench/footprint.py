@@ -298,6 +298,14 @@ def search_every_worker(base: str, root_pid: int, at_rest: dict, tries: int = 40
     return result
 
 
+def _who() -> str:
+    """The part of the worker the current thread is: the relay, huey's scheduler, or a job."""
+    import threading
+
+    name = threading.current_thread().name
+    return "relay" if name == "outbox-relay" else "scheduler" if name.startswith("Scheduler") else "jobs"
+
+
 class _Counted:
     """huey's storage with every call counted (each is a statement or two on the queue)."""
 
@@ -310,15 +318,17 @@ class _Counted:
             return value
 
         def counted(*args, **kwargs):
-            self._counts["queue"] += 1
+            key = f"{_who()}:{name}"
+            self._counts[key] = self._counts.get(key, 0) + 1
             return value(*args, **kwargs)
         return counted
 
 
-def count_idle(seconds: float) -> dict:
+def count_idle(seconds: float, consumer_factory=None) -> dict:
     """Run in a process of its own on the checkout (``--count-idle``): the relay and the consumer
     exactly as `flask worker` starts them, idle; every statement sent to the database and every
-    call on the queue's storage counted, per minute."""
+    call on the queue's storage counted, per minute, by the part of the worker that made it (the
+    relay's looks, huey's scheduler, the jobs: periodic jobs and the worker threads' looks)."""
     import threading
 
     from sqlalchemy import event
@@ -328,22 +338,33 @@ def count_idle(seconds: float) -> dict:
     from lms.worker.idle import create_consumer
     from wsgi import app
 
-    counts = {"database": 0, "queue": 0}
+    database: dict = {}
+    queue: dict = {}
+
+    def statement(*args):
+        key = _who()
+        database[key] = database.get(key, 0) + 1
+
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", lambda *a: counts.__setitem__("database", counts["database"] + 1))
-        huey.storage = _Counted(huey.storage, counts)
-        consumer, wake = create_consumer(2)
+        event.listen(db.engine, "before_cursor_execute", statement)
+        huey.storage = _Counted(huey.storage, queue)
+        consumer, wake = (consumer_factory or create_consumer)(2)
         stop = threading.Event()
         started = time.perf_counter()
-        threading.Thread(target=relay_forever, args=(app, stop), kwargs={"sent_event": wake}, daemon=True).start()
+        threading.Thread(target=relay_forever, args=(app, stop), kwargs={"sent_event": wake}, name="outbox-relay",
+                         daemon=True).start()
         consumer.start()
         time.sleep(seconds)
         elapsed = time.perf_counter() - started
         stop.set()
         consumer.stop(graceful=True)
-    per_minute = {key: round(value * 60 / elapsed, 1) for key, value in counts.items()}
-    return {"seconds": round(elapsed, 1), "database_statements_per_min": per_minute["database"],
-            "queue_calls_per_min": per_minute["queue"]}
+
+    def per_minute(counts: dict) -> dict:
+        return {key: round(value * 60 / elapsed, 1) for key, value in sorted(counts.items())}
+    return {"seconds": round(elapsed, 1),
+            "database_statements_per_min": round(sum(database.values()) * 60 / elapsed, 1),
+            "queue_calls_per_min": round(sum(queue.values()) * 60 / elapsed, 1),
+            "database_by_part": per_minute(database), "queue_by_part_and_call": per_minute(queue)}
 
 
 def idle_statements(clone: Path, seconds: float) -> dict:
