@@ -6,11 +6,12 @@ default) at least every ``max_delay`` seconds, the scheduler read the schedule e
 the main thread wake ten times a second: with the relay, an idle worker looked at a database
 four times a second. Here:
 
-* A worker thread that finds the queue empty sleeps until it is woken: by the relay when it has
+* A worker thread that finds the queue (SQLite) empty sleeps until it is woken: by the relay when it has
   handed jobs to huey, by the scheduler when it has moved due jobs to the queue, or by the consumer
   stopping. It looks at the queue anyway every ``QUEUE_LOOK_EVERY`` seconds, for messages another
   process put there (a second worker's relay). After a job, and whenever it took one (a peer is
-  woken too: there may be more), it looks again at once.
+  woken too: there may be more), it looks again at once. On Redis a look blocks in Redis for up to
+  a second (huey's BRPOP), as before: there any host's relay may have queued the job.
 * The scheduler still ticks every second (no database: periodic jobs are due by the clock), enqueues
   the periodic jobs once a minute, and reads huey's schedule (retries waiting their delay) only when
   a retry this process scheduled is due, or every ``SCHEDULE_LOOK_EVERY`` seconds for those of
@@ -82,7 +83,9 @@ class WokenWorker(Worker):
             self.stop_flag.wait(QUEUE_ERROR_PAUSE)
             return
         if task is None:
-            if not self.stop_flag.is_set():
+            # A blocking queue (Redis) already waited in its own look (BRPOP): wake-ups there come
+            # from any host's relay, which a thread woken only by its own relay would miss.
+            if not self.huey.storage.blocking and not self.stop_flag.is_set():
                 self.wake.wait(self.look_every)
             return
         self.wake.set()  # another thread may take the next one meanwhile
