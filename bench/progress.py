@@ -36,6 +36,7 @@ with p99 < 100 ms on each database.
 from __future__ import annotations
 
 import argparse
+import collections
 import asyncio
 import contextlib
 import json
@@ -300,6 +301,8 @@ def run_database(args, database_url: str | None, database_pids=None) -> dict:
                                       "count": len(xs)}
         fast = sum(1 for t, k, _ in probes if k == "write" and a <= t < b)
         step["answered_in_fast_path"] = round(fast / max(1, step["requests"]), 3)
+        step["deferred_to_flask"] = dict(sorted(collections.Counter(
+            k.removeprefix("defer:") for t, k, _ in probes if k.startswith("defer:") and a <= t < b).items()))
     held = [s for s in steps if s["held"]]
     result = {"learners_signed_in": learners, "prepare_s": round(prepare_s, 1), "signin_s": round(signin_s, 1), "time_scale": round(scale, 2),
               "capacity_heartbeats_per_s": held[-1]["offered_per_s"] if held else 0,

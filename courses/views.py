@@ -13,7 +13,7 @@ from courses.models import Course, Lesson, LessonKind, Programme, Skill
 from courses.playback import playback
 from lms.accounts.access import role_required
 from lms.extensions import db
-from lms.inputs import db_int
+from lms.inputs import db_id, db_int
 
 bp = Blueprint("courses", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/courses")
@@ -387,7 +387,7 @@ def _asset_field(value):
     services (-1: not the trainer's own)."""
     if not value:
         return None
-    number = db_int(value)
+    number = db_id(value)
     return -1 if number is None else (number or None)
 
 

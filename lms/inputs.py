@@ -20,21 +20,29 @@ from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from werkzeug.routing import IntegerConverter
 
-MAX_DB_INT = 2**63 - 1
+MAX_DB_INT = 2**63 - 1  # BigInteger columns: byte counts and offsets
+MAX_ID = 2**31 - 1  # ids: Integer primary keys are 32-bit on PostgreSQL
 MAX_JSON_DEPTH = 32
 
 
 class DatabaseIntConverter(IntegerConverter):
-    """``<int:…>`` that matches only what a database id can be (0 … 2^63-1); larger is a 404."""
+    """``<int:…>`` that matches only what a database id can be (0 … 2^31-1, PostgreSQL's
+    integer); larger is a 404 on every database."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", MAX_DB_INT)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 
+def db_id(value) -> int | None:
+    """``value`` as an id (0 … ``MAX_ID``), else None; see ``db_int``."""
+    number = db_int(value)
+    return number if number is not None and number <= MAX_ID else None
+
+
 def db_int(value) -> int | None:
-    """``value`` as an id-sized integer (JSON ints, ASCII digit strings), else None. Booleans
-    are not numbers here: ``true`` is not 1."""
+    """``value`` as an integer a BigInteger column holds (JSON ints, ASCII digit strings), else
+    None. Booleans are not numbers here: ``true`` is not 1. Ids: ``db_id``."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str):

@@ -23,6 +23,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, logout_user, user_logged_in
 from itsdangerous import BadSignature
 
+from lms import bounded
 from lms.extensions import db, login_manager
 from lms.settings import register_default
 
@@ -72,7 +73,11 @@ def _stamp_session(sender, user, **extra) -> None:
 # Requests that don't count as activity: background heartbeats keep a playing video alive, but
 # static files and the idle check itself must not.
 PASSIVE_ENDPOINTS = {"static", "main.session_status"}
-IDLE_GRANULARITY = 30
+# How stale the idle clock in the cookie may get: the cookie is re-signed at most once a minute
+# (every fourth or fifth heartbeat of a playing video), against an idle limit of minutes
+# (``learner_idle_minutes``, 10 by default), so a learner is signed out 10 to 11 minutes after
+# their last activity. Re-signing is a tenth of a heartbeat's cost in the fast path.
+IDLE_GRANULARITY = 60
 
 
 # Endpoints that need only who the user is, their role and that the account is still active:
@@ -144,6 +149,19 @@ class SessionUser:
         return self.role.value in roles
 
 
+def idle_sign_out_due(last_seen: float | None, now: float) -> bool:
+    """A learner last active at ``last_seen`` is to be signed out now (``learner_idle_minutes``).
+    Flask's hook below and the heartbeat fast path both decide with this function."""
+    from lms.settings import get_setting
+
+    return last_seen is not None and now - last_seen > 60 * int(get_setting("learner_idle_minutes"))
+
+
+def idle_clock_due(last_seen: float | None, now: float) -> bool:
+    """The session's idle clock is to move (and the cookie to be re-signed): see IDLE_GRANULARITY."""
+    return last_seen is None or now - last_seen > IDLE_GRANULARITY
+
+
 def _enforce_idle_signout():
     if request.endpoint in PASSIVE_ENDPOINTS or not current_user.is_authenticated:
         return None
@@ -153,8 +171,8 @@ def _enforce_idle_signout():
 
     now = time.time()
     last_seen = session.get("last_seen")
-    limit = 60 * int(get_setting("learner_idle_minutes"))
-    if last_seen is not None and now - last_seen > limit:
+    if idle_sign_out_due(last_seen, now):
+        limit = 60 * int(get_setting("learner_idle_minutes"))
         logout_user()
         session.pop("last_seen", None)
         g.signed_out_idle = True
@@ -162,9 +180,9 @@ def _enforce_idle_signout():
             return None  # the API answers 401 itself
         flash(_("You were signed out after %(minutes)s minutes without activity.", minutes=limit // 60), "info")
         return redirect(url_for("accounts.signin", next=request.full_path if request.method == "GET" else None))
-    # Rewriting the signed cookie on every heartbeat costs more than the idle clock needs: a
-    # 30 s granularity against a limit of minutes.
-    if last_seen is None or now - last_seen > IDLE_GRANULARITY:
+    # Rewriting the signed cookie on every heartbeat costs more than the idle clock needs
+    # (IDLE_GRANULARITY).
+    if idle_clock_due(last_seen, now):
         session["last_seen"] = now
     return None
 
@@ -172,14 +190,16 @@ def _enforce_idle_signout():
 class CachingSessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, remembering cookies already verified in this process.
 
-    A player sends the same cookie with every heartbeat (it changes at most every 30 s, see
+    A player sends the same cookie with every heartbeat (it changes at most once a minute, see
     ``IDLE_GRANULARITY``); checking its signature, inflating and parsing it each time is most of
     a heartbeat's session cost. The cache is keyed by the whole signed value, so a hit proves what
     the signature check proved; the cookie's age is still checked against the session lifetime.
     Only sessions of plain values are cached, so no request can change a cached one in place.
     """
 
-    MAX_ENTRIES = 8192
+    # About 1 KB each: a server's learners (1,000 heartbeats/s at 15 s is 15,000) and their
+    # re-signed cookies; the oldest go first (lms.bounded).
+    MAX_ENTRIES = 32768
 
     def __init__(self):
         self._verified: dict[str, tuple[dict, float]] = {}
@@ -190,35 +210,38 @@ class CachingSessionInterface(SecureCookieSessionInterface):
             return True
         return has_request_context() and request.is_secure
 
-    def verified(self, app, value: str) -> dict | None:
-        """The contents of a session cookie this process has verified, if it is not too old
-        (a copy; None otherwise)."""
+    def load(self, app, value: str) -> dict | None:
+        """The contents of a session cookie (a copy), or None when it is not a valid, unexpired
+        one: from the cache of cookies this process has verified, else by checking its
+        signature here and remembering it. Flask's ``open_session`` and the heartbeat fast path
+        both read cookies with this method, so a cookie re-signed by another worker is checked
+        once, by the same rule, wherever it arrives next."""
         hit = self._verified.get(value)
-        if hit is not None and time.time() - hit[1] <= app.permanent_session_lifetime.total_seconds():
-            return dict(hit[0])
-        return None
+        max_age = app.permanent_session_lifetime.total_seconds()
+        if hit is not None:
+            return dict(hit[0]) if time.time() - hit[1] <= max_age else None
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        try:
+            data, signed_at = serializer.loads(value, max_age=int(max_age), return_timestamp=True)
+        except BadSignature:
+            return None
+        if not isinstance(data, dict):
+            return None
+        self._remember(value, data, signed_at.timestamp())
+        return dict(data)
 
     def _remember(self, value: str, data, signed_at: float) -> None:
         if all(isinstance(v, (str, int, float, bool, type(None))) for v in data.values()):
-            if len(self._verified) >= self.MAX_ENTRIES:
-                self._verified.clear()
-            self._verified[value] = (dict(data), signed_at)
+            bounded.put(self._verified, value, (dict(data), signed_at), self.MAX_ENTRIES)
 
     def open_session(self, app, request):
         value = request.cookies.get(self.get_cookie_name(app))
-        data = self.verified(app, value) if value else None
-        if data is not None:
-            return self.session_class(data)
-        serializer = self.get_signing_serializer(app)
-        if serializer is None or not value:
+        if not value or self.get_signing_serializer(app) is None:
             return super().open_session(app, request)
-        max_age = int(app.permanent_session_lifetime.total_seconds())
-        try:
-            data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
-        except BadSignature:
-            return self.session_class()
-        self._remember(value, data, signed_at.timestamp())
-        return self.session_class(data)
+        data = self.load(app, value)
+        return self.session_class(data or {})
 
     def save_session(self, app, session, response) -> None:
         signed_at = float(int(time.time()))  # itsdangerous signs whole seconds, at or after this

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from lms.inputs import MAX_ID
+
 from .models import Asset
 
 VIEWER_CHECKS: list[Callable[[object, int], bool]] = []
@@ -37,7 +39,7 @@ def may_use(user, asset_id: int) -> bool:
 
     if user is None or not isinstance(asset_id, int) or isinstance(asset_id, bool):
         return False
-    if not 0 < asset_id < 2**63:
+    if not 0 < asset_id <= MAX_ID:
         return False
     if user.has_role("admin"):
         return True

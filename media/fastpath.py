@@ -2,26 +2,32 @@
 
 A player fetches a segment every few seconds, and nginx normally answers these itself
 (``secure_link``, README "Production"). When the app serves them (no nginx in front, tests, a
-laptop), they skip Flask entirely: parse the path, check the token (one MD5), stat the file and
-hand it to the server's ``wsgi.file_wrapper`` (gunicorn sends it with sendfile). It answers Range
-(206, 416), If-None-Match / If-Modified-Since (304), HEAD, and with ``LMS_MEDIA_ACCEL`` an
-``X-Accel-Redirect`` instead of the bytes. A bad path is 404, a bad or expired token 403.
+laptop), they skip Flask entirely: parse the path, check the token (one MD5), resolve the file
+with the Flask view's own function (``media.storage.published_file``) and hand it to the server's
+``wsgi.file_wrapper`` (werkzeug's ``wrap_file``; gunicorn sends it with sendfile). Range (206, 416),
+If-Range, If-None-Match and If-Modified-Since (304) are judged by werkzeug's HTTP helpers
+(``parse_range_header``, ``is_resource_modified``); HEAD; the app's security headers; with
+``LMS_MEDIA_ACCEL`` an ``X-Accel-Redirect`` instead of the bytes. A bad path is 404, a bad or
+expired token 403. No Response object per segment: this answers a player every few seconds.
 """
 from __future__ import annotations
 
 import os
 import re
-import stat
-from email.utils import formatdate, parsedate_to_datetime
+from datetime import datetime, timezone
 
-from . import links
+from werkzeug.http import http_date, is_resource_modified, parse_range_header
+from werkzeug.wsgi import wrap_file
+
+from lms import security
+
+from . import links, storage
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 # /media/s/<expires>-<token>/<asset>/v<version>/<rung>/<file>: a rung folder has no dot and the
 # file is an init or a segment, so nothing else in (or outside) the version folder is reachable.
 _PATH = re.compile(r"^/media/s/(\d{1,12})-([A-Za-z0-9_-]{22})/(\d{1,12})/v(\d{1,9})/"
                    rf"({links.RUNG})/({links.FILE})$")
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 TYPES = {"m4s": "video/iso.segment", "mp4": "video/mp4", "m3u8": "application/vnd.apple.mpegurl",
          "jpg": "image/jpeg", "m4a": "audio/mp4"}
 CHUNK = 256 * 1024
@@ -54,32 +60,32 @@ class SignedMedia:
         expires, given, asset, version, rung, name = m.groups()
         if not any(links.valid(secret, expires, given, int(asset), int(version), rung) for secret in self.secrets):
             return _status(start_response, "403 Forbidden")
-        relative = f"assets/{asset}/v{version}/{rung}/{name}"
-        filename = os.path.join(str(self.config["MEDIA_ROOT"]), relative)
-        try:
-            st = os.stat(filename)
-        except OSError:
-            return _status(start_response, "404 Not Found")
-        if not stat.S_ISREG(st.st_mode):
+        filename = storage.published_file(self.config["MEDIA_ROOT"], int(asset), int(version), f"{rung}/{name}")
+        if filename is None:
             return _status(start_response, "404 Not Found")
         mimetype = TYPES.get(name.rpartition(".")[2], "application/octet-stream")
         accel = self.config.get("MEDIA_ACCEL")
         if accel:
+            relative = storage.version_relpath(int(asset), int(version), f"{rung}/{name}")
             start_response("200 OK", [("X-Accel-Redirect", accel.rstrip("/") + "/" + relative),
                                       ("Content-Type", mimetype), ("Cache-Control", IMMUTABLE),
-                                      ("Content-Length", "0")])
+                                      ("Content-Length", "0"), *security.HEADERS])
             return [b""]
+        st = os.stat(filename)
         size = st.st_size
-        etag = f'"{st.st_mtime_ns:x}-{size:x}"'
-        headers = [("Content-Type", mimetype), ("Cache-Control", IMMUTABLE), ("ETag", etag),
-                   ("Last-Modified", formatdate(st.st_mtime, usegmt=True)), ("Accept-Ranges", "bytes")]
-        if _not_modified(environ, etag, st.st_mtime):
+        etag = f"{st.st_mtime_ns:x}-{size:x}"
+        modified = datetime.fromtimestamp(st.st_mtime, timezone.utc)
+        headers = [("Content-Type", mimetype), ("Cache-Control", IMMUTABLE), ("ETag", f'"{etag}"'),
+                   ("Last-Modified", http_date(modified)), ("Accept-Ranges", "bytes"), *security.HEADERS]
+        if not is_resource_modified(environ, etag=etag, last_modified=modified):
             start_response("304 Not Modified", headers)
             return []
         start, length, status = 0, size, "200 OK"
+        # An If-Range that no longer holds (the file changed) asks for the whole file.
         wanted = environ.get("HTTP_RANGE")
-        if wanted and _if_range_holds(environ.get("HTTP_IF_RANGE"), etag, st.st_mtime):
-            span = _parse_range(wanted, size)
+        if wanted and (not environ.get("HTTP_IF_RANGE") or not is_resource_modified(
+                environ, etag=etag, last_modified=modified, ignore_if_range=False)):
+            span = _span(wanted, size)
             if span == "unsatisfiable":
                 headers += [("Content-Range", f"bytes */{size}"), ("Content-Length", "0")]
                 start_response("416 Range Not Satisfiable", headers)
@@ -94,65 +100,27 @@ class SignedMedia:
             return [b""]
         fh = open(filename, "rb")
         if start == 0 and length == size:
-            wrapper = environ.get("wsgi.file_wrapper")
-            if wrapper is not None:
-                return wrapper(fh, CHUNK)  # gunicorn: sendfile(2)
-            return _FileRange(fh, 0, size)
+            return wrap_file(environ, fh, CHUNK)  # gunicorn's file wrapper: sendfile(2)
         return _FileRange(fh, start, length)
 
 
 def _status(start_response, status, extra=()):
     body = status.encode()
     start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))),
-                            ("Cache-Control", "no-store"), *extra])
+                            ("Cache-Control", "no-store"), *security.HEADERS, *extra])
     return [body]
 
 
-def _not_modified(environ, etag, mtime) -> bool:
-    match = environ.get("HTTP_IF_NONE_MATCH")
-    if match is not None:
-        tags = [t.strip().removeprefix("W/") for t in match.split(",")]
-        return "*" in tags or etag in tags
-    since = environ.get("HTTP_IF_MODIFIED_SINCE")
-    if since:
-        try:
-            return int(mtime) <= parsedate_to_datetime(since).timestamp()
-        except (TypeError, ValueError):
-            return False
-    return False
-
-
-def _if_range_holds(if_range, etag, mtime) -> bool:
-    if not if_range:
-        return True
-    if if_range.startswith('"') or if_range.startswith("W/"):
-        return if_range == etag
-    try:
-        return int(mtime) <= parsedate_to_datetime(if_range).timestamp()
-    except (TypeError, ValueError):
-        return False
-
-
-def _parse_range(header: str, size: int):
+def _span(header: str, size: int):
     """(start, length) for one satisfiable range, "unsatisfiable", or None (serve it whole:
-    several ranges or a malformed header, as RFC 9110 allows)."""
-    m = _RANGE.match(header.strip())
-    if m is None or (not m.group(1) and not m.group(2)):
+    several ranges or a malformed header, as RFC 9110 allows), by werkzeug's parser."""
+    wanted = parse_range_header(header)
+    if wanted is None or len(wanted.ranges) != 1:
         return None
-    first, last = m.groups()
-    if not first:  # the last N bytes
-        n = int(last)
-        if n == 0 or size == 0:
-            return "unsatisfiable"
-        n = min(n, size)
-        return size - n, n
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if last and int(last) < start:
-        return None
-    if start >= size:
+    span = wanted.range_for_length(size)
+    if span is None:
         return "unsatisfiable"
-    return start, end - start + 1
+    return span[0], span[1] - span[0]
 
 
 class _FileRange:

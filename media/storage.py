@@ -32,6 +32,17 @@ def version_relpath(asset_id: int, version: int, name: str = "") -> str:
     return "/".join(parts)
 
 
+def published_file(root: str, asset_id: int, version: int, name: str) -> str | None:
+    """The path of a published file of an asset's version (``name`` inside the version folder,
+    e.g. "master.m3u8" or "240p/seg-00001.m4s"), or None when there is no such regular file or the
+    name would leave the folder. The Flask view and the signed-link fast path both resolve files
+    with this function."""
+    from werkzeug.security import safe_join
+
+    path = safe_join(str(root), version_relpath(asset_id, version), name)
+    return path if path is not None and os.path.isfile(path) else None
+
+
 def upload_path(root: str, asset_id: int) -> str:
     return os.path.join(root, "uploads", f"{asset_id}.part")
 

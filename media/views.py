@@ -23,11 +23,10 @@ from flask.globals import request_ctx
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from werkzeug.security import safe_join
 
 from lms.accounts.access import role_required
 from lms.extensions import db, limiter
-from lms.inputs import db_int, json_object
+from lms.inputs import db_id, db_int, json_object
 
 from . import access, fastpath, links, queries, services, storage
 from .models import Asset
@@ -122,7 +121,7 @@ def delete(asset_id):
 @bp.route("/api/status")
 @role_required(*STAFF)
 def status():
-    ids = [i for i in map(db_int, request.args.get("ids", "").split(",")[:200]) if i is not None]
+    ids = [i for i in map(db_id, request.args.get("ids", "").split(",")[:200]) if i is not None]
     assets = db.session.scalars(queries.assets_for(current_user).where(Asset.id.in_(ids))).all()
     return jsonify({"assets": [queries.status_of(a) for a in assets]})
 
@@ -185,8 +184,8 @@ def file(asset_id, version, name):
     if asset is None or not access.may_watch(current_user, asset):
         abort(404)
     relative = storage.version_relpath(asset_id, version)
-    path = safe_join(str(current_app.config["MEDIA_ROOT"]), relative, name)
-    if path is None or not os.path.isfile(path):
+    path = storage.published_file(current_app.config["MEDIA_ROOT"], asset_id, version, name)
+    if path is None:
         abort(404)
     if name.endswith(".m3u8") and "/" in name:
         try:
@@ -226,7 +225,7 @@ def alerts():
 def resolve_alerts():
     from . import space
 
-    ids = [i for i in map(db_int, request.form.getlist("alert")[:500]) if i is not None]
+    ids = [i for i in map(db_id, request.form.getlist("alert")[:500]) if i is not None]
     if space.resolve_alerts(current_user, ids):
         flash(_("Marked as handled."), "success")
     return redirect(url_for("media.alerts"), 303)

@@ -4,7 +4,7 @@ Time scaling: the bench sends each learner's heartbeat every ``period`` wall sec
 every 15 s (``PROGRESS_TIME_SCALE`` = 15 / period), so each bench learner stands for ``scale`` real
 learners and the server receives heartbeats at the real rate. Clocks kept per learner must then
 run ``scale`` times faster, or each heartbeat would carry less of their work than in a village:
-the idle clock's cookie re-signing (``lms.sessions.IDLE_GRANULARITY``, 30 s: every third
+the idle clock's cookie re-signing (``lms.sessions.IDLE_GRANULARITY``, 60 s: every fifth
 heartbeat of a learner re-signs the cookie) is divided by the scale. Clocks kept per process (the
 settings cache of 5 s, the lesson cache of 30 s) are not: the process receives heartbeats at the
 real rate, so their refreshes per heartbeat are already the real ones (scaled, they would be
@@ -17,11 +17,19 @@ when the worker exits:
   flock shared by the workers), which is where SQLite's single writer makes heartbeats queue;
 - ``write``: the heartbeat's writing statements, inside the lock on SQLite (insert and update);
   on PostgreSQL the one statement that updates, inserts and commits (its WAL flush included);
-- ``read`` (PostgreSQL): the statement that reads the user, the progress row and the key.
+- ``read`` (PostgreSQL): the statement that reads the user, the progress row and the key;
+- ``defer:<reason>``: a heartbeat the fast path handed to Flask, and why (lms.learning.fastpath.Defer).
 """
 import json
 import os
+import runpy
 import time
+
+# make run's own settings (bin/gunicorn_conf.py: the app preloaded in the master, its collector
+# frozen), so the bench measures the server as it is deployed; the hooks below come on top.
+_PRODUCTION = runpy.run_path(os.path.join(os.path.dirname(__file__), "..", "..", "bin", "gunicorn_conf.py"))
+preload_app = _PRODUCTION["preload_app"]
+when_ready = _PRODUCTION["when_ready"]
 
 _RECORDS: list = []
 
@@ -41,6 +49,8 @@ def _timed(cls, name, kind):
 
 def post_fork(server, worker):
     import contextlib
+
+    _PRODUCTION["post_fork"](server, worker)
 
     import lms.sessions as sessions
     from lms.learning import fastpath, store
@@ -73,6 +83,15 @@ def post_fork(server, worker):
             _RECORDS.append((time.time(), "write", time.perf_counter() - t1))
 
     fastpath._WriterLock.held = timed_held
+    answer = fastpath.HeartbeatFastPath.answer
+
+    def noted_answer(self, environ, body):
+        verdict = answer(self, environ, body)
+        if isinstance(verdict, fastpath.Defer):
+            _RECORDS.append((time.time(), "defer:" + verdict, 0.0))
+        return verdict
+
+    fastpath.HeartbeatFastPath.answer = noted_answer
 
 
 def worker_exit(server, worker):

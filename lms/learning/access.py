@@ -29,8 +29,9 @@ def _statement():
     return _STATEMENT
 
 
-def _sqlite_sql() -> str:
-    # Compiled once with named parameters, for the fast path's bare driver connection.
+def sqlite_sql() -> str:
+    """Compiled once with named parameters (``:user_id``, ``:lesson_id``), for the fast path's bare
+    driver connection (lms.learning.store.SqliteFastStore reads it inside its own statement)."""
     global _SQLITE_SQL
     if _SQLITE_SQL is None:
         from sqlalchemy.dialects import sqlite
@@ -55,7 +56,7 @@ def lesson_open(user_id: int, lesson_id: int, dbapi=None) -> bool:
     driver connection, when given)."""
     params = {"user_id": user_id, "lesson_id": lesson_id}
     if dbapi is not None:
-        return dbapi.execute(_sqlite_sql(), params).fetchone() is not None
+        return dbapi.execute(sqlite_sql(), params).fetchone() is not None
     from lms.extensions import db
 
     return db.session.connection().execute(_statement(), params).first() is not None

@@ -6,8 +6,10 @@ rate limiter, the ORM session's bookkeeping). This WSGI layer answers the common
 same pieces the view uses, and hands every other case to Flask unchanged, where
 ``lms.learning.views.progress`` answers it:
 
-- the session cookie must be one this process has already verified (``CachingSessionInterface``);
-  the signed-in user id comes from it, and the account is read from the database on every
+- the session cookie must be valid, read by the same method Flask's ``open_session`` uses
+  (``CachingSessionInterface.load``: remembered once its signature was checked, so a cookie
+  re-signed by another worker costs one check here, not a trip through Flask); the signed-in
+  user id comes from it, and the account is read from the database on every
   heartbeat (``SessionUser.load``: a disabled account goes to Flask, which answers 401), with
   its session generation in the same statement, and ``lms.sessions.session_current`` — the
   function Flask's user loader calls — must accept the session (not ended by a sign-out, a new
@@ -33,6 +35,7 @@ address seen here is the one Flask sees.
 """
 from __future__ import annotations
 
+import collections
 import contextlib
 import fcntl
 import io
@@ -42,7 +45,7 @@ import os
 import threading
 import time
 
-from lms import inputs, security
+from lms import bounded, inputs, security
 
 log = logging.getLogger(__name__)
 PATH = "/api/v1/progress"
@@ -50,6 +53,23 @@ PATH = "/api/v1/progress"
 # heartbeat quietly goes to Flask (which meets the same problem and reports it per request).
 _logged_causes: set[tuple[str, str]] = set()
 UNAVAILABLE = object()  # answer(): the database is away
+
+
+class Defer(str):
+    """answer(): Flask answers this heartbeat, for the named reason (counted per process in
+    ``HeartbeatFastPath.deferrals``: the bench reports them, tests assert them)."""
+
+
+NOT_SIGNED_IN = Defer("not_signed_in")        # no cookie, a bad or expired one, no user in it
+SESSION_PROTECTION = Defer("session_protection")  # another address or browser than at sign-in
+NOT_AN_OBJECT = Defer("not_an_object")        # the body is not a JSON object (Flask: 400)
+CSRF_UNVERIFIED = Defer("csrf_unverified")    # a token this process has not verified yet, or another session's
+IDLE_CLOCK = Defer("idle_clock")              # no idle clock in the session, or one in the future
+IDLE_SIGN_OUT = Defer("idle_sign_out")        # the learner is to be signed out (Flask: 401)
+USER_REFUSED = Defer("user_refused")          # not a learner, disabled, or the session ended (Flask: 401)
+NEEDS_SESSION = Defer("needs_session")        # the lesson's first heartbeat, a completion, a concurrent change
+REFUSED = Defer("refused")                    # the service refused it (Flask answers with its message)
+UNEXPECTED = Defer("unexpected")              # an error, logged once per cause
 
 
 class HeartbeatFastPath:
@@ -66,7 +86,9 @@ class HeartbeatFastPath:
         # file beside the database, which the kernel hands over the moment it is released.
         self.write_lock = _WriterLock()
         self.pg_pool = None  # PostgreSQL: the fast path's own connections, opened on first use
+        self.sqlite = _SqliteConnections()
         self.headers = [("Content-Type", "application/json"), *security.HEADERS, ("Vary", "Cookie")]
+        self.deferrals: collections.Counter = collections.Counter()
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
@@ -85,7 +107,8 @@ class HeartbeatFastPath:
             with self.app.request_context(environ):
                 response = database_away_response()
             return response(environ, start_response)
-        if answer is None:  # Flask reads the same bytes
+        if isinstance(answer, Defer):  # Flask reads the same bytes
+            self.deferrals[answer] += 1
             environ["wsgi.input"] = io.BytesIO(body)
             return self.wsgi_app(environ, start_response)
         payload, cookies = answer
@@ -94,79 +117,95 @@ class HeartbeatFastPath:
         return [payload]
 
     def answer(self, environ, body: bytes):
+        """The verdict on a heartbeat: the answer (body, Set-Cookie headers), ``UNAVAILABLE``, or
+        a ``Defer`` naming why Flask answers it. In an application context throughout: reading the cookie needs the
+        app's JSON provider, as Flask's own session loading does."""
+        with self.app.app_context():
+            return self._answer(environ, body)
+
+    def _answer(self, environ, body: bytes):
+        from lms.extensions import db
         from lms.learning import services, views
-        from lms.sessions import IDLE_GRANULARITY
+        from lms.sessions import idle_clock_due, idle_sign_out_due
 
         app = self.app
         cookie = _cookie(environ.get("HTTP_COOKIE", ""), self.cookie_name)
-        data = app.session_interface.verified(app, cookie) if cookie else None
-        if not data or "_user_id" not in data or data.get("_id") != self.identifier(environ):
-            return None
+        data = app.session_interface.load(app, cookie) if cookie else None
+        if not data or "_user_id" not in data:
+            return NOT_SIGNED_IN
+        if data.get("_id") != self.identifier(environ):
+            return SESSION_PROTECTION
         try:
             heartbeat = inputs.loads(body)  # the app's strict JSON (lms.inputs), as Flask parses it
         except ValueError:
-            return None
+            return NOT_AN_OBJECT
         if not isinstance(heartbeat, dict):
-            return None
+            return NOT_AN_OBJECT
         # sendBeacon cannot set headers: its body carries the token.
         token = environ.get("HTTP_X_CSRFTOKEN") or heartbeat.get("csrf_token")
         if not views.csrf_token_known(token, data.get("csrf_token")):
-            return None
+            return CSRF_UNVERIFIED
         now = time.time()
         last_seen = data.get("last_seen")
         if last_seen is None or not 0 <= now - last_seen:
-            return None
-        with app.app_context():
-            from lms.extensions import db
-            from lms.settings import get_setting
+            return IDLE_CLOCK
+        try:
+            if idle_sign_out_due(last_seen, now):
+                return IDLE_SIGN_OUT
+            if db.engine.dialect.name == "sqlite":
+                result = self.record_on_driver(db, data, heartbeat, now)
+            else:
+                result = self.record_on_postgres(db, data, heartbeat, now)
+        except Exception as exc:
+            from lms.db import database_unavailable, rollback_quietly
 
-            try:
-                if now - last_seen > 60 * int(get_setting("learner_idle_minutes")):
-                    return None  # Flask signs the learner out
-                if db.engine.dialect.name == "sqlite":
-                    result = self.record_on_driver(db, data, heartbeat, now)
-                else:
-                    result = self.record_on_postgres(db, data, heartbeat, now)
-            except Exception as exc:
-                from lms.db import database_unavailable, rollback_quietly
-
-                rollback_quietly(db.session)
-                if database_unavailable(exc):
-                    return UNAVAILABLE
-                if not isinstance(exc, (services.ProgressError, services.NeedsSession)):
-                    _log_once(exc)  # a refusal is expected: Flask answers it with its message
-                return None
-            if result is None:
-                return None
-            cookies = []
-            if now - last_seen > IDLE_GRANULARITY:  # move the idle clock as lms.sessions does
-                cookies = app.session_interface.rewrite(app, {**data, "last_seen": now},
-                                                        secure=environ.get("wsgi.url_scheme") == "https")
+            rollback_quietly(db.session)
+            if database_unavailable(exc):
+                return UNAVAILABLE
+            if isinstance(exc, services.NeedsSession):
+                return NEEDS_SESSION
+            if isinstance(exc, services.ProgressError):
+                return REFUSED  # expected: Flask answers it with its message
+            _log_once(exc)
+            return UNEXPECTED
+        if isinstance(result, Defer):
+            return result
+        cookies = []
+        if idle_clock_due(last_seen, now):  # move the idle clock as lms.sessions does
+            cookies = app.session_interface.rewrite(app, {**data, "last_seen": now},
+                                                    secure=environ.get("wsgi.url_scheme") == "https")
         return (json.dumps(result.as_json(), separators=(",", ":"), sort_keys=True) + "\n").encode(), cookies
 
     def record_on_driver(self, db, data: dict, heartbeat: dict, now: float):
-        """SQLite: the user check and the heartbeat on a pooled driver connection of their own,
-        committed here (the ORM session's bookkeeping was a third of this path's time). A
-        heartbeat that needs the session (the lesson's first, a completion) goes to Flask."""
-        from lms.learning import services
-        from lms.learning.store import SqliteStore
+        """SQLite: on this thread's own driver connection (``_SqliteConnections``), committed here
+        (the ORM session's bookkeeping was a third of this path's time). One statement reads the
+        signed-in user (judged by ``_learner_session``, as on PostgreSQL), whether the lesson is
+        open to them and the progress row, before the writers' lock; the insert and the update are
+        made under it. A heartbeat that needs the session (the lesson's first, a completion) goes
+        to Flask."""
+        from lms.learning import access, services
+        from lms.learning.store import SqliteFastStore, UserRefused
         from lms.sessions import SessionUser
 
-        pooled = db.engine.raw_connection()
-        try:
-            driver = pooled.driver_connection
-            user = SessionUser.load(int(data["_user_id"]), driver)
-            if not _learner_session(user, data, now):
-                return None
-            with self.write_lock.held(db.engine.url.database):
-                result = services.record_heartbeat(user.id, heartbeat, store=SqliteStore(driver))
-                pooled.commit()
+        user_id = int(data["_user_id"])
+
+        def check_user(row) -> bool:
+            return _learner_session(SessionUser.from_row(user_id, row), data, now)
+
+        lesson_id = services.parse_heartbeat(heartbeat)[0]
+        with self.sqlite.connection(db.engine) as driver:
+            store = SqliteFastStore(driver, user_id, SessionUser.SQL, access.sqlite_sql(), check_user)
+            try:
+                store.lesson_open(user_id, lesson_id)  # the read, outside the lock
+                with self.write_lock.held(db.engine.url.database):
+                    result = services.record_heartbeat(user_id, heartbeat, store=store)
+                    driver.commit()
+            except BaseException as exc:
+                driver.rollback()
+                if isinstance(exc, UserRefused):
+                    return USER_REFUSED
+                raise
             return result
-        except BaseException:
-            pooled.rollback()
-            raise
-        finally:
-            pooled.close()
 
     def record_on_postgres(self, db, data: dict, heartbeat: dict, now: float):
         """PostgreSQL: two statements on a connection of the fast path's own pool, no transaction
@@ -194,8 +233,8 @@ class HeartbeatFastPath:
                                 (client_id, seq))
             try:
                 return services.record_heartbeat(user_id, heartbeat, store=store)
-            except (UserRefused, services.NeedsSession):
-                return None
+            except UserRefused:
+                return USER_REFUSED
 
     def identifier(self, environ) -> str:
         """The session-protection identifier Flask-Login compares (lms.sessions.session_identifier)."""
@@ -204,9 +243,8 @@ class HeartbeatFastPath:
         key = (environ.get("REMOTE_ADDR"), environ.get("HTTP_USER_AGENT"))
         ident = self._identifiers.get(key)
         if ident is None:
-            if len(self._identifiers) > 20000:
-                self._identifiers.clear()
-            ident = self._identifiers[key] = session_identifier(*key)
+            ident = session_identifier(*key)
+            bounded.put(self._identifiers, key, ident, 32768)
         return ident
 
 
@@ -222,6 +260,36 @@ def _learner_session(user, data: dict, now: float) -> bool:
     from lms.sessions import session_current
 
     return user is not None and user.role.value == "learner" and session_current(data, user.session_generation, now)
+
+
+class _SqliteConnections(threading.local):
+    """SQLite: one driver connection per server thread, taken from the engine's pool once (with
+    the pool's connect-time settings: WAL, foreign keys, busy timeout) and detached from it, so a
+    heartbeat pays neither the pool's check-out nor its reset on return, and the pool keeps its
+    connections for Flask. A forked child opens its own. Pools that hand out one shared
+    connection (an in-memory database) are used as they are."""
+
+    def __init__(self):
+        self.driver, self.pid = None, None
+
+    @contextlib.contextmanager
+    def connection(self, engine):
+        from sqlalchemy.pool import SingletonThreadPool, StaticPool
+
+        from lms.learning.store import current_pid
+
+        if isinstance(engine.pool, (StaticPool, SingletonThreadPool)):
+            pooled = engine.raw_connection()
+            try:
+                yield pooled.driver_connection
+            finally:
+                pooled.close()
+            return
+        if self.driver is None or self.pid != current_pid():
+            pooled = engine.raw_connection()
+            self.driver, self.pid = pooled.driver_connection, current_pid()
+            pooled.detach()  # ours now; the pool opens another for itself when it needs one
+        yield self.driver
 
 
 class _WriterLock:

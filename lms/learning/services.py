@@ -15,6 +15,7 @@ from courses.models import Course, Enrolment, Lesson, LessonKind, Quiz
 from lms.crypto import mask_id
 from lms.db import utcnow
 from lms.extensions import db
+from lms.inputs import MAX_ID
 from lms.learning import access, completion, intervals as iv
 from lms.learning.models import Certificate, Heartbeat, Progress, QuizAttempt
 from lms.learning.signals import course_completed
@@ -87,7 +88,7 @@ def parse_heartbeat(body) -> tuple[int, list, float, str, int]:
         raise ProgressError("body", "the body must be a JSON object")
     lesson, position, client_id, seq = (body.get("lesson"), body.get("position", 0),
                                         body.get("client_id"), body.get("seq"))
-    if not isinstance(lesson, int) or isinstance(lesson, bool) or not 0 < lesson < 2**63:
+    if not isinstance(lesson, int) or isinstance(lesson, bool) or not 0 < lesson <= MAX_ID:
         raise ProgressError("lesson", "lesson must be a lesson id")
     if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
         raise ProgressError("client_id", "client_id must be a text of 1 to 64 characters")
@@ -150,7 +151,7 @@ def record_heartbeat(user_id: int, body, now: float | None = None, store=None) -
         raise ProgressError("lesson", "no such lesson", 404)
     kind, duration, _published, course_id = facts
     # Checked on every heartbeat, never from the cache above: unpublishing refuses the next one.
-    if getattr(store, "atomic", False):  # PostgreSQL's fast path reads it with the progress row
+    if hasattr(store, "lesson_open"):  # the fast paths' stores read it with the progress row
         allowed = store.lesson_open(user_id, lesson_id)  # (a staff preview goes to Flask)
     else:
         allowed = access.may_record(user_id, lesson_id, course_id, getattr(store, "dbapi", None))

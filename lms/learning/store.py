@@ -5,7 +5,9 @@ statements are written once. Three stores run them:
 
 - ``SqliteStore``: straight on the SQLite driver's connection (no statement building, compiling or
   result processing: about half a heartbeat's database time), inside a transaction the caller
-  commits (the fast path, under its writer lock, or the request teardown);
+  commits (the fast path, under its writer lock, or the request teardown); ``SqliteFastStore``,
+  for the fast path, reads the signed-in user, the lesson's access rule and the progress row in
+  one statement, as ``PgFastStore`` does;
 - ``CoreStore``: any other database through the request's SQLAlchemy connection and transaction
   (the Flask view on PostgreSQL);
 - ``PgFastStore``: PostgreSQL for the heartbeat fast path, two round trips and no transaction
@@ -81,8 +83,19 @@ def _sqlite_time(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value).replace(tzinfo=timezone.utc)
 
 
+def _sqlite_progress(r) -> ProgressRow | None:
+    """A progress row from the driver's columns (``COLUMNS``); None for a LEFT JOIN's missing row."""
+    if r[0] is None:
+        return None
+    return ProgressRow(r[0], json.loads(r[1]) if r[1] else [], r[2], r[3], r[4], _sqlite_time(r[5]),
+                       _sqlite_time(r[6]), r[7], r[8], r[9], r[10], r[11])
+
+
 def sqlite_time_text(value: datetime) -> str:
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    """"YYYY-MM-DD HH:MM:SS.ffffff" in UTC, as SQLAlchemy stores it (isoformat: a third of strftime's cost)."""
+    if value.tzinfo is not timezone.utc:
+        value = value.astimezone(timezone.utc)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 class SqliteStore:
@@ -92,10 +105,7 @@ class SqliteStore:
     def read(self, user_id: int, lesson_id: int, lock: bool = False) -> ProgressRow | None:
         # No FOR UPDATE in SQLite: after the insert this connection holds the write lock.
         r = self.dbapi.execute(_READ, {"user_id": user_id, "lesson_id": lesson_id}).fetchone()
-        if r is None:
-            return None
-        return ProgressRow(r[0], json.loads(r[1]) if r[1] else [], r[2], r[3], r[4], _sqlite_time(r[5]),
-                           _sqlite_time(r[6]), r[7], r[8], r[9], r[10], r[11])
+        return None if r is None else _sqlite_progress(r)
 
     def insert_heartbeat(self, values: dict) -> bool:
         values = {**values, "received_at": sqlite_time_text(values["received_at"])}
@@ -141,6 +151,70 @@ class CoreStore:
         return self.connection.execute(self.sql.update_if, {**values, "version": version}).rowcount
 
 
+class UserRefused(Exception):
+    """The signed-in user's row is missing or fails the session check: the fast path hands the
+    heartbeat to Flask, which refuses it with its message."""
+
+
+class _CheckedRead:
+    """The fast stores' read: one statement returns the signed-in user's columns (the sessions
+    module's user query, judged by ``check_user(columns)``), whether the lesson is open to them
+    (lms.learning.access) and the progress row, kept for the rest of the heartbeat."""
+
+    _read: tuple | None = None
+
+    def _fetch(self, lesson_id: int) -> tuple:
+        if self._read is None or self._read[0] != lesson_id:
+            r = self._execute_read(lesson_id)
+            user_columns = len(r) - len(COLUMNS) - 1 - self._trailing if r is not None else 0
+            if r is None or not self.check_user(r[:user_columns]):
+                raise UserRefused
+            self._read = (lesson_id, bool(r[user_columns]), self._progress(r[user_columns + 1:]))
+        return self._read
+
+    def lesson_open(self, user_id: int, lesson_id: int) -> bool:
+        assert user_id == self.user_id
+        return self._fetch(lesson_id)[1]
+
+
+# SQLite, fast path: the user's row (SessionUser.SQL as a CTE, its columns and conditions the
+# sessions module's), the access rule, then the progress row.
+_SQLITE_PROGRESS = ", ".join(f"p.{c}" for c in COLUMNS)
+
+
+@functools.lru_cache(maxsize=4)
+def _sqlite_read(user_sql: str, access_sql: str) -> str:
+    return (f"WITH u AS ({user_sql}) SELECT u.*, EXISTS ({access_sql}), {_SQLITE_PROGRESS} "
+            "FROM u LEFT JOIN progress p ON p.user_id = :id AND p.lesson_id = :lesson_id")
+
+
+class SqliteFastStore(_CheckedRead, SqliteStore):
+    """``SqliteStore`` whose first read also checks the user and the lesson's access rule
+    (``_CheckedRead``); the fast path runs it before taking the writers' lock, so the lock is held
+    for the writes alone. A read under the lock (``lock=True``, after a concurrent change) reads
+    the progress row afresh."""
+
+    _trailing = 0
+
+    def __init__(self, dbapi, user_id: int, user_sql: str, access_sql: str, check_user):
+        super().__init__(dbapi)
+        self.user_id, self.check_user = user_id, check_user
+        self.read_sql = _sqlite_read(user_sql, access_sql)
+
+    def _execute_read(self, lesson_id: int):
+        return self.dbapi.execute(self.read_sql, {"id": self.user_id, "user_id": self.user_id,
+                                                  "lesson_id": lesson_id}).fetchone()
+
+    def _progress(self, columns):
+        return _sqlite_progress(columns)
+
+    def read(self, user_id: int, lesson_id: int, lock: bool = False) -> ProgressRow | None:
+        assert user_id == self.user_id
+        if lock:
+            return super().read(user_id, lesson_id, lock=True)
+        return self._fetch(lesson_id)[2]
+
+
 # PostgreSQL, fast path. The user's row comes first (SessionUser.SQL as a CTE, so its columns and
 # conditions stay the sessions module's), then the progress row and the idempotency key's presence.
 _PG_PROGRESS = ", ".join(f"p.{c}" for c in COLUMNS)
@@ -166,43 +240,29 @@ def _pg_read(user_sql: str, access_sql: str) -> str:
             "FROM u LEFT JOIN progress p ON p.user_id = %(id)s AND p.lesson_id = %(lesson_id)s")
 
 
-class UserRefused(Exception):
-    """The signed-in user's row is missing or fails the session check: the fast path hands the
-    heartbeat to Flask, which refuses it with its message."""
-
-
-class PgFastStore:
+class PgFastStore(_CheckedRead):
     """One heartbeat on a connection of ``FastPool`` (autocommit); see the module docstring.
 
-    The read statement carries three checks besides the progress row: ``user_sql`` (the sessions
-    module's user query; ``check_user(row)`` judges its columns), ``access_sql`` (whether the lesson
-    is open to the learner, lms.learning.access) and whether this heartbeat's key is stored.
-    ``read`` raises ``UserRefused`` when the user fails. ``atomic``: ``write`` changes everything or
-    nothing, so the service decides about completion before writing.
+    The read statement carries three checks besides the progress row (``_CheckedRead``: the user,
+    the lesson's access rule) and whether this heartbeat's key is stored. ``read`` raises
+    ``UserRefused`` when the user fails. ``atomic``: ``write`` changes everything or nothing, so
+    the service decides about completion before writing.
     """
 
     atomic = True
+    _trailing = 1  # the key's presence, after the progress columns
 
     def __init__(self, connection, user_id: int, user_sql: str, access_sql: str, check_user, key: tuple[str, int]):
         self.connection, self.user_id, self.check_user, self.key = connection, user_id, check_user, key
         self.read_sql = _pg_read(user_sql, access_sql)
-        self._read: tuple | None = None
 
-    def _fetch(self, lesson_id: int) -> tuple:
-        if self._read is None or self._read[0] != lesson_id:
-            r = self.connection.execute(self.read_sql, {"id": self.user_id, "user_id": self.user_id,
-                                                        "lesson_id": lesson_id, "client_id": self.key[0],
-                                                        "seq": self.key[1]}, prepare=True).fetchone()
-            n = len(COLUMNS)
-            if r is None or not self.check_user(r[:-n - 2]):
-                raise UserRefused
-            row = None if r[-n - 1] is None else ProgressRow(*r[-n - 1:-1], seen=r[-1])
-            self._read = (lesson_id, r[-n - 2], row)
-        return self._read
+    def _execute_read(self, lesson_id: int):
+        return self.connection.execute(self.read_sql, {"id": self.user_id, "user_id": self.user_id,
+                                                       "lesson_id": lesson_id, "client_id": self.key[0],
+                                                       "seq": self.key[1]}, prepare=True).fetchone()
 
-    def lesson_open(self, user_id: int, lesson_id: int) -> bool:
-        assert user_id == self.user_id
-        return self._fetch(lesson_id)[1]
+    def _progress(self, columns):
+        return None if columns[0] is None else ProgressRow(*columns[:-1], seen=columns[-1])
 
     def read(self, user_id: int, lesson_id: int, lock: bool = False) -> ProgressRow | None:
         """The row as the statement read it with the checks (one round trip for both)."""
@@ -220,6 +280,15 @@ class PgFastStore:
         except UniqueViolation:
             return False
         return True if stored is not None else None
+
+
+# This process's id, kept current across forks without a system call per heartbeat.
+_PROCESS = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _PROCESS.__setitem__(0, os.getpid()))
+
+
+def current_pid() -> int:
+    return _PROCESS[0]
 
 
 class StaleConnection(Exception):
@@ -240,7 +309,7 @@ class FastPool:
         self.engine, self.size = engine, size
         self._idle: list = []
         self._lock = threading.Lock()
-        self._pid = os.getpid()
+        self._pid = current_pid()
         # An app dropped (tests build many) closes its idle connections with it.
         weakref.finalize(self, _close_all, self._idle)
 
@@ -255,9 +324,9 @@ class FastPool:
         import psycopg
 
         with self._lock:
-            if self._pid != os.getpid():
+            if self._pid != current_pid():
                 # Forked: the parent's sockets are not ours to use or close; keep them untouched.
-                self._inherited, self._idle, self._pid = self._idle, [], os.getpid()
+                self._inherited, self._idle, self._pid = self._idle, [], current_pid()
                 weakref.finalize(self, _close_all, self._idle)
             conn = self._idle.pop() if self._idle else None
         reused = conn is not None

@@ -13,6 +13,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from wtforms.validators import ValidationError
 
+from lms import bounded
 from lms.accounts.access import role_required
 from lms.extensions import csrf, db, limiter
 from lms.learning import services, terminals
@@ -73,6 +74,7 @@ def progress():
 # never changes and does not expire (WTF_CSRF_TIME_LIMIT is None), so checking its signature once
 # is enough; the raw value is still compared with this session's on every heartbeat.
 _VERIFIED_TOKENS: dict[str, str] = {}
+VERIFIED_TOKENS_LIMIT = 32768  # about 200 bytes each: more learners than one server answers
 
 
 def _csrf_ok(token) -> bool:
@@ -85,9 +87,7 @@ def _csrf_ok(token) -> bool:
             return False
         if current_app.config.get("WTF_CSRF_TIME_LIMIT") is not None:
             return True
-        if len(_VERIFIED_TOKENS) >= 20000:
-            _VERIFIED_TOKENS.clear()
-        _VERIFIED_TOKENS[token] = session["csrf_token"]
+        bounded.put(_VERIFIED_TOKENS, token, session["csrf_token"], VERIFIED_TOKENS_LIMIT)
         return True
     return csrf_token_known(token, session.get("csrf_token"))
 

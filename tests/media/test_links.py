@@ -93,6 +93,12 @@ def test_range_and_revalidation_on_signed_links(app, asset_links):
     assert fetch(c, url, headers={"If-None-Match": '"other"'}).status_code == 200
     stale = fetch(c, url, headers={"Range": "bytes=0-9", "If-Range": '"other"'})
     assert stale.status_code == 200 and stale.data == data  # If-Range mismatch: the whole file
+    fresh = fetch(c, url, headers={"Range": "bytes=0-9", "If-Range": whole.headers["ETag"]})
+    assert fresh.status_code == 206 and fresh.data == data[:10]  # a resumed download carries on
+    several = fetch(c, url, headers={"Range": "bytes=0-9,20-29"})
+    assert several.status_code == 200 and several.data == data  # several ranges: the whole file
+    # A segment answered by the fast path carries the app's security headers, as Flask's pages do.
+    assert whole.headers["X-Content-Type-Options"] == "nosniff" and "Content-Security-Policy" in whole.headers
 
 
 def test_expired_forged_unsigned_and_other_assets_tokens_are_refused(app, asset_links, make_ready_asset):

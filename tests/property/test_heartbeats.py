@@ -5,6 +5,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
+from lms.inputs import MAX_ID
 from lms.learning import intervals as iv
 from lms.learning.services import ProgressError, parse_heartbeat
 
@@ -24,7 +25,7 @@ def test_parse_heartbeat_raises_only_progress_errors(body):
         lesson, raw, position, client_id, seq = parse_heartbeat(body)
     except ProgressError:
         return
-    assert type(lesson) is int and 0 < lesson < 2**63 and type(seq) is int
+    assert type(lesson) is int and 0 < lesson <= MAX_ID and type(seq) is int
     assert isinstance(position, float) and isinstance(client_id, str)
 
 

@@ -49,11 +49,18 @@ def test_integers_too_large_in_urls_are_404(admin, path):
     assert response.status_code == 404, (path, response.status_code)
 
 
-def test_an_id_too_large_for_its_column_is_404_or_400(admin):
-    # 2^63-1 passes the URL converter; lessons.id is a 32-bit integer: PostgreSQL refuses the
-    # value (a 400, "out of range"), SQLite finds no row (404). Never a 500.
-    response = admin.get(f"/learn/lessons/{2**63 - 1}")
-    assert response.status_code in (400, 404), response.status_code
+@pytest.mark.parametrize("path", [f"/learn/lessons/{2**31}", f"/learn/lessons/{2**63 - 1}",
+                                  f"/media/files/{2**31}/v1/master.m3u8"])
+def test_an_id_too_large_for_a_postgresql_integer_is_404_on_every_database(admin, path):
+    # Ids are 32-bit integers on PostgreSQL: a larger one is no id at all, on SQLite too.
+    response = admin.get(path)
+    assert response.status_code == 404, response.status_code
+
+
+def test_a_heartbeat_for_a_lesson_id_too_large_for_postgresql_is_refused_as_no_lesson(learner):
+    body = '{"lesson": %d, "client_id": "c1", "seq": 1, "position": 0, "intervals": []}' % 2**31
+    response = heartbeat(learner, body)
+    assert response.status_code == 400 and response.get_json()["error"] == "lesson"
 
 
 @pytest.mark.parametrize("query", [f"/admin/audit?page={HUGE}", f"/admin/audit?actor={HUGE}",
