@@ -311,8 +311,8 @@ def requeue_lost(now: datetime | None = None) -> list[int]:
 def relay_forever(app, stop, idle: float = IDLE_POLL, sent_event=None) -> None:
     """The worker's relay loop (a thread): relay, look for lost messages now and then (in the same
     wake-up: idle, the worker looks at the database once a second), back off while huey refuses.
-    ``sent_event`` (a threading.Event) is set after jobs were handed over: it wakes the worker's threads,
-    which do not poll the queue (lms.worker.idle). Returns when ``stop`` is set."""
+    ``sent_event`` (a threading.Event) is set after jobs were handed over: it wakes the worker's
+    threads, which do not poll the queue (lms.worker.idle). Returns when ``stop`` is set."""
     wait, last_check, failing = idle, 0.0, False
     while not stop.is_set():
         sent = 0

@@ -9,7 +9,7 @@ import click
 @click.option("--relay/--no-relay", default=True, show_default=True,
               help="Relay queued jobs from the database to the queue (safe in several workers).")
 @click.option("--first", "first", multiple=True, metavar="COMMAND",
-              help="A flask command run in this process before the worker starts, e.g. "
+              help="A flask command run before the worker starts, in a child forked from it, e.g. "
                    "'demo seed --upgrade' (bin/serve): the app is started once, not twice. "
                    "The worker does not start if it fails.")
 @click.option("--ready-file", type=click.Path(dir_okay=False),
@@ -28,7 +28,8 @@ def cli(workers, relay, first, ready_file):
 
     if first:
         _run_first(first)
-    # force after --first: an upgrade configured logging from alembic.ini (warnings only).
+    # force after --first: had it run here rather than in a child, an upgrade configured logging
+    # from alembic.ini (warnings only).
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         force=bool(first))
     consumer, wake = create_consumer(workers)
@@ -91,7 +92,8 @@ def _run_first(lines) -> None:
             os._exit(code)  # no clean-up of what belongs to the parent
     code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
     if code != 0:
-        raise click.ClickException(f"--first {' / '.join(lines)!r} failed (exit status {code}); the worker does not start.")
+        raise click.ClickException(f"--first {' / '.join(lines)!r} failed (exit status {code}); "
+                                   "the worker does not start.")
 
 
 def _run_flask_command(line: str) -> None:
