@@ -151,13 +151,17 @@ def wait_ready(base: str, started: float, proc, log: Path, limit: float = 300) -
     and of each milestone seen in the output."""
     seen: dict = {}
     answered = None
-    while time.perf_counter() - started < limit:
-        if proc.poll() is not None:
-            raise RuntimeError(f"make run exited with {proc.returncode}: {log.read_text()[-2000:]}")
+
+    def scan():
         text = log.read_text(errors="replace")
         for key, marker in MILESTONES.items():
             if key not in seen and marker in text:
                 seen[key] = round(time.perf_counter() - started, 2)
+
+    while time.perf_counter() - started < limit:
+        if proc.poll() is not None:
+            raise RuntimeError(f"make run exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        scan()
         if answered is None:
             try:
                 with urllib.request.urlopen(base + "/", timeout=2) as response:  # redirects followed
@@ -166,6 +170,7 @@ def wait_ready(base: str, started: float, proc, log: Path, limit: float = 300) -
             except (urllib.error.URLError, OSError):
                 pass
         if answered is not None and "worker_started_s" in seen:
+            scan()  # a line written while the page was being asked for
             return {"ready_s": max(answered, seen["worker_started_s"]), "home_page_s": answered, **seen}
         time.sleep(0.05)
     raise RuntimeError("not serving after %s s" % limit)
