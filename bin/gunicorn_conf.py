@@ -17,6 +17,10 @@ def when_ready(server):
     from search.analysis import load_dictionary
 
     load_dictionary()
+    # The mappers too, once before the fork, rather than in each worker at its first request.
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
     _wait_for_database(server)
     # Objects that exist now live as long as the process: keep the collector from writing to
     # them (a write would copy the shared page into each worker).

@@ -62,8 +62,11 @@ def _run_first(lines) -> None:
         for line in lines:
             _run_flask_command(line)
         return
+    from sqlalchemy.orm import configure_mappers
+
     from lms.extensions import db
 
+    configure_mappers()  # once, here: the child and then this process's jobs both need it
     for engine in db.engines.values():
         engine.dispose()  # no connection shared with the child
     sys.stdout.flush()
