@@ -80,6 +80,7 @@ run: setup
 # The suite on SQLite, then on a throwaway PostgreSQL, then the production layout (tests/production
 # starts its own PostgreSQL, Redis, two web hosts, a worker and nginx).
 test: setup
+	$(BIN)/lint-imports  # the layers in .importlinter (README, Architecture): an upward import fails here
 	$(BIN)/python -m pytest -q -p no:cacheprovider --ignore=tests/production
 	# The benches choose their own database: their --quick runs are checked once, in the SQLite pass.
 	bash tests/with_postgres.sh $(BIN)/python -m pytest -q -p no:cacheprovider --ignore=tests/production --ignore=tests/bench

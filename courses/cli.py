@@ -109,13 +109,3 @@ def seed_demo_course() -> None:
     services.set_quiz(trainer, course, 1.0, [
         {"text": "和面时水分几次加入？", "choices": ["一次", "三次"], "answer": [1]}])
     services.publish(trainer, course)
-
-
-def _register_seed_step() -> None:
-    from lms.demo.cli import SEED_STEPS
-
-    if seed_demo_course not in SEED_STEPS:
-        SEED_STEPS.insert(0, seed_demo_course)
-
-
-_register_seed_step()

@@ -14,17 +14,11 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from lms.inputs import loads
-from lms.settings import register_default
 
 FORMAT = "xiangxue-course/1"
 KINDS = ("video", "audio", "document", "text")
 MAX_MANIFEST_BYTES = 2 * 1024 * 1024
 MAX_ENTRIES = 2000
-
-register_default("courses_package_max_entry_mb", 4096,
-                 _l("Largest file inside a course package (unpacked), in MB"), int)
-register_default("courses_package_max_total_mb", 16384,
-                 _l("Largest course package once unpacked, in MB"), int)
 
 
 class PackageError(ValueError):

@@ -20,11 +20,6 @@ def playback(asset_id: int | None) -> dict | None:
     return queries.playback(asset_id)
 
 
-def is_ready(asset_id: int | None) -> bool:
-    info = playback(asset_id)
-    return bool(info) and info.get("status") == "ready"
-
-
 def may_use(actor, asset_id: int | None) -> bool:
     """Only a trainer's own media (an admin's: any) may go into their lessons and quiz prompts."""
     from media import access

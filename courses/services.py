@@ -9,21 +9,17 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from courses import catalogue
 from courses.models import (Course, CourseRegion, Lesson, LessonKind, Programme, Question, Quiz, Skill,
                             SkillCategory)
 from courses.playback import may_use, playback
+from courses.signals import course_published, course_unpublished
 from lms.audit import record
 from lms.db import utcnow
 from lms.extensions import db
-from lms.queue import enqueue
-from lms.settings import get_setting, register_default
-
-
-register_default("courses_max_document_mb", 50, _l("Largest lesson document (PDF) accepted, in MB"), int)
+from lms.settings import get_setting
 
 
 class CourseError(ValueError):
@@ -119,7 +115,7 @@ def save_course(actor, course: Course | None, *, title: str, summary: str, progr
     record(actor, "course.create" if creating else "course.edit", f"course:{course.id}",
            {"title": course.title, "regions": region_codes})
     if course.published:
-        _index(course.id)
+        course_published.send(course, course_id=course.id)
     return course
 
 
@@ -323,21 +319,8 @@ def publish(actor, course: Course, published: bool = True) -> None:
     course.published = published
     db.session.flush()
     record(actor, "course.publish" if published else "course.unpublish", f"course:{course.id}")
-    if published:
-        _index(course.id)
-    else:
-        _unindex(course.id)
-
-
-# Integration point with the search area (its worker is the one index writer). The job is written
-# in this transaction (lms.queue's outbox), so it exists exactly when the change commits; it is
-# named, not imported: search sits above courses.
-def _index(course_id: int) -> None:
-    enqueue("search.tasks.index_course", course_id)
-
-
-def _unindex(course_id: int) -> None:
-    enqueue("search.tasks.remove_course", course_id)
+    # Search sits above courses: it hears of the change and queues its index job in this transaction.
+    (course_published if published else course_unpublished).send(course, course_id=course.id)
 
 
 def assets_in_use(asset_id: int) -> list[str]:

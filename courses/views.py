@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
                    send_file, url_for)
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -19,31 +18,6 @@ bp = Blueprint("courses", __name__, template_folder="templates", static_folder="
                static_url_path="/static/courses")
 
 
-@bp.record_once
-def _setup(state):
-    from lms.ui import register_nav
-
-    register_nav("courses.learner_home", _l("My learning"), ("learner",), order=10)
-    register_nav("courses.catalogue", _l("All courses"), ("learner",), order=11)
-    register_nav("courses.trainer_courses", _l("My courses"), ("trainer", "admin"), order=20)
-    _register_media_checker()
-
-
-def _register_media_checker():
-    """Media refuses to delete an asset a lesson, cover or quiz prompt uses."""
-    try:
-        from media import services as media_services
-    except ImportError:
-        return
-    register = getattr(media_services, "register_in_use_checker", None)
-    if register is not None:
-        register(services.assets_in_use)
-    from media import access as media_access
-
-    # Media files are served to whoever may open a page that shows them (the pages' own rule).
-    media_access.register_viewer_check(queries.may_watch_asset)
-
-
 def learner_required(view):
     return role_required("learner", "trainer", "admin")(view)
 
@@ -54,13 +28,14 @@ def learner_required(view):
 @learner_required
 def learner_home():
     from lms.learning import queries as learning_queries
+    from lms.skills import queries as skills_queries
 
     groups = queries.courses_by_top_skill(current_user)
     return render_template(
         "courses/home.html", resume=queries.continue_where_stopped(current_user.id),
         skills=[(s, len(cs)) for s, cs in groups],
         certificates=learning_queries.certificates_of(current_user.id),
-        my_skills=learning_queries.my_skills(current_user))
+        my_skills=skills_queries.my_skills(current_user))
 
 
 @bp.route("/learn/courses")
@@ -289,12 +264,9 @@ def edit(course_id=None):
 
 
 def _ready_assets():
-    try:
-        from media import queries as media_queries
-    except ImportError:
-        return []
-    lister = getattr(media_queries, "ready_assets", None)
-    return list(lister(current_user)) if lister else []
+    from media import queries as media_queries
+
+    return list(media_queries.ready_assets(current_user))
 
 
 @bp.route("/teach/courses/<int:course_id>")

@@ -7,40 +7,6 @@ from flask import Flask
 
 from lms.config import REPO_ROOT, Config, load_environment
 
-# Blueprints and CLI groups, registered in this order. Each area adds its line here.
-BLUEPRINTS = (
-    "lms.main.views",
-    "lms.accounts.views",
-    "lms.admin.views",
-    "media.views",
-    "courses.views",
-    "lms.learning.views",
-    "search.views",
-    "lms.households.views",
-    "lms.stats.views",
-    "lms.skills.views",
-)
-# Modules defining huey tasks: imported by every process so web requests can enqueue and the
-# worker can run them.
-TASK_MODULES: tuple[str, ...] = (
-    "media.tasks",
-    "search.tasks",
-    "lms.households.tasks",
-    "lms.stats.tasks",
-)
-CLI_GROUPS = (
-    "lms.regions.cli",
-    "lms.accounts.cli",
-    "lms.demo.cli",
-    "lms.households.cli",
-    "lms.worker.cli",
-    "media.cli",
-    "courses.cli",
-    "search.cli",
-    "lms.stats.cli",
-    "lms.skills.cli",
-)
-
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(REPO_ROOT / "instance"), instance_relative_config=False)
@@ -65,20 +31,23 @@ def create_app(config: dict | None = None) -> Flask:
     ui.init_app(app)
     compression.init_app(app)
 
-    from importlib import import_module
+    # Each area's one door, lowest layer first (the README's Architecture section; .importlinter
+    # checks the layers). A door registers everything its area brings: blueprint, CLI group, nav
+    # entries, settings defaults, signal receivers, seed steps, jobs. A door that fails stops the
+    # start here, with its own error.
+    import courses
+    import media
+    import search
+    from lms import (accounts, admin, audit, demo, households, learning, main, regions, settings, skills,
+                     stats, worker)
 
-    for module in BLUEPRINTS:
-        app.register_blueprint(import_module(module).bp)
-    for module in TASK_MODULES:
-        import_module(module)
-    for module in CLI_GROUPS:
-        app.cli.add_command(import_module(module).cli)
+    for area in (settings, audit, regions, accounts, households, media, courses, search, learning, skills,
+                 stats, main, admin, demo, worker):
+        area.init_app(app)
 
-    from lms import errors, models  # noqa: F401  (models: every table known to the metadata)
+    from lms import deploy, errors
 
     errors.init_app(app)
-    from lms import deploy
-
-    deploy.init_app(app)
+    deploy.init_app(app)  # after every area: it reads their routes and static folders
     security.trust_proxies(app)  # last: outside every WSGI layer, the heartbeat fast path's too
     return app

@@ -45,12 +45,6 @@ class Config:
     TESTING = False
 
 
-class TestConfig(Config):
-    TESTING = True
-    WTF_CSRF_ENABLED = True
-    RATELIMIT_ENABLED = True
-
-
 def load_environment(config: dict) -> None:
     """Fill the LMS_* settings from the environment, with the embedded defaults of DESIGN.md."""
     env = os.environ
@@ -66,7 +60,6 @@ def load_environment(config: dict) -> None:
         options["connect_args"] = {"connect_timeout": 5, **options.get("connect_args", {})}
         config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     config.setdefault("MEDIA_ROOT", Path(env.get("LMS_MEDIA_ROOT") or instance / "media"))
-    config.setdefault("QUEUE_URL", env.get("LMS_QUEUE_URL") or f"sqlite:///{instance / 'queue.db'}")
     config.setdefault("SEARCH_INDEX", Path(env.get("LMS_SEARCH_INDEX") or instance / "search-index"))
     # Files uploaded for an import that the worker runs (and their progress files): the worker
     # may be another machine, so past one machine this is shared storage like the media.

@@ -128,3 +128,73 @@ def mask_phone(value: str | None) -> str:
 def mask_identifier(value: str) -> str:
     """Mask a sign-in identifier: an 11-digit phone or an ID number."""
     return mask_phone(value) if len(value) == 11 and value.isdigit() else mask_id(value)
+
+
+class IdCipher:
+    """Encryption at rest (AES-256-GCM) and a keyed look-up hash (BLAKE2b) for ID
+    numbers, both keyed from the data key (``LMS_DATA_KEY``).
+
+    ``encrypt``/``keyed_hash`` above do the same for single values as base64 text;
+    the registry stores raw bytes and reuses one AES-GCM object, because an import
+    seals a million numbers (BLAKE2b ~0.6 µs against HMAC-SHA256's ~1.6 µs here).
+    What a person typed is parsed first (``lms.households.idnumbers.digest_input``)."""
+
+    def __init__(self, data_key: str | bytes, fallbacks: tuple = ()):
+        if isinstance(data_key, str):
+            data_key = data_key.encode()
+        if not data_key:
+            raise ValueError("a data key is required")
+        enc = hashlib.blake2b(data_key, digest_size=32, person=b"lms-id-enc").digest()
+        self._mac = hashlib.blake2b(data_key, digest_size=32, person=b"lms-id-mac").digest()
+        self._aead = AESGCM(enc)
+        # Keys being rotated out (LMS_DATA_KEY_OLD): read with them, never write.
+        self.old = tuple(IdCipher(key) for key in fallbacks)
+
+    def encrypt(self, number: str) -> bytes:
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, number.encode(), None)
+
+    def encrypt_many(self, numbers: list[str | None]) -> list[bytes | None]:
+        """``encrypt`` for each number (None stays None), with the random nonces
+        read from the system in one call."""
+        nonces = os.urandom(12 * len(numbers))
+        seal = self._aead.encrypt
+        return [None if number is None else
+                nonces[i:i + 12] + seal(nonces[i:i + 12], number.encode(), None)
+                for i, number in zip(range(0, len(nonces), 12), numbers)]
+
+    def decrypt(self, blob: bytes) -> str:
+        try:
+            return self._aead.decrypt(blob[:12], bytes(blob[12:]), None).decode()
+        except InvalidTag:
+            for old in self.old:
+                try:
+                    return old.decrypt(blob)
+                except InvalidTag:
+                    continue
+            raise
+
+    def decrypt_current(self, blob: bytes) -> str | None:
+        """The number if ``blob`` was sealed under the current key, else None (a rotation's test)."""
+        try:
+            return self._aead.decrypt(blob[:12], bytes(blob[12:]), None).decode()
+        except InvalidTag:
+            return None
+
+    def digest(self, person_id: str) -> bytes:
+        """16-byte keyed hash of the 18-character resident ID."""
+        return hashlib.blake2b(person_id.encode(), key=self._mac, digest_size=16).digest()
+
+    def digest_many(self, person_ids: list[str | None]) -> list[bytes | None]:
+        """``digest`` for each ID (None stays None): copies of one keyed hash
+        object, which skips setting up the key each time."""
+        keyed = hashlib.blake2b(key=self._mac, digest_size=16)
+        out = []
+        for person_id in person_ids:
+            if person_id is None:
+                out.append(None)
+            else:
+                h = keyed.copy()
+                h.update(person_id.encode())
+                out.append(h.digest())
+        return out

@@ -27,10 +27,6 @@ from lms import bounded
 from lms.extensions import db, login_manager
 from lms.settings import register_default
 
-register_default("learner_idle_minutes", 10, _l("Minutes of inactivity before a learner is signed out"), int)
-register_default("session_lifetime_hours", 12,
-                 _l("Hours after signing in when a session ends however active it is (every role)"), int)
-
 GENERATION_KEY = "_gen"
 SIGNED_IN_KEY = "_signed_in_at"
 _LOGIN_KEYS = ("_user_id", "_fresh", "_id", GENERATION_KEY, SIGNED_IN_KEY)
@@ -278,6 +274,9 @@ def _finish_transaction(response):
 
 
 def init_app(app) -> None:
+    register_default("learner_idle_minutes", 10, _l("Minutes of inactivity before a learner is signed out"), int)
+    register_default("session_lifetime_hours", 12,
+                     _l("Hours after signing in when a session ends however active it is (every role)"), int)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.signin"
     login_manager.login_message = _l("Please sign in to see this page.")

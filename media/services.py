@@ -15,23 +15,17 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, event, or_, select, update
 
 from lms.audit import record
 from lms.db import utcnow
 from lms.extensions import db
-from lms.settings import get_setting, register_default
+from lms.settings import get_setting
 
 from . import ladder, space, storage
 from .ffmpeg import FFmpegError, timeout_for
 from .models import Asset, AssetStatus, Rendition
 from .probe import Probe, ProbeError, detect_screen_content, probe_file
-
-register_default("media_max_upload_mb", 4096, _l("Largest video or audio upload accepted, in MB"), int)
-register_default("media_max_minutes", 240, _l("Longest recording accepted, in minutes"), int)
-register_default("media_abandoned_upload_hours", 48,
-                 _l("Hours after the last piece of an unfinished upload before it is removed"), int)
 
 # A chunk is held in memory and checksummed before it touches the file.
 MAX_CHUNK_BYTES = 16 * 1024 * 1024

@@ -15,18 +15,14 @@ import shutil
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from lms.audit import record
 from lms.db import utcnow
 from lms.extensions import db
-from lms.settings import get_setting, register_default
+from lms.settings import get_setting
 
 from .models import StorageAlert
 
-register_default("media_min_free_mb", 1024,
-                 _l("Space kept free on the media volume: uploads and conversions that would eat into it are refused, in MB"),
-                 int)
 
 # Every rung at its cap (DESIGN.md "Video ladder": 0.24 + 1.1 + 2.0 + 3.5 + 6.0) plus the 240p MP4
 # (2.0), rounded up: the most a minute of recording can take once converted.

@@ -28,7 +28,7 @@ from lms.accounts.access import role_required
 from lms.extensions import db, limiter
 from lms.inputs import db_id, db_int, json_object
 
-from . import access, fastpath, links, queries, services, storage
+from . import access, links, queries, services, storage
 from .models import Asset
 
 bp = Blueprint("media", __name__, url_prefix="/media", template_folder="templates",
@@ -260,20 +260,3 @@ def _mimetype(name: str) -> str:
     if name.endswith(".m4s"):
         return "video/iso.segment"
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
-
-
-def _register():
-    from lms.sessions import PASSIVE_ENDPOINTS
-    from lms.ui import register_nav
-
-    register_nav("media.my_media", _l("My media"), STAFF, 30)
-    register_nav("media.alerts", _l("Storage alerts"), ("admin",), 86)
-    # Segment fetches are not activity (like static files): the player's heartbeat is.
-    PASSIVE_ENDPOINTS.add("media.file")
-
-
-# Signed segment links (/media/s/…) are answered in front of Flask (media.fastpath).
-bp.record_once(lambda state: fastpath.install(state.app))
-
-
-_register()

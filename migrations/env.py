@@ -9,8 +9,8 @@ from alembic import context
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging. Loggers that exist already stay on: the upgrade may
-# run inside another command (`flask worker --first "demo seed --upgrade"`, bin/serve).
+# Interpret the config file for Python logging. Loggers that exist already stay on: migrations
+# may run inside the app (tests, `flask db upgrade`, `flask worker --first "demo seed --upgrade"`).
 fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 

@@ -18,7 +18,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.writing import CLEAR
 
 from search import storage
 from search.schema import SCHEMA_VERSION, document_fields, make_schema
@@ -137,14 +136,6 @@ def apply(root: Path, upserts: Iterable[dict] = (), removals: Iterable[int | str
         finally:
             ix.close()
     return "applied"
-
-
-def clear_index(root: Path) -> None:
-    """Empty the live generation (used by tests and by rebuild of an empty catalogue)."""
-    with writer_lock(root):
-        _, ix = storage.open_current(root)
-        ix.writer().commit(mergetype=CLEAR)
-        ix.close()
 
 
 def request_rebuild(root: Path, max_age: float = 600.0) -> bool:

@@ -1,8 +1,9 @@
 """Index jobs: the worker is the only writer of the search index.
 
-The courses area queues ``index_course`` on publish and edit and ``remove_course`` on
-unpublish, after its transaction commits. Both bring the index in line with what the
-database says now, so a late or repeated job cannot undo a newer change.
+The courses area announces publish and edit (``course_published``) and unpublish
+(``course_unpublished``); the receivers below queue ``index_course`` and ``remove_course`` in
+that same transaction, so the job runs once it commits. Both bring the index in line with what
+the database says now, so a late or repeated job cannot undo a newer change.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import logging
 from huey import crontab
 
 from lms.forked import run_in_child
-from lms.queue import app_periodic_task, app_task
+from lms.queue import app_periodic_task, app_task, enqueue
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,16 @@ def index_course(course_id: int) -> str:
 def remove_course(course_id: int) -> str:
     """Take an unpublished course out of the index (kept if it was published again since)."""
     return run_in_child(_sync, course_id)
+
+
+def on_course_published(sender=None, course_id: int | None = None, **_extra) -> None:
+    """Receiver of ``courses.signals.course_published`` (connected by ``search.init_app``)."""
+    enqueue(index_course, course_id)
+
+
+def on_course_unpublished(sender=None, course_id: int | None = None, **_extra) -> None:
+    """Receiver of ``courses.signals.course_unpublished``."""
+    enqueue(remove_course, course_id)
 
 
 @app_task(retries=1, retry_delay=60)

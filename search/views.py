@@ -15,16 +15,6 @@ MAX_QUERY = 100
 MAX_PAGE = 100
 
 
-@bp.record_once
-def _setup(state):
-    from lms.ui import register_nav
-
-    # jieba's dictionary is not loaded here: only the process that answers a search loads it,
-    # on its first query (about a second, measured by bench/search.py), so that every web
-    # worker and the job worker do not each hold their own copy at rest.
-    register_nav("search.synonyms", _l("Search synonyms"), ("admin",), 84)
-
-
 def _params():
     q = (request.args.get("q") or "").strip()[:MAX_QUERY]
     skill = (request.args.get("skill") or "").strip()[:40] or None

@@ -28,8 +28,11 @@ from lms.extensions import limiter  # noqa: E402
 
 DEMO_PASSWORD = "correct-horse-9"
 DEMO_PIN = "246810"
-# Fixtures other areas share (media: make_ready_asset; queue: worker_queue).
-pytest_plugins = ("tests.media_fixtures", "tests.queue_fixtures")
+# Fixtures shared across folders, as plugins (never imported by a test module): media's
+# make_ready_asset, the queue's worker_queue, the courses' catalogue/make_course/fake_media, and the
+# session tests' signed-in learner, clock and second app.
+pytest_plugins = ("tests.media_fixtures", "tests.queue_fixtures", "tests.courses.fixtures",
+                  "tests.security.session_fixtures")
 
 CSRF_PATTERN = re.compile(r'name="csrf-token" content="([^"]+)"')
 
@@ -192,3 +195,31 @@ def login():
         return client
 
     return do
+
+
+@pytest.fixture
+def count_queries(app):
+    """``with count_queries() as statements: ...`` collects every SQL statement run on the app's
+    database engine inside the block (requests through the test client included), so a test pins
+    how many statements a hot path runs without timing anything. ``count_queries(engine)`` watches
+    another engine (a fast path's own, say)."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def counting(engine=None):
+        engine = engine or _db.engine
+        statements: list[str] = []
+
+        def listener(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        _db.session.commit()  # what the test wrote is not counted against the block
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            yield statements
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+
+    return counting

@@ -133,17 +133,3 @@ def jobs():
 
     failures = db.paginate(db.select(TaskFailure).order_by(TaskFailure.at.desc()), per_page=50, error_out=False)
     return render_template("admin/jobs.html", page=failures, backlog=backlog())
-
-
-def _register_nav():
-    from flask_babel import lazy_gettext as _l
-
-    from lms.ui import register_nav
-
-    register_nav("admin.users", _l("Users"), ("admin",), 80)
-    register_nav("admin.settings", _l("Settings"), ("admin",), 81)
-    register_nav("admin.audit", _l("Audit log"), ("admin",), 82)
-    register_nav("admin.jobs", _l("Failed jobs"), ("admin",), 83)
-
-
-_register_nav()

@@ -16,10 +16,6 @@ DEMO_STAFF = (
 )
 DEMO_LEARNER_PHONE = "13800000001"
 
-# Other areas add steps here (a callable taking no arguments), run in order after the accounts.
-SEED_STEPS: list = []
-
-
 def demo_signins() -> list[tuple[str, str, str]]:
     rows = [(role, username, DEMO_PASSWORD) for username, role, _region, _name in DEMO_STAFF]
     rows.append(("learner", DEMO_LEARNER_PHONE, DEMO_PIN))
@@ -28,6 +24,8 @@ def demo_signins() -> list[tuple[str, str, str]]:
 
 def seed_demo() -> None:
     from importlib.resources import files
+
+    from flask import current_app
 
     from lms.accounts.models import User
     from lms.accounts.services import create_user, learner_login_key
@@ -41,7 +39,9 @@ def seed_demo() -> None:
     if db.session.scalar(db.select(User.id).where(User.login_key == learner_login_key(DEMO_LEARNER_PHONE))) is None:
         create_user(username=DEMO_LEARNER_PHONE, role="learner", password=DEMO_PIN,
                     region_code="621123100201", display_name="李学员")
-    for step in SEED_STEPS:
+    from lms.seeds import seed_steps
+
+    for step in seed_steps(current_app):  # each area's own (lms.seeds), in the order of create_app
         step()
     db.session.flush()
 

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 
 def init_app(app) -> None:
-    from . import cli, views
-    from . import tasks  # noqa: F401  (the worker's heartbeat job, known to every process)
+    from . import cli, models, tasks, views  # noqa: F401  (tasks: the worker's heartbeat job, known to every process)
 
     app.register_blueprint(views.bp)
-
     app.cli.add_command(cli.cli)
     app.cli.add_command(cli.keys_cli)

@@ -44,7 +44,7 @@ def rotate_batch(row, size: int = 1000) -> int:
     from lms.accounts.models import User
     from lms.crypto import keyed_hashes, normalize_identifier
     from lms.extensions import db
-    from lms.households.idnumbers import parse_id
+    from lms.households.idnumbers import digest_input, parse_id
     from lms.households.models import Member
     from lms.households.services import cipher
 
@@ -57,7 +57,7 @@ def rotate_batch(row, size: int = 1000) -> int:
         if keyed.decrypt_current(sealed) is not None:
             continue
         number = keyed.decrypt(sealed)  # under an old key (InvalidTag: under none we know)
-        digest = keyed.digest_input(number)
+        digest = digest_input(keyed, number)
         if digest is None:
             raise RotationError(f"member {member_id}: the stored number is not an ID number")
         db.session.execute(Member.__table__.update().where(Member.id == member_id)

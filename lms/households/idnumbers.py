@@ -1,5 +1,5 @@
 """Resident ID numbers (公民身份号码, GB 11643-1999): clean, check, upgrade, mask,
-encrypt and hash.
+and their look-up hashes (the cipher itself is ``lms.crypto.IdCipher``).
 
 The check is python-stdnum's (``stdnum.cn.ric``).  Its ``validate`` also rejects
 an area code that did not exist at the birth date, which DOMAIN.md §2 says is
@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
-import os
 import re
 from typing import NamedTuple
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from stdnum.cn import ric
+
+from lms.crypto import IdCipher
 
 from .categories import DocType, Sex
 from .text import normalize
@@ -153,85 +151,19 @@ def area_warning(person_id: str, known_areas: frozenset[str] | set[str] = frozen
     return ("id_area_historical", {"area": area, "name": name, "year": end})
 
 
-class IdCipher:
-    """Encryption at rest (AES-256-GCM) and a keyed look-up hash (BLAKE2b) for ID
-    numbers, both keyed from the data key (``LMS_DATA_KEY``).
+def digest_input(cipher: IdCipher, raw: str) -> bytes | None:
+    """The look-up hash for what a person typed, or None if it is no ID."""
+    try:
+        return cipher.digest(parse_id(raw).person_id)
+    except IdError:
+        return None
 
-    ``lms.crypto`` does the same for single values as base64 text; the registry
-    stores raw bytes and reuses one AES-GCM object, because an import seals a
-    million numbers (BLAKE2b ~0.6 µs against HMAC-SHA256's ~1.6 µs here)."""
 
-    def __init__(self, data_key: str | bytes, fallbacks: tuple = ()):
-        if isinstance(data_key, str):
-            data_key = data_key.encode()
-        if not data_key:
-            raise ValueError("a data key is required")
-        enc = hashlib.blake2b(data_key, digest_size=32, person=b"lms-id-enc").digest()
-        self._mac = hashlib.blake2b(data_key, digest_size=32, person=b"lms-id-mac").digest()
-        self._aead = AESGCM(enc)
-        # Keys being rotated out (LMS_DATA_KEY_OLD): read with them, never write.
-        self.old = tuple(IdCipher(key) for key in fallbacks)
-
-    def encrypt(self, number: str) -> bytes:
-        nonce = os.urandom(12)
-        return nonce + self._aead.encrypt(nonce, number.encode(), None)
-
-    def encrypt_many(self, numbers: list[str | None]) -> list[bytes | None]:
-        """``encrypt`` for each number (None stays None), with the random nonces
-        read from the system in one call."""
-        nonces = os.urandom(12 * len(numbers))
-        seal = self._aead.encrypt
-        return [None if number is None else
-                nonces[i:i + 12] + seal(nonces[i:i + 12], number.encode(), None)
-                for i, number in zip(range(0, len(nonces), 12), numbers)]
-
-    def decrypt(self, blob: bytes) -> str:
-        try:
-            return self._aead.decrypt(blob[:12], bytes(blob[12:]), None).decode()
-        except InvalidTag:
-            for old in self.old:
-                try:
-                    return old.decrypt(blob)
-                except InvalidTag:
-                    continue
-            raise
-
-    def decrypt_current(self, blob: bytes) -> str | None:
-        """The number if ``blob`` was sealed under the current key, else None (a rotation's test)."""
-        try:
-            return self._aead.decrypt(blob[:12], bytes(blob[12:]), None).decode()
-        except InvalidTag:
-            return None
-
-    def digest(self, person_id: str) -> bytes:
-        """16-byte keyed hash of the 18-character resident ID."""
-        return hashlib.blake2b(person_id.encode(), key=self._mac, digest_size=16).digest()
-
-    def digest_many(self, person_ids: list[str | None]) -> list[bytes | None]:
-        """``digest`` for each ID (None stays None): copies of one keyed hash
-        object, which skips setting up the key each time."""
-        keyed = hashlib.blake2b(key=self._mac, digest_size=16)
-        out = []
-        for person_id in person_ids:
-            if person_id is None:
-                out.append(None)
-            else:
-                h = keyed.copy()
-                h.update(person_id.encode())
-                out.append(h.digest())
-        return out
-
-    def lookup_digests(self, raw: str) -> list[bytes]:
-        """The look-up hashes of what a person typed under the current key and, while a rotation
-        is unfinished, the old keys (empty if it is no ID)."""
-        digest = self.digest_input(raw)
-        if digest is None:
-            return []
-        return [digest, *(old.digest_input(raw) for old in self.old)]
-
-    def digest_input(self, raw: str) -> bytes | None:
-        """The look-up hash for what a person typed, or None if it is no ID."""
-        try:
-            return self.digest(parse_id(raw).person_id)
-        except IdError:
-            return None
+def lookup_digests(cipher: IdCipher, raw: str) -> list[bytes]:
+    """The look-up hashes of what a person typed under the current key and, while a rotation is
+    unfinished, the old keys (empty if it is no ID)."""
+    try:
+        person_id = parse_id(raw).person_id
+    except IdError:
+        return []
+    return [cipher.digest(person_id), *(old.digest(person_id) for old in cipher.old)]

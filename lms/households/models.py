@@ -163,25 +163,3 @@ class MemberChange(db.Model):
 
     user = relationship("User")
     source = relationship("HouseholdImport")
-
-
-def _register_settings() -> None:
-    from flask_babel import lazy_gettext as _l
-
-    from lms.settings import register_default
-
-    register_default("households.laborer_min_age", 16,
-                     _l("Laborer rule: youngest age (inclusive) at the record year's as-of date"))
-    register_default("households.laborer_max_age", 60,
-                     _l("Laborer rule: age (exclusive) from which a member is no longer a laborer"))
-    register_default("households.laborer_capacities", "1,2,3",
-                     _l("Laborer rule: 劳动技能 codes that count (1 普通劳动力, 2 技能劳动力, "
-                        "3 弱劳动力或半劳动力), comma-separated"))
-    register_default("households.laborer_as_of", "12-31",
-                     _l("Laborer rule: as-of date (MM-DD) within the record year at which age is counted"))
-    register_default("households.preview_hours", 48,
-                     _l("Hours an uploaded household file waits for its import to be confirmed "
-                        "before it is removed"), int)
-
-
-_register_settings()

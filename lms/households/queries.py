@@ -129,9 +129,10 @@ def poverty_status_history(member_id: int) -> list[tuple[dt.datetime, cat.Povert
 
 def member_by_id_number(number: str) -> Member | None:
     """The registered member with this ID (or disability-certificate) number."""
+    from .idnumbers import lookup_digests
     from .services import cipher
 
-    keys = cipher().lookup_digests(number)
+    keys = lookup_digests(cipher(), number)
     if not keys:
         return None
     return db.session.scalar(select(Member).where(Member.id_hash.in_(keys)))

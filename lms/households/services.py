@@ -13,10 +13,11 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from lms.crypto import IdCipher
 from lms.db import utcnow
 from lms.extensions import db
 
-from .idnumbers import IdCipher
+from . import categories as cat
 from .models import Household, Member, MemberChange
 
 
@@ -186,3 +187,33 @@ def move_household(household: Household, village_code: str, actor) -> None:
 
     registry_changed.send(None, village_codes={old, village.code})
 
+
+# Labour capacity after skill awards: the skills area calls these, so the registry's history keeps
+# one writer.
+def mark_skilled(member, actor) -> None:
+    """A skill award (``lms.skills``) makes the member 技能劳动力 after certification (DOMAIN.md §5),
+    only up from 普通 or 弱劳动力: people without labour capacity do not become laborers by taking
+    a course."""
+    current = cat.LabourSkill(member.labour_skill)
+    if current in (cat.LabourSkill.ORDINARY, cat.LabourSkill.WEAK):
+        db.session.add(MemberChange(household_id=member.household_id, member_id=member.id, field="labour_skill",
+                                    old=current.value, new=cat.LabourSkill.SKILLED.value,
+                                    user_id=getattr(actor, "id", None)))
+        member.labour_skill = cat.LabourSkill.SKILLED
+        member.updated_at = utcnow()
+
+
+def unmark_skilled(member_id: int, actor) -> None:
+    """The last skill withdrawn: 劳动技能 goes back to what it was before the first award made it
+    技能劳动力 (only if that is still its value), recorded in the history too."""
+    member = db.session.get(Member, member_id)
+    before = db.session.scalar(select(MemberChange.old).where(
+        MemberChange.member_id == member_id, MemberChange.field == "labour_skill",
+        MemberChange.new == cat.LabourSkill.SKILLED.value, MemberChange.import_id.is_(None))
+        .order_by(MemberChange.id.desc()).limit(1))
+    if before and cat.LabourSkill(member.labour_skill) is cat.LabourSkill.SKILLED:
+        db.session.add(MemberChange(household_id=member.household_id, member_id=member.id, field="labour_skill",
+                                    old=cat.LabourSkill.SKILLED.value, new=before,
+                                    user_id=getattr(actor, "id", None)))
+        member.labour_skill = cat.LabourSkill(before)
+        member.updated_at = utcnow()

@@ -1,8 +1,6 @@
 """Queue jobs of the registry: a large import runs here, with progress."""
 from __future__ import annotations
 
-import os
-
 from huey import crontab
 
 from lms.queue import app_periodic_task, app_task

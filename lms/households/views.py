@@ -10,7 +10,6 @@ import uuid
 from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
                    request, send_file, session, url_for)
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from sqlalchemy import select
 
@@ -19,8 +18,7 @@ from lms.crypto import mask_id
 from lms.extensions import db, limiter
 from lms.regions.models import Region
 from lms.regions.scope import ensure_in_scope, region_prefix
-from lms.settings import get_setting, register_default
-from lms.ui import register_nav, register_signin_link
+from lms.settings import get_setting
 
 from . import categories as cat
 from . import queries, services
@@ -31,16 +29,8 @@ from .models import Household, HouseholdImport, Member
 from .spreadsheet import HEADERS, SheetError, open_sheet
 from .uploads import WORKER_LOST, NotDiscardable, discard, preview_hours, state_label
 
-register_default("households_max_upload_mb", 512, _l("Largest household spreadsheet accepted, in MB"), int)
-
 bp = Blueprint("households", __name__, url_prefix="/households", template_folder="templates",
                static_folder="static")
-
-register_nav("households.index", _l("Households"), ("official", "admin"), order=20)
-register_nav("households.upload", _l("Import households"), ("official", "admin"), order=21)
-register_signin_link("households.link", _l("First time? Find my household record"), order=10)
-register_signin_link("households.register", _l("Not in a registered household? Register"),
-                     order=11)
 
 STAFF = ("official", "admin")
 # Linking checks a name against an ID number: limit guessing per terminal address.

@@ -44,21 +44,3 @@ def course_progress_table(course: Course):
                 Progress.lesson_id.in_(lesson_ids), Progress.user_id.in_([u.id for u, _e in rows]))):
             progress[(p.user_id, p.lesson_id)] = p
     return [(user, enr, [progress.get((user.id, lid)) for lid in lesson_ids]) for user, enr in rows]
-
-
-def my_skills(user) -> list:
-    """Skills the learner holds (course completions, trainer sign-offs, imported certificates):
-    the skills area's awards, distinct per skill."""
-    try:
-        from lms.skills.models import SkillAward
-    except ImportError:
-        return []
-    from sqlalchemy import or_
-
-    from courses.models import Skill
-
-    who = [SkillAward.user_id == user.id]
-    if getattr(user, "member_id", None):
-        who.append(SkillAward.member_id == user.member_id)
-    return list(db.session.scalars(select(Skill).where(Skill.id.in_(
-        select(SkillAward.skill_id).where(or_(*who), SkillAward.revoked_at.is_(None)))).order_by(Skill.position)))

@@ -8,7 +8,6 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from courses.models import Course, Enrolment, Lesson, LessonKind, Quiz
@@ -20,12 +19,7 @@ from lms.learning import access, completion, intervals as iv
 from lms.learning.models import Certificate, Heartbeat, Progress, QuizAttempt
 from lms.learning.signals import course_completed
 from lms.learning.store import store_for
-from lms.settings import get_setting, register_default
-
-register_default("learning.completion_threshold", 0.9,
-                 _l("Share of a video or audio lesson that must be watched to complete it (0-1)"), float)
-register_default("learning.document_seconds", completion.DEFAULT_DOCUMENT_SECONDS,
-                 _l("Seconds a document lesson must be open before it counts as read"), int)
+from lms.settings import get_setting
 
 
 class ProgressError(ValueError):

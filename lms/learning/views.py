@@ -6,7 +6,6 @@ import hmac
 from flask import (Blueprint, abort, current_app, flash, jsonify, make_response, redirect, render_template, request,
                    session, url_for)
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from markupsafe import Markup
@@ -21,17 +20,6 @@ from lms.learning.models import Certificate, Terminal
 
 bp = Blueprint("learning", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/learning")
-
-
-@bp.record_once
-def _setup(state):
-    from lms.ui import register_nav, register_signin_link
-
-    register_nav("learning.terminals", _l("Terminals"), ("admin",), order=80)
-    register_signin_link("learning.terminal_signin", _l("Pick your name (village terminal)"), order=5)
-    from lms.learning import fastpath
-
-    fastpath.install(state.app)  # accepted heartbeats are answered in front of Flask
 
 
 @bp.before_app_request

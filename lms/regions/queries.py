@@ -14,8 +14,3 @@ def ancestors_of(region: Region) -> list[Region]:
     while chain[-1].parent_code:
         chain.append(db.session.get(Region, chain[-1].parent_code))
     return list(reversed(chain))
-
-
-def villages_under(prefix: str) -> list[Region]:
-    stmt = db.select(Region).where(Region.level == 5, Region.code.startswith(prefix, autoescape=True))
-    return list(db.session.scalars(stmt.order_by(Region.code)))

@@ -15,7 +15,7 @@ from sqlalchemy import false, true
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.exceptions import NotFound
 
-from lms.regions.models import LEVEL_DIGITS, Region
+from lms.regions.models import Region
 
 
 def region_prefix(user) -> str | None:
@@ -83,7 +83,3 @@ def write_prefix(actor) -> str:
         return ""
     prefix = region_prefix(actor)
     return "-" if prefix is None else prefix
-
-
-def prefix_of(code: str, level: int) -> str:
-    return code[: LEVEL_DIGITS[level]]

@@ -1,7 +1,7 @@
 """Settings an admin changes at run time, stored in the ``settings`` table.
 
-Each area registers its defaults (``register_default``) at import; ``get_setting`` returns the
-stored value or the default. Values are JSON so numbers and lists keep their types.
+Each area registers its defaults (``register_default``) in its ``init_app``; ``get_setting`` returns
+the stored value or the default. Values are JSON so numbers and lists keep their types.
 """
 from __future__ import annotations
 
@@ -69,3 +69,8 @@ def set_setting(key: str, value: Any) -> None:
         row.value = value
     db.session.flush()
     _cache.pop(key, None)
+
+
+def init_app(app) -> None:
+    # A new app may sit on another database (tests build several): nothing cached for an earlier one.
+    clear_cache()

@@ -271,7 +271,7 @@ def import_certificates(path: str | os.PathLike, *, filename: str | None = None,
         report.errors.append(Issue(0, "", exc.code, exc.params))
         return report
     if not dry_run and villages:
-        from lms.stats.rollups import refresh_villages
+        from lms.skills.signals import awards_changed
 
-        refresh_villages(villages)
+        awards_changed.send(None, village_codes=villages)
     return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from contextlib import ExitStack, contextmanager
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -13,10 +14,23 @@ from lms.db import utcnow
 from lms.extensions import db
 from lms.regions.scope import require_in_scope
 from lms.skills.models import (Attendance, ClassSession, Evidence, OfflineClass, SkillAward, Source, Trainee)
+from lms.skills.signals import awards_changed, awards_changing
 
 
 class SkillError(ValueError):
     """Bad input for an award or a class; the message is for the person who entered it."""
+
+
+@contextmanager
+def announcing(household_ids, village_codes):
+    """``with announcing(households, villages): change awards`` — areas above (the roll-ups) hear
+    of the change before and after it (``lms.skills.signals``)."""
+    with ExitStack() as stack:
+        for _receiver, manager in awards_changing.send(None, household_ids=list(household_ids),
+                                                       village_codes=list(village_codes)):
+            if manager is not None:
+                stack.enter_context(manager)
+        yield
 
 
 def _today() -> dt.date:
@@ -54,17 +68,13 @@ def award_skill(*, skill_id: int, evidence: Evidence, source: Source, member=Non
     if number and db.session.scalar(select(SkillAward.id).where(SkillAward.certificate_number == number)):
         raise SkillError(_("Certificate number %(number)s is already recorded.", number=number))
     if refresh and member is not None:
-        from lms.stats.rollups import tracking
-
-        with tracking([member.household_id], [village]):
+        with announcing([member.household_id], [village]):
             return _add_award(member, user, village, skill_id, evidence, source, awarded_on, level, number,
                               issuer, course_id, offline_class_id, actor)
     award = _add_award(member, user, village, skill_id, evidence, source, awarded_on, level, number, issuer,
                        course_id, offline_class_id, actor)
     if refresh and village:
-        from lms.stats.rollups import refresh_villages
-
-        refresh_villages([village])
+        awards_changed.send(None, village_codes={village})
     return award
 
 
@@ -78,44 +88,12 @@ def _add_award(member, user, village, skill_id, evidence, source, awarded_on, le
     db.session.add(award)
     db.session.flush()
     if member is not None:
-        _mark_skilled(member, actor)
+        from lms.households.services import mark_skilled
+
+        mark_skilled(member, actor)
     record(actor, "skills.award", award, {"skill": skill_id, "evidence": evidence.value, "source": source.value,
                                           "member": award.member_id, "user": award.user_id})
     return award
-
-
-def _mark_skilled(member, actor) -> None:
-    """技能劳动力 after certification (DOMAIN.md §5), only up from 普通 or 弱劳动力: people without
-    labour capacity do not become laborers by taking a course."""
-    from lms.households import categories as cat
-    from lms.households.models import MemberChange
-
-    current = cat.LabourSkill(member.labour_skill)
-    if current in (cat.LabourSkill.ORDINARY, cat.LabourSkill.WEAK):
-        db.session.add(MemberChange(household_id=member.household_id, member_id=member.id, field="labour_skill",
-                                    old=current.value, new=cat.LabourSkill.SKILLED.value,
-                                    user_id=getattr(actor, "id", None)))
-        member.labour_skill = cat.LabourSkill.SKILLED
-        member.updated_at = utcnow()
-
-
-def _unmark_skilled(member_id: int, actor) -> None:
-    """The last skill withdrawn: 劳动技能 goes back to what it was before the first award made it
-    技能劳动力 (only if that is still its value), recorded in the history too."""
-    from lms.households import categories as cat
-    from lms.households.models import Member, MemberChange
-
-    member = db.session.get(Member, member_id)
-    before = db.session.scalar(select(MemberChange.old).where(
-        MemberChange.member_id == member_id, MemberChange.field == "labour_skill",
-        MemberChange.new == cat.LabourSkill.SKILLED.value, MemberChange.import_id.is_(None))
-        .order_by(MemberChange.id.desc()).limit(1))
-    if before and cat.LabourSkill(member.labour_skill) is cat.LabourSkill.SKILLED:
-        db.session.add(MemberChange(household_id=member.household_id, member_id=member.id, field="labour_skill",
-                                    old=cat.LabourSkill.SKILLED.value, new=before,
-                                    user_id=getattr(actor, "id", None)))
-        member.labour_skill = cat.LabourSkill(before)
-        member.updated_at = utcnow()
 
 
 def revoke_award(award: SkillAward, reason: str, actor, refresh: bool = True) -> SkillAward:
@@ -126,18 +104,16 @@ def revoke_award(award: SkillAward, reason: str, actor, refresh: bool = True) ->
         raise SkillError(_("Give the reason for revoking this skill."))
     if award.revoked_at is not None:
         raise SkillError(_("This skill award is already revoked."))
-    from lms.stats.rollups import refresh_villages, tracking
-
     if award.member_id:
         from lms.households.models import Member
 
         member = db.session.get(Member, award.member_id)
-        with tracking([member.household_id] if refresh else [], [member.household.village_code] if refresh else []):
+        with announcing([member.household_id] if refresh else [], [member.household.village_code] if refresh else []):
             _withdraw(award, reason, actor)
     else:
         _withdraw(award, reason, actor)
         if refresh and award.region_code:
-            refresh_villages([award.region_code])
+            awards_changed.send(None, village_codes={award.region_code})
     return award
 
 
@@ -145,7 +121,9 @@ def _withdraw(award: SkillAward, reason: str, actor) -> None:
     award.revoked_at, award.revoked_by_id, award.revoke_reason = utcnow(), getattr(actor, "id", None), reason[:200]
     db.session.flush()
     if award.member_id and not person_skill_count(member_id=award.member_id):
-        _unmark_skilled(award.member_id, actor)
+        from lms.households.services import unmark_skilled
+
+        unmark_skilled(award.member_id, actor)
     record(actor, "skills.revoke", award, {"reason": reason[:200]})
 
 
@@ -171,12 +149,6 @@ def on_course_completed(sender, course_id: int, user_id: int, **_extra) -> None:
         return
     award_skill(skill_id=course.skill_id, evidence=Evidence.course_completion, source=Source.course,
                 user=user, course_id=course_id, actor=None)
-
-
-def connect_signals() -> None:
-    from lms.learning.signals import course_completed
-
-    course_completed.connect(on_course_completed, weak=False)
 
 
 # Offline classes -------------------------------------------------------------------------------
@@ -318,10 +290,8 @@ def bulk_sign_off(klass: OfflineClass, passed_numbers: set[int], actor) -> int:
     unknown = sorted(passed_numbers - set(by_number))
     if unknown:
         raise SkillError(_("No trainee has roster number %(numbers)s.", numbers=", ".join(map(str, unknown))))
-    from lms.stats.rollups import tracking
-
     chosen = [by_number[n] for n in sorted(passed_numbers)]
-    with tracking([t.member.household_id for t in chosen], [t.member.household.village_code for t in chosen]):
+    with announcing([t.member.household_id for t in chosen], [t.member.household.village_code for t in chosen]):
         for trainee in chosen:
             assess(trainee, True, actor, refresh=False)
     return len(passed_numbers)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -19,12 +18,8 @@ from lms.regions.models import Region
 from lms.regions.scope import ensure_in_scope, in_scope
 from lms.skills import services
 from lms.skills.models import EVIDENCE_LABELS, SOURCE_LABELS, ClassSession, OfflineClass, SkillAward, Trainee
-from lms.ui import register_nav
 
 bp = Blueprint("skills", __name__, template_folder="templates")
-register_nav("skills.classes", _l("Offline classes"), roles=("trainer", "admin"), order=30)
-register_nav("skills.awards", _l("Skill awards"), roles=("official", "admin"), order=22)
-services.connect_signals()
 
 PHOTO_TYPES = {b"\xff\xd8\xff": ".jpg", b"\x89PNG": ".png"}
 PHOTO_LIMIT = 8 * 1024 * 1024

@@ -117,13 +117,3 @@ def seed_rollups() -> None:
                                 source=Source.certificate_import, member=member, refresh=False,
                                 awarded_on=dt.date(2024, 1, 1) + dt.timedelta(days=rng.randrange(600)))
     rebuild()
-
-
-def _register_seed_step() -> None:
-    from lms.demo.cli import SEED_STEPS
-
-    if seed_rollups not in SEED_STEPS:
-        SEED_STEPS.append(seed_rollups)
-
-
-_register_seed_step()

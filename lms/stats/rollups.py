@@ -70,10 +70,6 @@ class Figures:
                        {k: v for k, v in self.months.items() if any(v)})
 
 
-def _month(value) -> str | None:
-    return None if value is None else str(value)[:7]
-
-
 def compute_villages(codes: list[str], household_ids: list[int] | None = None) -> dict[str, Figures]:
     """Recount the given villages from the registry and the awards (the definition of the figures).
     With ``household_ids``, count only those households (keyed by their village; no learners
@@ -387,3 +383,20 @@ def verify(prefix: str = "") -> list[dict]:
             if w != h:
                 problems.append({"region": code, "figure": f"month:{key}", "stored": h, "recount": w})
     return problems
+
+
+# Receivers (connected by ``lms.stats.init_app``) -----------------------------------------------
+
+def on_registry_changed(sender=None, village_codes=(), **_extra) -> None:
+    """The registry changed (an import, a move, a removal): mark its villages for the next recount."""
+    mark_dirty(village_codes)
+
+
+def on_awards_changing(sender=None, household_ids=(), village_codes=(), **_extra):
+    """Awards or revocations are about to be written: count those households around the change."""
+    return tracking(household_ids, village_codes)
+
+
+def on_awards_changed(sender=None, village_codes=(), **_extra) -> None:
+    """Awards were flushed for people or villages counted whole: recount those villages now."""
+    refresh_villages(village_codes)

@@ -18,23 +18,3 @@ def refresh_dirty_villages_periodically():
     from lms.stats.rollups import refresh_dirty
 
     return refresh_dirty()
-
-
-def on_registry_changed(sender=None, village_codes=(), **_extra) -> None:
-    """Receiver of the registry's change signal: mark the villages (same transaction)."""
-    from lms.stats.rollups import mark_dirty
-
-    mark_dirty(village_codes)
-
-
-def connect_signals() -> None:
-    try:
-        from lms.households.signals import registry_changed
-    except ImportError:  # the registry sends no signal: the verify/rebuild commands still work
-        return
-    registry_changed.connect(on_registry_changed, weak=False)
-
-
-import lms.stats.settings  # noqa: E402,F401  (register the goal settings in every process)
-
-connect_signals()

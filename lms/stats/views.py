@@ -6,7 +6,6 @@ import re
 
 from flask import Blueprint, Response, jsonify, render_template, request
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from lms.accounts.access import role_required
@@ -14,12 +13,9 @@ from lms.extensions import db
 from lms.regions.models import Region
 from lms.regions.scope import ensure_in_scope
 from lms.stats import charts, exports, queries
-from lms.ui import register_nav
 
 bp = Blueprint("stats", __name__, template_folder="templates", static_folder="static",
                static_url_path="/stats/static")
-register_nav("stats.skills", _l("Skill goal"), roles=("official", "admin"), order=20)
-register_nav("stats.courses", _l("Course statistics"), roles=("official", "admin"), order=25)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

@@ -1,6 +1,5 @@
 from playwright.sync_api import expect
 
-from tests.courses.fixtures import _fresh_lesson_cache, catalogue  # noqa: F401
 
 # A loaded 2-core CI machine hashes and sends chunks slowly: assertions on page text wait up to
 # 30 s (Playwright's 5 s default made the uploader test fail under load, not because it was wrong).

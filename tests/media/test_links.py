@@ -8,8 +8,7 @@ import pytest
 
 from media import links
 from media.queries import playback
-
-from .test_streaming import _links, fetch
+from tests.media.http import fetch, playlist_uris
 
 
 @pytest.fixture
@@ -24,7 +23,7 @@ def asset_links(app, viewer_client, make_ready_asset):
     """(asset, the 144p variant playlist's links, the media root)."""
     asset = make_ready_asset()
     playlist = fetch(viewer_client, playback(asset.id)["variants"][0]["url"]).data
-    return asset, _links(playlist), str(app.config["MEDIA_ROOT"])
+    return asset, playlist_uris(playlist), str(app.config["MEDIA_ROOT"])
 
 
 def test_token_is_nginx_secure_link_md5():

@@ -1,18 +1,10 @@
 """Streaming routes: Range, ETag, Last-Modified, immutable versioned URLs, access, X-Accel."""
 import os
-import re
-import time
 
 import pytest
 
-from media import links
 from media.queries import playback
-
-
-def _links(playlist: bytes) -> list[str]:
-    """The init and segment URIs of a variant playlist."""
-    text = playlist.decode()
-    return re.findall(r'URI="([^"]+)"', text) + [line for line in text.splitlines() if line and line[0] != "#"]
+from tests.media.http import fetch, playlist_uris
 
 
 @pytest.fixture
@@ -20,14 +12,6 @@ def viewer_client(client, make_user, login):
     """Someone who may watch every asset (an admin); who else may is tests/security's matter."""
     login(client, make_user("admin"))
     return client
-
-
-def fetch(client, url, **kwargs):
-    """GET and read the whole body (closing the file the response streams from)."""
-    response = client.get(url, **kwargs)
-    response.get_data()
-    response.close()
-    return response
 
 
 def test_playback_for_other_areas(make_ready_asset):
@@ -63,7 +47,7 @@ def test_every_url_serves_with_immutable_caching(viewer_client, make_ready_asset
         max_age = int(response.headers["Cache-Control"].removeprefix("private, max-age="))
         assert 0 <= max_age <= 86400
         assert response.headers["ETag"] and response.headers["Last-Modified"] and "Set-Cookie" not in response.headers
-        for segment in _links(response.data):
+        for segment in playlist_uris(response.data):
             got = fetch(viewer_client, segment)
             assert got.status_code == 200 and got.headers["Cache-Control"] == "public, max-age=31536000, immutable"
             assert got.headers["ETag"] and got.headers["Last-Modified"] and "Set-Cookie" not in got.headers
@@ -115,7 +99,7 @@ def test_x_accel_redirect_behind_nginx(app, viewer_client, make_ready_asset):
     try:
         master = fetch(viewer_client, info["master"])
         variant = fetch(viewer_client, info["variants"][0]["url"])
-        segment = fetch(viewer_client, _links(variant.data)[-1])
+        segment = fetch(viewer_client, playlist_uris(variant.data)[-1])
     finally:
         app.config["MEDIA_ACCEL"] = None
     assert master.status_code == 200 and master.data == b""

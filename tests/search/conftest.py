@@ -7,7 +7,6 @@ import pytest
 from search import indexer
 from search.parsing import Synonyms
 from search.searcher import search_index
-from tests.courses.fixtures import catalogue, fake_media, make_course  # noqa: F401
 
 DOCS = [
     dict(id=1, title="电子商务运营入门", summary="学习开网店，把农产品卖出去", skill="电子商务",

@@ -1,4 +1,5 @@
-"""Fixtures of the session, lockout and progress-access tests (imported by those modules).
+"""Fixtures of the session, lockout and progress-access tests: a pytest plugin (tests/conftest.py);
+the test modules import only its plain helpers.
 
 A learner signed in through the real form with a lesson page open, a clock the heartbeat pacing,
 the idle sign-out and the session lifetime all read, a second client holding a copy of someone's
@@ -13,7 +14,6 @@ import time
 import pytest
 
 from lms.extensions import db
-from tests.courses.fixtures import _fresh_lesson_cache, catalogue, fake_media, make_course  # noqa: F401
 
 VILLAGE = "621123100201"
 OTHER_VILLAGE = "621123100202"

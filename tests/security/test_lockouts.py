@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from lms.extensions import db
-from tests.security.session_fixtures import VILLAGE, another_app  # noqa: F401
+from tests.security.session_fixtures import VILLAGE
 
 REPO = Path(__file__).resolve().parents[2]
 WRONG = "000000"

@@ -6,9 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lms.extensions import db
-from tests.security.session_fixtures import (  # noqa: F401
-    OTHER_VILLAGE, VILLAGE, _fresh_lesson_cache, beat, catalogue, clock, fake_media, flask_calls, heartbeats,
-    in_lesson, make_course, watched)
+from tests.security.session_fixtures import OTHER_VILLAGE, beat, heartbeats, watched
 
 PATHS = ("fast path", "Flask")
 
@@ -17,9 +15,9 @@ PATHS = ("fast path", "Flask")
 def path(request, monkeypatch):
     """Which path answers: the fast path where it can, or Flask for every heartbeat."""
     if request.param == "Flask":
-        from lms.learning.fastpath import HeartbeatFastPath
+        from lms.learning.fastpath import Defer, HeartbeatFastPath
 
-        monkeypatch.setattr(HeartbeatFastPath, "answer", lambda self, environ, body: None)
+        monkeypatch.setattr(HeartbeatFastPath, "answer", lambda self, environ, body: Defer("test"))
     return request.param
 
 

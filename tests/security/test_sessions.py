@@ -6,9 +6,7 @@ from __future__ import annotations
 import pytest
 
 from lms.extensions import db
-from tests.security.session_fixtures import (  # noqa: F401
-    _fresh_lesson_cache, beat, catalogue, clock, copy_of, fake_media, flask_calls, heartbeats, in_lesson,
-    make_course, watched)
+from tests.security.session_fixtures import beat, copy_of, heartbeats, watched
 
 ENDINGS = ("sign-out", "new PIN or password", "own PIN or password changed", "disabled", "sign out everywhere",
            "absolute lifetime")

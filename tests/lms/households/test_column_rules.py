@@ -9,7 +9,7 @@ import pytest
 
 from lms.households import column_rules as rules
 
-from .conftest import make_id
+from .records import make_id
 
 SEEDS = range(40)
 

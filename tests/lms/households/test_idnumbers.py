@@ -4,9 +4,10 @@ import pytest
 from stdnum.cn import ric
 
 from lms.households.categories import DocType, Sex
-from lms.households.idnumbers import IdCipher, IdError, area_warning, parse_id, upgrade15
+from lms.crypto import IdCipher
+from lms.households.idnumbers import IdError, area_warning, digest_input, lookup_digests, parse_id, upgrade15
 
-from .conftest import make_id
+from .records import make_id
 
 
 def error_code(raw):
@@ -103,8 +104,10 @@ def test_cipher_round_trip_and_keyed_hash():
     assert number.encode() not in sealed and one.decrypt(sealed) == number
     assert one.encrypt(number) != sealed  # random nonce
     assert one.digest(number) == one.digest(number) != two.digest(number)
-    assert one.digest_input(" " + number.lower()) == one.digest(number)
-    assert one.digest_input("not an id") is None
+    assert digest_input(one, " " + number.lower()) == one.digest(number)
+    assert digest_input(one, "not an id") is None and lookup_digests(one, "not an id") == []
+    rotating = IdCipher("key two", fallbacks=("key one",))
+    assert lookup_digests(rotating, number) == [two.digest(number), one.digest(number)]
     with pytest.raises(Exception):
         two.decrypt(sealed)
 

@@ -8,7 +8,7 @@ from lms.households.models import Household, Member, MemberChange
 from lms.households.queries import member_by_id_number, poverty_status_history
 from lms.households.importing.run import import_households
 
-from .conftest import ELSEWHERE, VILLAGE, family, make_id, row
+from .records import VILLAGE, family, make_id, row
 
 
 def run(path, **options):

@@ -10,7 +10,7 @@ from lms.db import utcnow
 from lms.households.models import HouseholdImport, Member
 from lms.queue import LOST_AFTER, JobOutbox, requeue_lost
 
-from .conftest import family
+from .records import family
 
 
 @pytest.fixture(autouse=True)

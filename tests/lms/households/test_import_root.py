@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from lms.households.models import HouseholdImport
 
-from .conftest import family
+from .records import family
 
 
 def test_uploaded_export_and_its_progress_live_under_the_import_root(

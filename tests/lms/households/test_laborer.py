@@ -7,7 +7,7 @@ from lms.households.queries import LaborerRule, laborer_condition, laborers
 from lms.households.importing.run import import_households
 from lms.settings import set_setting
 
-from .conftest import make_id, row
+from .records import make_id, row
 
 
 def people(db):

@@ -3,7 +3,7 @@ from openpyxl import Workbook
 
 from lms.households.spreadsheet import SheetError, open_sheet
 
-from .conftest import make_id, row
+from .records import make_id, row
 
 
 @pytest.mark.parametrize("encoding,detected", [

@@ -8,7 +8,7 @@ from lms.households.models import HouseholdImport, Member
 from lms.households.queries import member_by_id_number
 from lms.households.importing.run import import_households
 
-from .conftest import ELSEWHERE, OTHER_VILLAGE, VILLAGE, family, make_id
+from .records import ELSEWHERE, OTHER_VILLAGE, VILLAGE, family, make_id
 
 
 @pytest.fixture

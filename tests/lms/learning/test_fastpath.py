@@ -2,7 +2,7 @@
 import pytest
 
 from lms.extensions import db
-from tests.lms.learning.test_progress_api import beat, clock, learner_in_lesson  # noqa: F401
+from tests.lms.learning.heartbeats import beat
 
 
 @pytest.fixture

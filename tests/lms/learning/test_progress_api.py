@@ -1,42 +1,7 @@
-import time
-
 import pytest
 
 from lms.extensions import db
-
-
-class Clock:
-    def __init__(self):
-        self.now = time.time()
-
-    def time(self):
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    import lms.learning.services as services
-
-    c = Clock()
-    monkeypatch.setattr(services, "time", c)
-    return c
-
-
-@pytest.fixture
-def learner_in_lesson(client, login, make_user, make_course, regions):
-    course = make_course(lessons=(("video", 100.0), ("text", "要点")),
-                         quiz=(0.5, [{"text": "几次?", "choices": ["一", "三"], "answer": [1]}]))
-    learner = make_user("learner", region_code="621123100201", display_name="李梅")
-    login(client, learner)
-    lesson = course.lessons[0]
-    assert client.get(f"/learn/lessons/{lesson.id}").status_code == 200
-    return learner, course, lesson
-
-
-def beat(client, lesson, intervals, seq, client_id="dev-1", position=None, **kw):
-    body = {"lesson": lesson.id, "intervals": intervals, "client_id": client_id, "seq": seq,
-            "position": position if position is not None else (intervals[-1][1] if intervals else 0)}
-    return client.post_json("/api/v1/progress", body, **kw)
+from tests.lms.learning.heartbeats import beat
 
 
 def test_heartbeat_records_played_seconds(client, learner_in_lesson, clock):
