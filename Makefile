@@ -11,14 +11,22 @@ CATALOG_DIR := lms/translations/zh_Hans_CN/LC_MESSAGES
 SYSTEM_TOOLS := ffmpeg ffprobe chromium nginx redis-server
 VENDOR := lms/static/vendor
 
-.PHONY: setup run test test-fast test-sqlite test-postgres bench system-deps assets catalogs db seed extract clean
+.PHONY: setup packages venv node-packages run test test-fast test-sqlite test-postgres bench system-deps assets catalogs db seed extract clean
 
-setup: $(VENV)/.installed system-deps assets catalogs
+# Each step skips itself when its inputs have not changed: bin/stamp keeps the hash of the inputs
+# (requirements.txt; package.json and package-lock.json; the .po files) beside the step's output,
+# so a second `make run` spends no time here and an edited input always redoes its step.
+setup: packages system-deps assets catalogs
 
-$(VENV)/.installed: requirements.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
-	touch $@
+# The packages: `make packages` alone is what "after the packages are installed" means for the
+# start-up figures (README "Benchmarks and footprint").
+packages: venv node-packages
+
+venv:
+	@if ! test -x $(BIN)/python || ! bin/stamp check $(VENV)/.installed requirements.txt; then \
+	  test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || exit 1; \
+	  $(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt || exit 1; \
+	  bin/stamp write $(VENV)/.installed requirements.txt; fi
 
 # Debian's ffmpeg (transcoding), chromium (browser tests), nginx (media benchmark behind X-Accel),
 # redis-server (tests/production starts one).
@@ -34,21 +42,27 @@ system-deps:
 	  fi; \
 	fi
 
-# Front-end packages pinned in package.json/package-lock.json, copied into the static folder.
-assets: $(VENDOR)/.stamp
-$(VENDOR)/.stamp: package.json package-lock.json
-	@if command -v npm >/dev/null; then \
-	  npm ci --silent --no-audit --no-fund && mkdir -p $(VENDOR) && \
-	  cp node_modules/hls.js/dist/hls.light.min.js $(VENDOR)/hls.light.min.js && touch $@; \
-	else echo "npm not found: the player falls back to native HLS and MP4 without hls.js"; fi
+# Front-end packages pinned in package.json/package-lock.json (npm ci), copied into the static folder.
+node-packages:
+	@if ! command -v npm >/dev/null; then echo "npm not found: the player falls back to native HLS and MP4 without hls.js"; \
+	elif ! bin/stamp check node_modules/.installed package.json package-lock.json; then \
+	  npm ci --silent --no-audit --no-fund && bin/stamp write node_modules/.installed package.json package-lock.json; fi
 
-catalogs: $(VENV)/.installed
-	@for d in $(DOMAINS); do \
-	  if [ -f $(CATALOG_DIR)/$$d.po ] && [ $(CATALOG_DIR)/$$d.po -nt $(CATALOG_DIR)/$$d.mo ]; then \
-	    $(BIN)/pybabel compile -d lms/translations -D $$d -l zh_Hans_CN >/dev/null || exit 1; fi; done
+assets: node-packages
+	@if [ -f node_modules/hls.js/dist/hls.light.min.js ] && \
+	  ! bin/stamp check $(VENDOR)/.stamp node_modules/hls.js/dist/hls.light.min.js; then \
+	  mkdir -p $(VENDOR) && cp node_modules/hls.js/dist/hls.light.min.js $(VENDOR)/hls.light.min.js && \
+	  bin/stamp write $(VENDOR)/.stamp node_modules/hls.js/dist/hls.light.min.js; fi
+
+# Every domain in one pybabel process (each start of it costs about half a second).
+catalogs: venv
+	@mos=""; for d in $(DOMAINS); do mos="$$mos $(CATALOG_DIR)/$$d.mo"; done; \
+	if ! ls $$mos >/dev/null 2>&1 || ! bin/stamp check lms/translations/.compiled $(CATALOG_DIR)/*.po; then \
+	  $(BIN)/pybabel compile -d lms/translations -D "$(DOMAINS)" -l zh_Hans_CN >/dev/null && \
+	  bin/stamp write lms/translations/.compiled $(CATALOG_DIR)/*.po; fi
 
 # For developers: refresh one area's catalog after changing strings (make extract DOMAIN=media).
-extract: $(VENV)/.installed
+extract: venv
 	$(BIN)/python -m lms.i18n_catalog extract $(DOMAIN)
 
 db: setup
@@ -57,9 +71,9 @@ db: setup
 seed: db
 	$(FLASK) demo seed
 
-# bin/serve: the database upgraded, the demo seeded, then the job worker and gunicorn (preloaded,
-# its worker count picked from the cores and the memory; see the script). bench/footprint.py
-# measures exactly this process set.
+# bin/serve: the job worker (which first upgrades the database and seeds the demo) and gunicorn
+# (preloaded, its worker count picked from the cores and the memory), started together; see the
+# script. bench/footprint.py times this target on a fresh checkout and measures its process set.
 run: setup
 	@PORT=$(PORT) BIN=$(BIN) bin/serve
 

@@ -1,23 +1,30 @@
-"""Memory and start-up of `make run`'s process set, on a fresh instance folder.
+"""Memory and start-up of `make run`, on a fresh checkout.
 
-Starts ``bin/serve`` (what `make run` starts: upgrade, demo seed, the job worker, gunicorn and its
-workers) and measures:
+Clones the repository (a fresh checkout: no instance folder, no compiled catalogs, no copied
+front-end assets), installs the packages there untimed (`make packages`: the virtualenv is the
+repository's own, node_modules a copy), then times `make run` (the setup steps, migrations, demo
+seed with its video transcoded, the job worker and gunicorn) and measures:
 
-* first start: from launch to the first HTTP answer (migrations and demo seed included, the demo
-  video transcoded), then a second start on the same folder;
+* first start: from launching `make run` until the home page answers 200 (redirects followed) and
+  the job worker's consumer has started; the moments each step finished (setup, demo seeded,
+  worker started, web workers forked) and the CPU of everything started; then a second start of
+  the same checkout, timed the same way;
 * memory at rest: the sum of PSS (``/proc/PID/smaps_rollup``: shared pages split between the
   processes sharing them) of gunicorn's master, its workers and the job worker, once the job
   worker has finished the seed's jobs; each process's PSS too;
-* the job worker's CPU while idle (seconds of CPU per minute);
+* the job worker's CPU while idle (seconds of CPU per minute), and the statements an idle worker
+  sends to the database and to the queue per minute (counted in a process that runs the worker's
+  relay and consumer on the same checkout once the servers have stopped);
 * the same sums after a scripted walk: a learner signs in, opens the demo video lesson and sends
   heartbeats, a county official opens the skill dashboard, a learner searches (the time of that
   first search is reported: it may load the dictionary).
 
-    .venv/bin/python bench/footprint.py            # full: idle CPU over 60 s
-    .venv/bin/python bench/footprint.py --quick    # idle CPU over 5 s
+    .venv/bin/python bench/footprint.py            # full: idle CPU and statements over 60 s
+    .venv/bin/python bench/footprint.py --quick    # over 5 s
 
 Writes bench/results/footprint.json. Targets: ≤ 300 MB at rest, ≤ 400 MB after the walk, no web
-worker above 120 MB at rest, first start ≤ 15 s, second ≤ 5 s, first search ≤ 2 s.
+worker above 120 MB at rest, first start ≤ 15 s, second ≤ 5 s, first search ≤ 2 s, an idle worker
+at most one look at a database a second.
 """
 from __future__ import annotations
 
@@ -66,15 +73,19 @@ def children(pid: int) -> list[int]:
 
 
 def process_set(root_pid: int) -> dict[str, list[int]]:
-    """gunicorn master, its workers and the job worker under bin/serve (not ffmpeg helpers)."""
+    """gunicorn master, its workers and the job worker under `make run` (not ffmpeg helpers)."""
     found = {"master": [], "web": [], "job": []}
-    for pid in children(root_pid):
+    stack = children(root_pid)
+    while stack:
+        pid = stack.pop()
         cmd = cmdline(pid)
         if "gunicorn" in cmd:
             found["master"].append(pid)
             found["web"] += [c for c in children(pid) if "gunicorn" in cmdline(c)]
         elif " worker" in cmd and "flask" in cmd:
             found["job"].append(pid)
+        else:
+            stack += children(pid)  # make, bin/serve
     return found
 
 
@@ -126,15 +137,42 @@ def tree_cpu_seconds(root_pid: int) -> float:
     return round(total, 2)
 
 
-def wait_ready(base: str, started: float, proc, limit: float = 180) -> float:
+# Lines of `make run`'s output that mark where the time of a start goes.
+MILESTONES = {
+    "setup_done_s": "Serving on http",          # bin/serve started: make's setup steps are done
+    "seeded_s": "Demo sign-ins",                # the worker migrated and seeded the database
+    "worker_started_s": "consumer started",     # ... and started consuming
+    "web_forked_s": "Booting worker",           # gunicorn loaded the app and forked its workers
+}
+
+
+def wait_ready(base: str, started: float, proc, log: Path, limit: float = 300) -> dict:
+    """Until the home page answers 200 and the job worker runs; the seconds since launch of that
+    and of each milestone seen in the output."""
+    seen: dict = {}
+    answered = None
+
+    def scan():
+        text = log.read_text(errors="replace")
+        for key, marker in MILESTONES.items():
+            if key not in seen and marker in text:
+                seen[key] = round(time.perf_counter() - started, 2)
+
     while time.perf_counter() - started < limit:
         if proc.poll() is not None:
-            raise RuntimeError(f"bin/serve exited with {proc.returncode}")
-        try:
-            urllib.request.urlopen(base + "/signin", timeout=2).read()
-            return time.perf_counter() - started
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.05)
+            raise RuntimeError(f"make run exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        scan()
+        if answered is None:
+            try:
+                with urllib.request.urlopen(base + "/", timeout=2) as response:  # redirects followed
+                    if response.status == 200:
+                        answered = round(time.perf_counter() - started, 2)
+            except (urllib.error.URLError, OSError):
+                pass
+        if answered is not None and "worker_started_s" in seen:
+            scan()  # a line written while the page was being asked for
+            return {"ready_s": max(answered, seen["worker_started_s"]), "home_page_s": answered, **seen}
+        time.sleep(0.05)
     raise RuntimeError("not serving after %s s" % limit)
 
 
@@ -154,10 +192,25 @@ def wait_idle(root_pid: int, quiet: float = 3.0, limit: float = 120) -> float:
     return round(time.perf_counter() - started, 1)
 
 
-def start(env: dict):
+def checkout(work: Path) -> Path:
+    """A fresh clone of the repository's committed HEAD with the packages installed (untimed):
+    the virtualenv linked, node_modules copied, `make packages` (a no-op when their stamps match)."""
+    source = (ROOT / "bin" / "serve").resolve().parents[1]  # through the symlinks of a scratch copy
+    clone = work / "checkout"
+    subprocess.run(["git", "clone", "--quiet", str(source), str(clone)], check=True)
+    (clone / ".venv").symlink_to(source / ".venv")
+    if (source / "node_modules").is_dir():
+        shutil.copytree(source / "node_modules", clone / "node_modules", symlinks=True)
+    subprocess.run(["make", "--no-print-directory", "packages"], cwd=clone, check=True,
+                   stdout=subprocess.DEVNULL)
+    return clone
+
+
+def start(clone: Path, env: dict, log: Path):
     started = time.perf_counter()
-    proc = subprocess.Popen([str(ROOT / "bin" / "serve")], cwd=ROOT, env=env, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=clone, env=env,
+                                start_new_session=True, stdout=out, stderr=subprocess.STDOUT)
     return proc, started
 
 
@@ -250,30 +303,117 @@ def search_every_worker(base: str, root_pid: int, at_rest: dict, tries: int = 40
     return result
 
 
+def _who() -> str:
+    """The part of the worker the current thread is: the relay, huey's scheduler, or a job."""
+    import threading
+
+    name = threading.current_thread().name
+    return "relay" if name == "outbox-relay" else "scheduler" if name.startswith("Scheduler") else "jobs"
+
+
+class _Counted:
+    """huey's storage with every call counted (each is a statement or two on the queue)."""
+
+    def __init__(self, storage, counts: dict):
+        self._storage, self._counts = storage, counts
+
+    def __getattr__(self, name):
+        value = getattr(self._storage, name)
+        if not callable(value):
+            return value
+
+        def counted(*args, **kwargs):
+            key = f"{_who()}:{name}"
+            self._counts[key] = self._counts.get(key, 0) + 1
+            return value(*args, **kwargs)
+        return counted
+
+
+def count_idle(seconds: float, consumer_factory=None) -> dict:
+    """Run in a process of its own on the checkout (``--count-idle``): the relay and the consumer
+    exactly as `flask worker` starts them, idle; every statement sent to the database and every
+    call on the queue's storage counted, per minute, by the part of the worker that made it (the
+    relay's looks, huey's scheduler, the jobs: periodic jobs and the worker threads' looks)."""
+    import threading
+
+    from sqlalchemy import event
+
+    from lms.extensions import db
+    from lms.queue import huey, relay_forever
+    from lms.worker.idle import create_consumer
+    from wsgi import app
+
+    database: dict = {}
+    queue: dict = {}
+
+    def statement(*args):
+        key = _who()
+        database[key] = database.get(key, 0) + 1
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", statement)
+        huey.storage = _Counted(huey.storage, queue)
+        consumer, wake = (consumer_factory or create_consumer)(2)
+        stop = threading.Event()
+        started = time.perf_counter()
+        threading.Thread(target=relay_forever, args=(app, stop), kwargs={"sent_event": wake}, name="outbox-relay",
+                         daemon=True).start()
+        consumer.start()
+        time.sleep(seconds)
+        elapsed = time.perf_counter() - started
+        stop.set()
+        consumer.stop(graceful=True)
+
+    def per_minute(counts: dict) -> dict:
+        return {key: round(value * 60 / elapsed, 1) for key, value in sorted(counts.items())}
+    return {"seconds": round(elapsed, 1),
+            "database_statements_per_min": round(sum(database.values()) * 60 / elapsed, 1),
+            "queue_calls_per_min": round(sum(queue.values()) * 60 / elapsed, 1),
+            "database_by_part": per_minute(database), "queue_by_part_and_call": per_minute(queue)}
+
+
+def idle_statements(clone: Path, seconds: float) -> dict:
+    out = subprocess.run([str(clone / ".venv" / "bin" / "python"), "bench/footprint.py", "--count-idle", str(seconds)],
+                         cwd=clone, capture_output=True, text=True, timeout=seconds + 120,
+                         env={k: v for k, v in os.environ.items() if not k.startswith("LMS_")})
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="idle CPU over 5 s instead of 60 s")
     parser.add_argument("--idle-seconds", type=float, default=None)
     parser.add_argument("--beats", type=int, default=None, help="heartbeats in the walk (default 10; quick 3)")
-    parser.add_argument("--keep", help="instance folder to use and keep")
+    parser.add_argument("--keep", help="folder for the checkout, kept afterwards")
+    parser.add_argument("--count-idle", type=float, help=argparse.SUPPRESS)  # internal: see count_idle
     args = parser.parse_args(argv)
+    if args.count_idle:
+        print(json.dumps(count_idle(args.count_idle)))
+        return 0
     idle_seconds = args.idle_seconds or (5.0 if args.quick else 60.0)
     beats = args.beats or (3 if args.quick else 10)
 
     work = Path(args.keep or tempfile.mkdtemp(prefix="bench-footprint-"))
+    work.mkdir(parents=True, exist_ok=True)
     port = free_port()
+    # The checkout's own instance folder, as `make run` uses on a fresh machine.
     env = {k: v for k, v in os.environ.items() if not k.startswith("LMS_")}
-    env.update(LMS_INSTANCE_PATH=str(work / "instance"), PORT=str(port), ACCESS_LOG="",
-               BIN=str(ROOT / ".venv" / "bin"))
+    env.update(PORT=str(port), ACCESS_LOG="")
     base = f"http://127.0.0.1:{port}"
     figures: dict = {}
     try:
-        proc, started = start(env)
+        clone = checkout(work)
+        figures["checkout_commit"] = subprocess.run(["git", "-C", str(clone), "rev-parse", "HEAD"],
+                                                    capture_output=True, text=True).stdout.strip()
+        proc, started = start(clone, env, work / "first.log")
         try:
-            figures["first_start_s"] = round(wait_ready(base, started, proc), 2)
+            figures["first_start"] = wait_ready(base, started, proc, work / "first.log")
+            figures["first_start_s"] = figures["first_start"]["ready_s"]
             figures["first_start_cpu_s"] = tree_cpu_seconds(proc.pid)
-            print(f"first start (migrations, demo seed, serving): {figures['first_start_s']} s (target ≤ 15 s), "
-                  f"CPU {figures['first_start_cpu_s']} s")
+            print(f"first start (setup, migrations, demo seed, serving): {figures['first_start_s']} s "
+                  f"(target ≤ 15 s), CPU {figures['first_start_cpu_s']} s; {figures['first_start']}")
             figures["settle_s"] = wait_idle(proc.pid)
             procs = process_set(proc.pid)
             figures["web_workers"] = len(procs["web"])
@@ -299,18 +439,23 @@ def main(argv=None) -> int:
                   f"{figures['after_searches_on_every_worker']['total_pss_mb']} MB PSS")
         finally:
             stop(proc)
-        proc, started = start(env)
+        proc, started = start(clone, env, work / "second.log")
         try:
-            figures["second_start_s"] = round(wait_ready(base, started, proc), 2)
+            figures["second_start"] = wait_ready(base, started, proc, work / "second.log")
+            figures["second_start_s"] = figures["second_start"]["ready_s"]
             figures["second_start_cpu_s"] = tree_cpu_seconds(proc.pid)
-            print(f"second start: {figures['second_start_s']} s (target ≤ 5 s), CPU {figures['second_start_cpu_s']} s")
+            print(f"second start: {figures['second_start_s']} s (target ≤ 5 s), CPU {figures['second_start_cpu_s']} s; "
+                  f"{figures['second_start']}")
         finally:
             stop(proc)
+        figures["idle_worker_looks"] = idle_statements(clone, idle_seconds)
+        print(f"idle worker: {figures['idle_worker_looks']}")
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
     figures["targets"] = {"at_rest_mb": 300, "after_walk_mb": 400, "web_worker_at_rest_mb": 120,
-                          "first_start_s": 15, "second_start_s": 5, "first_search_s": 2}
+                          "first_start_s": 15, "second_start_s": 5, "first_search_s": 2,
+                          "idle_worker_database_statements_per_min": 60}
     write_results("footprint", figures, argv=sys.argv, quick=args.quick)
     return 0
 

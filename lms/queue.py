@@ -308,9 +308,11 @@ def requeue_lost(now: datetime | None = None) -> list[int]:
     return lost
 
 
-def relay_forever(app, stop, idle: float = IDLE_POLL) -> None:
-    """The worker's relay loop (a thread): relay, look for lost messages now and then, back off
-    while huey refuses. Returns when ``stop`` (a threading.Event) is set."""
+def relay_forever(app, stop, idle: float = IDLE_POLL, sent_event=None) -> None:
+    """The worker's relay loop (a thread): relay, look for lost messages now and then (in the same
+    wake-up: idle, the worker looks at the database once a second), back off while huey refuses.
+    ``sent_event`` (a threading.Event) is set after jobs were handed over: it wakes the worker's
+    threads, which do not poll the queue (lms.worker.idle). Returns when ``stop`` is set."""
     wait, last_check, failing = idle, 0.0, False
     while not stop.is_set():
         sent = 0
@@ -330,6 +332,8 @@ def relay_forever(app, stop, idle: float = IDLE_POLL) -> None:
                 wait, failing = min(max(wait, idle) * 2, MAX_BACKOFF), True
             finally:
                 db.session.remove()
+        if sent and sent_event is not None:
+            sent_event.set()
         if sent < RELAY_BATCH:
             stop.wait(wait)
 

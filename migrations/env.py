@@ -9,9 +9,8 @@ from alembic import context
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-# The app's loggers stay on when migrations run inside it (tests, `flask db upgrade`).
+# Interpret the config file for Python logging. Loggers that exist already stay on: migrations
+# may run inside the app (tests, `flask db upgrade`, `flask worker --first "demo seed --upgrade"`).
 fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
