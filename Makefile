@@ -29,7 +29,7 @@ venv:
 	  bin/stamp write $(VENV)/.installed requirements.txt; fi
 
 # Debian's ffmpeg (transcoding), chromium (browser tests), nginx (media benchmark behind X-Accel),
-# redis-server (tests/production starts one).
+# redis-server (tests/production starts one), and a Chinese font for the browser's screenshots.
 system-deps:
 	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
@@ -40,6 +40,12 @@ system-deps:
 	    echo "Missing:$$missing. Install Debian's ffmpeg, chromium, nginx-light and redis-server (or your system's equivalents)."; \
 	    command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || exit 1; \
 	  fi; \
+	fi; \
+	if ! (command -v fc-list >/dev/null && fc-list :lang=zh | grep -q .); then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing a Chinese font (the browser tests' screenshots)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei fontconfig >/dev/null || exit 1; \
+	  else echo "No Chinese font: screenshots will show boxes (install fonts-wqy-microhei)"; fi; \
 	fi
 
 # Front-end packages pinned in package.json/package-lock.json (npm ci), copied into the static folder.
