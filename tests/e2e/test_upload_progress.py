@@ -6,10 +6,8 @@ import os
 
 from playwright.sync_api import expect
 
-from tests.e2e.test_learner_flow import browser_context, live_server  # noqa: F401
 
-
-def test_progress_moves_within_a_chunk_and_chunks_follow_the_speed(live_server, browser_context,  # noqa: F811
+def test_progress_moves_within_a_chunk_and_chunks_follow_the_speed(live_server, browser_context,
                                                                    make_user, tmp_path):
     path = str(tmp_path / "讲座.mp4")
     with open(path, "wb") as fh:  # not a video: the upload is what is watched here
