@@ -277,3 +277,26 @@ def test_an_unexpected_error_is_logged_once_and_flask_answers(client, learner_in
     assert len(flask_calls) == calls + 2 and deferrals(client)["unexpected"] == 2
     logged = [r for r in caplog.records if r.name == "lms.learning.fastpath"]
     assert len(logged) == 1 and "a bug in the fast path" in str(logged[0].exc_info[1])
+
+
+def test_sqlite_heartbeat_commits_leave_checkpoints_to_the_checkpointer_thread(app, client, learner_in_lesson, clock,  # noqa: F811
+                                                                        token):
+    """On SQLite a heartbeat's commit never copies the write-ahead log into the database (that
+    fsync held every writer up for up to 0.6 s at 1,000/s): the fast path's connections have no
+    automatic checkpoint, and one thread per process does it every second beside them."""
+    import threading
+
+    from lms.learning import fastpath
+
+    _, _, lesson = learner_in_lesson
+    clock.now += 15
+    assert send(client, lesson, [[0, 15]], 1, token).status_code == 200
+    clock.now += 15
+    assert send(client, lesson, [[15, 30]], 2, token).status_code == 200  # on the fast path
+    driver = _fast_path(app).sqlite.driver
+    if db.engine.dialect.name == "postgresql":  # the SQLite pieces stay unused
+        assert driver is None
+        return
+    assert driver.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    assert any(key[1] == db.engine.url.database for key in fastpath._checkpointer.running)
+    assert any(t.name == "sqlite-checkpoint" and t.is_alive() for t in threading.enumerate())
