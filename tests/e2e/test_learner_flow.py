@@ -184,7 +184,9 @@ def test_a_lesson_reopens_where_the_learner_stopped(live_server, browser_context
     page.goto(f"{live_server}/learn/lessons/{lesson.id}")
     expect(page.locator("#resume-note")).to_contain_text(f"从上次看到的地方继续：0:{int(saved):02d}")
     page.locator("#big-play").click()
-    page.wait_for_function("() => document.getElementById('player').currentTime > 0", timeout=20000)
+    # The played ranges fill only once the picture has moved (a seek alone sets currentTime).
+    page.wait_for_function("""() => { const p = document.getElementById('player').played;
+        return p.length > 0 && p.end(0) > p.start(0); }""", timeout=20000)
     # Now through hls.js (cached), and it started where it stopped: nothing before was played.
     assert page.evaluate("document.getElementById('player').currentSrc").startswith("blob:")
     assert page.evaluate("document.getElementById('player').played.start(0)") >= saved - 0.5
