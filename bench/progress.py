@@ -299,8 +299,11 @@ def run_database(args, database_url: str | None, database_pids=None) -> dict:
             if xs:
                 step[f"{kind}_ms"] = {"p50": _ms(xs, 0.5, 3), "p99": _ms(xs, 0.99, 3), "max": _ms(xs, 1.0, 3),
                                       "count": len(xs)}
-        fast = sum(1 for t, k, _ in probes if k == "write" and a <= t < b)
+        fast = sum(1 for t, k, _ in probes if k == "answered" and a <= t < b)
         step["answered_in_fast_path"] = round(fast / max(1, step["requests"]), 3)
+        if database_url:  # PostgreSQL: statements (round trips) per heartbeat answered in the fast path
+            trips = step.get("read_ms", {}).get("count", 0) + step.get("write_ms", {}).get("count", 0)
+            step["statements_per_answered_heartbeat"] = round(trips / max(1, fast), 3)
         step["deferred_to_flask"] = dict(sorted(collections.Counter(
             k.removeprefix("defer:") for t, k, _ in probes if k.startswith("defer:") and a <= t < b).items()))
     held = [s for s in steps if s["held"]]

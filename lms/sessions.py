@@ -111,7 +111,8 @@ class SessionUser:
         self.id, self.role, self.locale, self.session_generation = id, role, locale, session_generation
 
     # The session generation comes with the role: checking a session costs no extra round trip.
-    SQL = "SELECT role, locale, session_generation FROM users WHERE id = :id AND is_active_account"
+    COLUMNS = ("role", "locale", "session_generation")
+    SQL = f"SELECT {', '.join(COLUMNS)} FROM users WHERE id = :id AND is_active_account"
 
     @classmethod
     def load(cls, user_id: int, sqlite_connection=None):

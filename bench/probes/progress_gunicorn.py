@@ -18,7 +18,10 @@ when the worker exits:
 - ``write``: the heartbeat's writing statements, inside the lock on SQLite (insert and update);
   on PostgreSQL the one statement that updates, inserts and commits (its WAL flush included);
 - ``read`` (PostgreSQL): the statement that reads the user, the progress row and the key;
-- ``defer:<reason>``: a heartbeat the fast path handed to Flask, and why (lms.learning.fastpath.Defer).
+- ``defer:<reason>``: a heartbeat the fast path handed to Flask, and why (lms.learning.fastpath.Defer);
+- ``answered``: a heartbeat the fast path answered itself.
+On PostgreSQL a ``write`` whose row was remembered (lms.learning.store.PgFastStore) reads too: a
+heartbeat answered with a write and no read took one statement.
 """
 import json
 import os
@@ -89,6 +92,8 @@ def post_fork(server, worker):
         verdict = answer(self, environ, body)
         if isinstance(verdict, fastpath.Defer):
             _RECORDS.append((time.time(), "defer:" + verdict, 0.0))
+        elif verdict is not fastpath.UNAVAILABLE:
+            _RECORDS.append((time.time(), "answered", 0.0))
         return verdict
 
     fastpath.HeartbeatFastPath.answer = noted_answer

@@ -86,6 +86,10 @@ class HeartbeatFastPath:
         # file beside the database, which the kernel hands over the moment it is released.
         self.write_lock = _WriterLock()
         self.pg_pool = None  # PostgreSQL: the fast path's own connections, opened on first use
+        # PostgreSQL: per (learner, lesson), the user columns and the progress row this process
+        # wrote last, so the learner's next heartbeat here needs one statement (PgFastStore). A
+        # browser keeps its connection, so its heartbeats mostly come back to the same process.
+        self.remembered: dict[tuple[int, int], tuple] = {}
         self.sqlite = _SqliteConnections()
         self.headers = [("Content-Type", "application/json"), *security.HEADERS, ("Vary", "Cookie")]
         self.deferrals: collections.Counter = collections.Counter()
@@ -217,7 +221,7 @@ class HeartbeatFastPath:
         ORM must do (the lesson's first heartbeat, a completion, a row another tab changed
         meanwhile) goes to Flask, with nothing written here."""
         from lms.learning import access, services
-        from lms.learning.store import FastPool, PgFastStore, UserRefused
+        from lms.learning.store import FastPool, PgFastStore, Stale, UserRefused
         from lms.sessions import SessionUser
 
         user_id = int(data["_user_id"])
@@ -225,16 +229,23 @@ class HeartbeatFastPath:
         def check_user(row) -> bool:
             return _learner_session(SessionUser.from_row(user_id, row), data, now)
 
-        _, _, _, client_id, seq = services.parse_heartbeat(heartbeat)  # the key is bound before the service parses
+        lesson_id, _, _, client_id, seq = services.parse_heartbeat(heartbeat)  # the key is bound before the service parses
         if self.pg_pool is None:
             self.pg_pool = FastPool(db.engine)
+        learner = (user_id, lesson_id)
         with self.pg_pool.connection() as connection:
             store = PgFastStore(connection, user_id, SessionUser.SQL, access.postgres_sql(), check_user,
-                                (client_id, seq))
+                                (client_id, seq), SessionUser.COLUMNS, self.remembered.pop(learner, None))
             try:
-                return services.record_heartbeat(user_id, heartbeat, store=store)
+                try:
+                    result = services.record_heartbeat(user_id, heartbeat, store=store)
+                except Stale:  # the remembered row was not current: again, from the row just read
+                    result = services.record_heartbeat(user_id, heartbeat, store=store)
             except UserRefused:
                 return USER_REFUSED
+            if store.remember() is not None:
+                bounded.put(self.remembered, learner, store.remember(), 32768)
+            return result
 
     def identifier(self, environ) -> str:
         """The session-protection identifier Flask-Login compares (lms.sessions.session_identifier)."""

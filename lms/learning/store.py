@@ -165,12 +165,16 @@ class _CheckedRead:
 
     def _fetch(self, lesson_id: int) -> tuple:
         if self._read is None or self._read[0] != lesson_id:
-            r = self._execute_read(lesson_id)
-            user_columns = len(r) - len(COLUMNS) - 1 - self._trailing if r is not None else 0
-            if r is None or not self.check_user(r[:user_columns]):
-                raise UserRefused
-            self._read = (lesson_id, bool(r[user_columns]), self._progress(r[user_columns + 1:]))
+            self._judge(lesson_id, self._execute_read(lesson_id))
         return self._read
+
+    def _judge(self, lesson_id: int, r) -> None:
+        """Keep the read's columns (user, access, progress row) once the user passes the check."""
+        user_columns = len(r) - len(COLUMNS) - 1 - self._trailing if r is not None else 0
+        if r is None or not self.check_user(r[:user_columns]):
+            raise UserRefused
+        self.user_columns = tuple(r[:user_columns])
+        self._read = (lesson_id, bool(r[user_columns]), self._progress(r[user_columns + 1:]))
 
     def lesson_open(self, user_id: int, lesson_id: int) -> bool:
         assert user_id == self.user_id
@@ -218,14 +222,15 @@ class SqliteFastStore(_CheckedRead, SqliteStore):
 # PostgreSQL, fast path. The user's row comes first (SessionUser.SQL as a CTE, so its columns and
 # conditions stay the sessions module's), then the progress row and the idempotency key's presence.
 _PG_PROGRESS = ", ".join(f"p.{c}" for c in COLUMNS)
-_PG_WRITE = ("WITH changed AS (UPDATE progress SET intervals = %(intervals)s::json, watched_seconds = %(watched_seconds)s, "
-             "coverage = %(coverage)s, position = %(position)s, paid_until = %(paid_until)s, "
-             "last_heartbeat_at = %(last_heartbeat_at)s, last_client_id = %(last_client_id)s, last_seq = %(last_seq)s, "
-             "updated_at = %(updated_at)s WHERE id = %(id)s AND updated_at = %(version)s RETURNING id) "
-             # No ON CONFLICT: a heartbeat stored meanwhile makes the whole statement fail, update included.
-             "INSERT INTO heartbeats (user_id, client_id, seq, lesson_id, claimed_seconds, received_at) "
-             "SELECT %(user_id)s, %(client_id)s, %(seq)s, %(lesson_id)s, %(claimed_seconds)s, %(received_at)s "
-             "FROM changed RETURNING id")
+_PG_UPDATE = ("UPDATE progress SET intervals = %(intervals)s::json, watched_seconds = %(watched_seconds)s, "
+              "coverage = %(coverage)s, position = %(position)s, paid_until = %(paid_until)s, "
+              "last_heartbeat_at = %(last_heartbeat_at)s, last_client_id = %(last_client_id)s, last_seq = %(last_seq)s, "
+              "updated_at = %(updated_at)s WHERE id = %(progress_id)s AND updated_at = %(version)s")
+# No ON CONFLICT: a heartbeat stored meanwhile makes the whole statement fail, update included.
+_PG_INSERT = ("INSERT INTO heartbeats (user_id, client_id, seq, lesson_id, claimed_seconds, received_at) "
+              "SELECT %(user_id)s, %(client_id)s, %(seq)s, %(lesson_id)s, %(claimed_seconds)s, %(received_at)s "
+              "FROM changed RETURNING id")
+_PG_WRITE = f"WITH changed AS ({_PG_UPDATE} RETURNING id) {_PG_INSERT}"
 
 
 def _pg_params(sql: str) -> str:
@@ -233,11 +238,36 @@ def _pg_params(sql: str) -> str:
     return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql.replace("%", "%%"))
 
 
+_PG_READ_TAIL = ("EXISTS (SELECT 1 FROM heartbeats WHERE user_id = %(id)s AND client_id = %(client_id)s AND seq = %(seq)s) "
+                 "FROM u LEFT JOIN progress p ON p.user_id = %(id)s AND p.lesson_id = %(lesson_id)s")
+
+
 @functools.lru_cache(maxsize=4)
 def _pg_read(user_sql: str, access_sql: str) -> str:
-    return (f"WITH u AS ({_pg_params(user_sql)}) SELECT u.*, EXISTS ({access_sql}), {_PG_PROGRESS}, "
-            "EXISTS (SELECT 1 FROM heartbeats WHERE user_id = %(id)s AND client_id = %(client_id)s AND seq = %(seq)s) "
-            "FROM u LEFT JOIN progress p ON p.user_id = %(id)s AND p.lesson_id = %(lesson_id)s")
+    return f"WITH u AS ({_pg_params(user_sql)}) SELECT u.*, EXISTS ({access_sql}), {_PG_PROGRESS}, {_PG_READ_TAIL}"
+
+
+@functools.lru_cache(maxsize=4)
+def _pg_write_remembered(user_columns: tuple[str, ...], user_sql: str, access_sql: str) -> str:
+    """The write computed from a remembered row, and the read, in one statement (``PgFastStore``).
+
+    The database writes only if, at that moment, the progress row is still the one remembered
+    (its version, completion and opening), the user's columns are still those the session check
+    accepted (not disabled, same role and session generation) and the lesson is still open to
+    them (the access rule's own statement). Either way the statement returns what ``_pg_read``
+    returns, from before its write, preceded by the number of heartbeats it stored (0 or 1)."""
+    unchanged = " AND ".join(f"u.{c} IS NOT DISTINCT FROM %(was_{c})s" for c in user_columns)
+    guarded = _PG_UPDATE + (" AND completed_at IS NOT DISTINCT FROM %(was_completed_at)s"
+                            " AND opened_at IS NOT DISTINCT FROM %(was_opened_at)s"
+                            f" AND EXISTS (SELECT 1 FROM u WHERE {unchanged}) AND EXISTS ({access_sql})")
+    return (f"WITH u AS ({_pg_params(user_sql)}), changed AS ({guarded} RETURNING id), stored AS ({_PG_INSERT}) "
+            f"SELECT (SELECT count(*) FROM stored), u.*, EXISTS ({access_sql}), {_PG_PROGRESS}, {_PG_READ_TAIL}")
+
+
+class Stale(Exception):
+    """The remembered row or user was no longer current (``PgFastStore.write``): nothing was
+    written, the store now holds what the database returned instead, and the heartbeat is to be
+    computed again from it."""
 
 
 class PgFastStore(_CheckedRead):
@@ -247,14 +277,34 @@ class PgFastStore(_CheckedRead):
     the lesson's access rule) and whether this heartbeat's key is stored. ``read`` raises
     ``UserRefused`` when the user fails. ``atomic``: ``write`` changes everything or nothing, so
     the service decides about completion before writing.
+
+    ``remembered`` (lesson id, user columns, row): what this process read and wrote for the
+    learner's previous heartbeat. When the session check still accepts those user columns, the
+    heartbeat is computed from that row without a read, and the write checks in the database that
+    nothing changed since (``_pg_write_remembered``): one round trip. When something did, the
+    write raises ``Stale`` with the current columns kept, and the caller runs the heartbeat again
+    (two round trips, as without a remembered row). After a write, ``remember()`` is what to keep.
     """
 
     atomic = True
     _trailing = 1  # the key's presence, after the progress columns
 
-    def __init__(self, connection, user_id: int, user_sql: str, access_sql: str, check_user, key: tuple[str, int]):
+    def __init__(self, connection, user_id: int, user_sql: str, access_sql: str, check_user, key: tuple[str, int],
+                 user_column_names: tuple[str, ...] = (), remembered: tuple | None = None):
         self.connection, self.user_id, self.check_user, self.key = connection, user_id, check_user, key
+        self.user_sql, self.access_sql, self.user_column_names = user_sql, access_sql, user_column_names
         self.read_sql = _pg_read(user_sql, access_sql)
+        self.remembering = False
+        self.written: ProgressRow | None = None
+        if remembered is not None and user_column_names:
+            lesson_id, user_columns, row = remembered
+            if check_user(user_columns):  # the session check, on the columns as last read
+                self.user_columns, self.remembering = user_columns, True
+                self._read = (lesson_id, True, row)  # the lesson's access: checked by the write
+
+    def remember(self) -> tuple | None:
+        """(lesson id, user columns, row as written) after a write, for the learner's next heartbeat."""
+        return None if self.written is None else (self._read[0], self.user_columns, self.written)
 
     def _execute_read(self, lesson_id: int):
         return self.connection.execute(self.read_sql, {"id": self.user_id, "user_id": self.user_id,
@@ -274,12 +324,34 @@ class PgFastStore(_CheckedRead):
         nothing written). None: the row changed since it was read (nothing written)."""
         from psycopg.errors import UniqueViolation
 
-        params = {**heartbeat, **values, "intervals": json.dumps(values["intervals"]), "version": version}
-        try:
-            stored = self.connection.execute(_PG_WRITE, params, prepare=True).fetchone()
-        except UniqueViolation:
-            return False
-        return True if stored is not None else None
+        params = {**heartbeat, **values, "progress_id": values["id"], "intervals": json.dumps(values["intervals"]),
+                  "version": version}
+        lesson_id, _, row = self._read
+        if not self.remembering:
+            try:
+                stored = self.connection.execute(_PG_WRITE, params, prepare=True).fetchone()
+            except UniqueViolation:
+                return False
+            if stored is None:
+                return None
+        else:
+            self.remembering = False
+            params.update({f"was_{c}": v for c, v in zip(self.user_column_names, self.user_columns)},
+                          id=self.user_id, was_completed_at=row.completed_at, was_opened_at=row.opened_at)
+            sql = _pg_write_remembered(self.user_column_names, self.user_sql, self.access_sql)
+            try:
+                r = self.connection.execute(sql, params, prepare=True).fetchone()
+            except UniqueViolation:  # a retry of a stored heartbeat: judged on a fresh read
+                self._read = None
+                raise Stale from None
+            if r is None or not r[0]:
+                self._judge(lesson_id, r and r[1:])  # UserRefused when the account went
+                raise Stale
+        self.written = ProgressRow(values["id"], values["intervals"], values["watched_seconds"], values["coverage"],
+                                   values["position"], row.opened_at, row.completed_at, values["updated_at"],
+                                   values["paid_until"], values["last_heartbeat_at"], values["last_client_id"],
+                                   values["last_seq"])
+        return True
 
 
 # This process's id, kept current across forks without a system call per heartbeat.

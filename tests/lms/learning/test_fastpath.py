@@ -68,13 +68,44 @@ def test_a_disabled_account_goes_to_flask_and_is_refused(client, learner_in_less
     from lms.accounts.models import User
 
     learner, _, lesson = learner_in_lesson
-    clock.now += 15
-    assert send(client, lesson, [[0, 15]], 1, token).status_code == 200
+    for seq in (1, 2):  # the second in front of Flask: on PostgreSQL its row is remembered
+        clock.now += 15
+        assert send(client, lesson, [[15 * seq - 15, 15 * seq]], seq, token).status_code == 200
     db.session.get(User, learner.id).is_active_account = False
     db.session.commit()
     clock.now += 15
-    assert send(client, lesson, [[15, 30]], 2, token).status_code == 401
-    assert len(flask_calls) == 2 and deferrals(client)["user_refused"] == 1
+    before = deferrals(client)
+    assert send(client, lesson, [[30, 45]], 3, token).status_code == 401
+    assert len(flask_calls) == 2 and new_deferrals(client, before) == {"user_refused": 1}
+
+
+def test_a_row_changed_by_another_process_is_merged_not_overwritten(client, learner_in_lesson, clock, token,  # noqa: F811
+                                                                    flask_calls):
+    """Another worker (or another tab through Flask) writes the learner's row between two
+    heartbeats this process answers: the next heartbeat merges into what is stored now, not into
+    the row this process wrote last (on PostgreSQL it remembers that row, lms.learning.store)."""
+    import json
+    from datetime import timedelta
+
+    from lms.learning.models import Progress
+
+    learner, _, lesson = learner_in_lesson
+    for seq in (1, 2):
+        clock.now += 15
+        answer = send(client, lesson, [[15 * seq - 15, 15 * seq]], seq, token).get_json()
+    assert answer["watched_seconds"] == 30, answer
+    row = db.session.query(Progress).filter_by(user_id=learner.id, lesson_id=lesson.id).one()
+    db.session.refresh(row)
+    intervals = json.loads(row.intervals) if isinstance(row.intervals, str) else row.intervals
+    row.intervals = [*intervals, [60.0, 75.0]]  # the other device's seconds
+    row.watched_seconds = 45.0
+    row.updated_at = row.updated_at + timedelta(seconds=1)
+    db.session.commit()
+    clock.now += 15
+    assert send(client, lesson, [[30, 45]], 3, token).get_json()["watched_seconds"] == 60
+    assert len(flask_calls) == 1  # all but the token's first heartbeat in front of Flask
+    db.session.refresh(row)
+    assert [list(map(float, i)) for i in row.intervals] == [[0.0, 45.0], [60.0, 75.0]]
 
 
 def test_the_idle_clock_moves_and_the_new_cookie_is_recognised(client, learner_in_lesson, clock, token,  # noqa: F811
@@ -137,8 +168,9 @@ def test_idle_sign_out_is_left_to_flask(client, learner_in_lesson, clock, token,
     monkeypatch.setattr(fastpath, "time", clock)
     monkeypatch.setattr(sessions, "time", clock)
     clock.now += 11 * 60  # past the 10-minute idle limit
+    before = deferrals(client)
     assert send(client, lesson, [[15, 30]], 2, token).status_code == 401
-    assert len(flask_calls) == 2 and deferrals(client)["idle_sign_out"] == 1
+    assert len(flask_calls) == 2 and new_deferrals(client, before) == {"idle_sign_out": 1}
 
 
 def test_session_identifier_is_flask_logins(app):
@@ -189,10 +221,12 @@ def test_a_lessons_first_heartbeat_goes_to_flask(client, learner_in_lesson, cloc
 
 def test_a_steady_heartbeat_is_one_read_and_one_write_outside_the_orm(app, client, learner_in_lesson, clock,  # noqa: F811
                                                                       token, flask_calls, monkeypatch):
-    """The hot path's promise, pinned without timing: no statement through the ORM's engine, and on
-    PostgreSQL two statements on the fast path's own connection (the read carries the user, the
-    session generation, the lesson's access rule and the idempotency key; the write commits the
-    update and the insert together). A retry of a stored heartbeat is answered from the read alone."""
+    """The hot path's promise, pinned without timing: no statement through the ORM's engine. On
+    PostgreSQL, statements on the fast path's own connection only: a read (the user, the session
+    generation, the lesson's access rule, the idempotency key and the row) and a write (update and
+    insert committed together); once this process has written the learner's row, one statement
+    that writes and reads together (``store._pg_write_remembered``). A retry of a stored heartbeat
+    is answered from a read."""
     from sqlalchemy import event
 
     from types import SimpleNamespace
@@ -206,18 +240,31 @@ def test_a_steady_heartbeat_is_one_read_and_one_write_outside_the_orm(app, clien
     listener = lambda *args: orm.append(args[2])  # noqa: E731
     event.listen(db.engine, "before_cursor_execute", listener)
     execute = psycopg.Connection.execute  # the fast path's own statements (SQLAlchemy uses cursors)
+
+    def kind(query: str) -> str:
+        if query.startswith("WITH changed"):
+            return "write"
+        return "write+read" if "changed AS" in query else "read"
+
     monkeypatch.setattr(psycopg.Connection, "execute",
-                        lambda self, query, *a, **k: fast.append(query.split()[1]) or execute(self, query, *a, **k))
+                        lambda self, query, *a, **k: fast.append(kind(query)) or execute(self, query, *a, **k))
     try:
-        clock.now += 15
-        assert send(client, lesson, [[15, 30]], 2, token).get_json()["watched_seconds"] == 30
-        assert send(client, lesson, [[15, 30]], 2, token).get_json()["watched_seconds"] == 30  # a retry
+        if db.engine.dialect.name == "postgresql":
+            # 10 s apart: the lesson's facts stay in their 30 s cache meanwhile.
+            clock.now += 10
+            assert send(client, lesson, [[15, 25]], 2, token).get_json()["watched_seconds"] == 25
+            clock.now += 10
+            assert send(client, lesson, [[25, 35]], 3, token).get_json()["watched_seconds"] == 35
+            assert send(client, lesson, [[25, 35]], 3, token).get_json()["watched_seconds"] == 35  # a retry
+        else:
+            clock.now += 15
+            assert send(client, lesson, [[15, 30]], 2, token).get_json()["watched_seconds"] == 30
+            assert send(client, lesson, [[15, 30]], 2, token).get_json()["watched_seconds"] == 30  # a retry
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
     assert orm == [] and len(flask_calls) == 1
     if db.engine.dialect.name == "postgresql":
-        # "WITH u AS (...)" reads, "WITH changed AS (UPDATE ...) INSERT ..." writes.
-        assert fast == ["u", "changed", "u"]
+        assert fast == ["read", "write", "write+read", "write+read", "read"]
         return
     # SQLite: on the fast path's own driver connection, one read (user, access rule and progress
     # row together), then the insert and the update; a retry is the read and the ignored insert.
@@ -269,12 +316,12 @@ def test_an_unexpected_error_is_logged_once_and_flask_answers(client, learner_in
     monkeypatch.setattr(fastpath.HeartbeatFastPath, "record_on_driver", broken)
     monkeypatch.setattr(fastpath.HeartbeatFastPath, "record_on_postgres", broken)
     monkeypatch.setattr(fastpath, "_logged_causes", set())
-    calls = len(flask_calls)
+    calls, before = len(flask_calls), deferrals(client)
     for seq, start in ((2, 15), (3, 30)):
         clock.now += 15
         # The learner notices nothing: Flask records the heartbeat.
         assert send(client, lesson, [[start, start + 15]], seq, token).status_code == 200
-    assert len(flask_calls) == calls + 2 and deferrals(client)["unexpected"] == 2
+    assert len(flask_calls) == calls + 2 and new_deferrals(client, before) == {"unexpected": 2}
     logged = [r for r in caplog.records if r.name == "lms.learning.fastpath"]
     assert len(logged) == 1 and "a bug in the fast path" in str(logged[0].exc_info[1])
 
