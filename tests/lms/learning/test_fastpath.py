@@ -6,23 +6,6 @@ from tests.lms.learning.heartbeats import beat
 
 
 @pytest.fixture
-def flask_calls(app, monkeypatch):
-    """Counts heartbeats that reached the Flask view (the rest were answered in front of it)."""
-    import functools
-
-    calls = []
-    view = app.view_functions["learning.progress"]
-
-    @functools.wraps(view)  # the same name, so it stays exempt from the form CSRF check
-    def counting(*args, **kwargs):
-        calls.append(1)
-        return view(*args, **kwargs)
-
-    monkeypatch.setitem(app.view_functions, "learning.progress", counting)
-    return calls
-
-
-@pytest.fixture
 def token(client, learner_in_lesson):  # noqa: F811
     return client.csrf_token()  # the page's token, fixed for the page's life as in the player
 
