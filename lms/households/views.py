@@ -389,7 +389,7 @@ def link_pin():
             _field_error(form, exc, "pin")
             return render_template("households/link_pin.html", form=form, member=member), 422
         _sign_in(user)
-        from lms.learning.terminals import current_terminal
+        from lms.accounts.terminals import current_terminal
 
         if current_terminal() is not None:  # here the sign-in page is the village's list of names
             flash(_("Welcome, %(name)s. Next time tap your name in the list, then enter your PIN.",
@@ -410,7 +410,7 @@ def register():
     page, links only, so it works without JavaScript at province scale); a registered village
     terminal skips the choice: its own village is used.
     """
-    from lms.learning.terminals import current_terminal
+    from lms.accounts.terminals import current_terminal
     from lms.regions.queries import ancestors_of
 
     form = RegisterForm()

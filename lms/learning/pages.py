@@ -18,9 +18,10 @@ from courses.models import Lesson, LessonKind, Skill
 from courses.playback import playback
 from courses.services import cover_url
 from courses.views import editable_course, visible_course
+from lms.accounts import terminals
 from lms.accounts.access import role_required
 from lms.extensions import db
-from lms.learning import queries, services, terminals
+from lms.learning import queries, services
 
 bp = Blueprint("learner", __name__)
 

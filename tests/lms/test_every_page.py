@@ -64,9 +64,9 @@ def world(app, regions, make_user, make_ready_asset, tmp_path, runner, request):
     from courses import services as courses
     from courses.models import Programme, Skill
     from lms.households.models import HouseholdImport
-    from lms.learning.models import Terminal
+    from lms.accounts.models import Terminal
     from lms.learning.services import ensure_enrolment, issue_certificate
-    from lms.learning.terminals import register_terminal
+    from lms.accounts.terminals import register_terminal
     from lms.skills import services as skills
     from lms.skills.models import Evidence, Source, SkillAward
     from media.models import Asset, AssetStatus
@@ -218,7 +218,7 @@ def test_no_page_shows_an_internal_code(app, world, login, make_user):
             if client is None:
                 client = clients[who] = app.test_client()
                 if who == "terminal":  # a browser registered as the village's terminal, nobody signed in
-                    from lms.learning.terminals import COOKIE
+                    from lms.accounts.terminals import COOKIE
 
                     client.set_cookie(COOKIE, world["terminal_token"])
                 elif who != "anonymous":
