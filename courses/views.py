@@ -40,11 +40,17 @@ def visible_course(course_id: int) -> Course:
     abort(404)
 
 
+def visible_lesson(lesson_id: int) -> Lesson:
+    """The lesson if the signed-in person may open its course, else 404."""
+    lesson = db.get_or_404(Lesson, lesson_id)
+    visible_course(lesson.course_id)
+    return lesson
+
+
 @bp.route("/learn/lessons/<int:lesson_id>/captions.vtt")
 @login_required
 def captions(lesson_id):
-    lesson = db.get_or_404(Lesson, lesson_id)
-    visible_course(lesson.course_id)
+    lesson = visible_lesson(lesson_id)
     if not lesson.captions:
         abort(404)
     return Response(lesson.captions, mimetype="text/vtt",

@@ -14,10 +14,10 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from courses import queries as course_queries
-from courses.models import Lesson, LessonKind, Skill
+from courses.models import LessonKind, Skill
 from courses.playback import playback
 from courses.services import cover_url
-from courses.views import editable_course, visible_course
+from courses.views import editable_course, visible_course, visible_lesson
 from lms.accounts import terminals
 from lms.accounts.access import role_required
 from lms.extensions import db
@@ -92,8 +92,8 @@ def enrol(course_id):
 @bp.route("/learn/lessons/<int:lesson_id>")
 @learner_required
 def lesson(lesson_id):
-    lesson = db.get_or_404(Lesson, lesson_id)
-    course = visible_course(lesson.course_id)
+    lesson = visible_lesson(lesson_id)
+    course = lesson.course
     progress = services.note_opened(current_user.id, lesson)
     if lesson.kind is LessonKind.text:
         services.check_lesson_complete(progress, lesson)
@@ -134,8 +134,7 @@ def _player_preloads(media: dict | None) -> list[tuple[str, str]]:
 @bp.route("/learn/lessons/<int:lesson_id>/done", methods=["POST"])
 @learner_required
 def lesson_done(lesson_id):
-    lesson = db.get_or_404(Lesson, lesson_id)
-    visible_course(lesson.course_id)
+    lesson = visible_lesson(lesson_id)
     if lesson.is_media:
         abort(400)
     if services.complete_reading(current_user.id, lesson):
@@ -152,8 +151,7 @@ def document(lesson_id):
     """The lesson's PDF; opening it starts the reading clock as opening the lesson page does."""
     from pathlib import Path
 
-    lesson = db.get_or_404(Lesson, lesson_id)
-    visible_course(lesson.course_id)
+    lesson = visible_lesson(lesson_id)
     if not lesson.document_path:
         abort(404)
     path = Path(current_app.config["MEDIA_ROOT"]) / lesson.document_path
