@@ -21,6 +21,7 @@ import platform
 import re
 import shlex
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -32,6 +33,26 @@ ROOT = Path(__file__).resolve().parent.parent
 STARTED_AT = dt.datetime.now(dt.timezone.utc)
 LOAD_AT_START = [round(x, 2) for x in os.getloadavg()]
 _STARTED = time.monotonic()
+
+
+def stop_group(proc: subprocess.Popen, sig: int = signal.SIGTERM, grace: float = 30) -> None:
+    """Stop a process started with ``start_new_session=True`` and everything it started: ``sig`` to
+    its process group, then SIGKILL to the group if it has not exited within ``grace`` seconds.
+
+    Used by bench/footprint.py (``make run`` and its workers) and tests/production/cluster.py (the
+    servers of the production layout)."""
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass  # the group is gone; wait() still reaps the leader
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=10)
 
 
 def results_dir() -> Path:

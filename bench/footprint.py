@@ -29,12 +29,12 @@ at most one look at a database a second.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.cookiejar
 import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -48,7 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import write_results  # noqa: E402
+from bench.common import stop_group, write_results  # noqa: E402
 from lms.demo.cli import DEMO_LEARNER_PHONE, DEMO_PASSWORD, DEMO_PIN  # noqa: E402
 
 LEARNER = (DEMO_LEARNER_PHONE, DEMO_PIN)
@@ -206,24 +206,24 @@ def checkout(work: Path) -> Path:
     return clone
 
 
-def start(clone: Path, env: dict, log: Path):
+@contextlib.contextmanager
+def timed_run(clone: Path, env: dict, base: str, log: Path, figures: dict, name: str, label: str, target_s: float):
+    """``make run`` in the checkout, timed from the command to the first page served: records
+    ``<name>_start`` (wait_ready's figures), ``<name>_start_s`` and ``<name>_start_cpu_s`` in
+    ``figures``, yields the process, and stops its process group afterwards."""
     started = time.perf_counter()
     with open(log, "wb") as out:
         proc = subprocess.Popen(["make", "--no-print-directory", "run"], cwd=clone, env=env,
                                 start_new_session=True, stdout=out, stderr=subprocess.STDOUT)
-    return proc, started
-
-
-def stop(proc) -> None:
     try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        ready = figures[f"{name}_start"] = wait_ready(base, started, proc, log)
+        figures[f"{name}_start_s"] = ready["ready_s"]
+        figures[f"{name}_start_cpu_s"] = tree_cpu_seconds(proc.pid)
+        print(f"{label}: {ready['ready_s']} s (target ≤ {target_s:g} s), CPU {figures[f'{name}_start_cpu_s']} s; "
+              f"{ready}")
+        yield proc
+    finally:
+        stop_group(proc)
 
 
 class Browser:
@@ -407,13 +407,8 @@ def main(argv=None) -> int:
         clone = checkout(work)
         figures["checkout_commit"] = subprocess.run(["git", "-C", str(clone), "rev-parse", "HEAD"],
                                                     capture_output=True, text=True).stdout.strip()
-        proc, started = start(clone, env, work / "first.log")
-        try:
-            figures["first_start"] = wait_ready(base, started, proc, work / "first.log")
-            figures["first_start_s"] = figures["first_start"]["ready_s"]
-            figures["first_start_cpu_s"] = tree_cpu_seconds(proc.pid)
-            print(f"first start (setup, migrations, demo seed, serving): {figures['first_start_s']} s "
-                  f"(target ≤ 15 s), CPU {figures['first_start_cpu_s']} s; {figures['first_start']}")
+        with timed_run(clone, env, base, work / "first.log", figures, "first",
+                       "first start (setup, migrations, demo seed, serving)", 15) as proc:
             figures["settle_s"] = wait_idle(proc.pid)
             procs = process_set(proc.pid)
             figures["web_workers"] = len(procs["web"])
@@ -437,17 +432,8 @@ def main(argv=None) -> int:
             figures["after_searches_on_every_worker"] = search_every_worker(base, proc.pid, figures["at_rest"])
             print(f"after searches on every web worker: "
                   f"{figures['after_searches_on_every_worker']['total_pss_mb']} MB PSS")
-        finally:
-            stop(proc)
-        proc, started = start(clone, env, work / "second.log")
-        try:
-            figures["second_start"] = wait_ready(base, started, proc, work / "second.log")
-            figures["second_start_s"] = figures["second_start"]["ready_s"]
-            figures["second_start_cpu_s"] = tree_cpu_seconds(proc.pid)
-            print(f"second start: {figures['second_start_s']} s (target ≤ 5 s), CPU {figures['second_start_cpu_s']} s; "
-                  f"{figures['second_start']}")
-        finally:
-            stop(proc)
+        with timed_run(clone, env, base, work / "second.log", figures, "second", "second start", 5):
+            pass
         figures["idle_worker_looks"] = idle_statements(clone, idle_seconds)
         print(f"idle worker: {figures['idle_worker_looks']}")
     finally:

@@ -1,5 +1,5 @@
-"""Courses: programmes, the skill catalogue, courses, lessons, quizzes; trainer authoring; the
-learner catalogue and lesson pages."""
+"""Courses: programmes, the skill catalogue, courses, lessons, quizzes; trainer authoring. The
+learner's pages (home, catalogue, course, lesson, quiz) are lms.learning.pages."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
@@ -17,8 +17,6 @@ def init_app(app) -> None:
     app.register_blueprint(views.bp)
     app.add_template_filter(views.list_of, "list_of")
     app.cli.add_command(cli.cli)
-    register_nav("courses.learner_home", _l("My learning"), ("learner",), order=10)
-    register_nav("courses.catalogue", _l("All courses"), ("learner",), order=11)
     register_nav("courses.trainer_courses", _l("My courses"), ("trainer", "admin"), order=20)
     register_default("courses_max_document_mb", 50, _l("Largest lesson document (PDF) accepted, in MB"), int)
     register_default("courses_package_max_entry_mb", 4096,

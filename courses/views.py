@@ -1,4 +1,5 @@
-"""Learner catalogue and lesson pages; trainer authoring."""
+"""Trainer authoring, and the course files learners open (captions, quiz pictures); the learner's
+pages are lms.learning.pages."""
 from __future__ import annotations
 
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
@@ -10,7 +11,6 @@ from sqlalchemy import select
 
 from courses import queries, services
 from courses.models import Course, Lesson, LessonKind, Programme, Skill
-from courses.playback import playback
 from lms.accounts.access import role_required
 from lms.extensions import db
 from lms.inputs import db_id, db_int
@@ -28,201 +28,33 @@ def list_of(items) -> Markup:
     return Markup(format_list([str(escape(i)) for i in items], locale=get_locale()))
 
 
-def learner_required(view):
-    return role_required("learner", "trainer", "admin")(view)
+# ---------------------------------------------------------------- the course's files for learners
+# (the learner's pages, which show their progress, are lms.learning.pages)
 
-
-# ---------------------------------------------------------------- learner pages
-
-@bp.route("/learn")
-@learner_required
-def learner_home():
-    from lms.learning import queries as learning_queries
-    from lms.skills import queries as skills_queries
-
-    groups = queries.courses_by_top_skill(current_user)
-    return render_template(
-        "courses/home.html", hls_src=hls_src(), in_progress=learning_queries.courses_in_progress(current_user),
-        skills=[(s, len(cs)) for s, cs in groups],
-        certificates=learning_queries.certificates_of(current_user.id),
-        my_skills=skills_queries.my_skills(current_user))
-
-
-@bp.route("/learn/courses")
-@learner_required
-def catalogue():
-    skill = None
-    code = request.args.get("skill")
-    if code:
-        skill = db.session.scalar(select(Skill).where(Skill.code == code))
-        if skill is None:
-            abort(404)
-        courses = queries.available_courses(current_user, queries.skill_family(skill))
-        groups = [(skill, courses)] if courses else []
-    else:
-        groups = queries.courses_by_top_skill(current_user)
-    from lms.learning import queries as learning_queries
-
-    status = learning_queries.course_status(current_user.id, [c.id for _s, cs in groups for c in cs])
-    return render_template("courses/catalogue.html", skill=skill, groups=groups, status=status, hls_src=hls_src())
-
-
-def _visible_course(course_id: int) -> Course:
+def visible_course(course_id: int) -> Course:
+    """The course if the signed-in person may open it, else 404: the rule of every learner page,
+    of the heartbeats and of the media files (``queries.may_open``)."""
     course = db.get_or_404(Course, course_id)
-    if queries.may_open(current_user, course):  # heartbeats decide with the same rule
+    if queries.may_open(current_user, course):
         return course
     abort(404)
 
 
-@bp.route("/learn/courses/<int:course_id>")
-@learner_required
-def course(course_id):
-    from lms.learning import queries as learning_queries
-    from lms.learning import services as learning
-
-    course = _visible_course(course_id)
-    done = learning.completed_lesson_ids(current_user.id, course)
-    enrolment = learning_queries.enrolment(current_user.id, course.id)
-    quiz_passed = learning.quiz_passed(current_user.id, course.quiz)
-    step = learning_queries.next_step(course, done, enrolment.last_lesson_id if enrolment else None, quiz_passed)
-    return render_template(
-        "courses/course.html", course=course, done=done, enrolment=enrolment, cover=services.cover_url(course),
-        quiz_passed=quiz_passed, step=step,
-        certificate=learning_queries.certificate_for(current_user.id, course.id),
-        preview=not course.published)
-
-
-@bp.route("/learn/courses/<int:course_id>/enrol", methods=["POST"])
-@learner_required
-def enrol(course_id):
-    from lms.learning import services as learning
-
-    course = _visible_course(course_id)
-    learning.ensure_enrolment(current_user.id, course.id)
-    first = course.lessons[0] if course.lessons else None
-    return redirect(url_for("courses.lesson", lesson_id=first.id) if first
-                    else url_for("courses.course", course_id=course.id))
-
-
-HLS_SCRIPT_VERSION = "1.7.4"  # package.json's hls.js; the version in the URL busts caches on upgrade
-
-
-def hls_src() -> str:
-    """The lesson player's script: the lesson page loads it, the home and catalogue prefetch it."""
-    return url_for("static", filename="vendor/hls.light.min.js", v=HLS_SCRIPT_VERSION)
-
-
-@bp.route("/learn/lessons/<int:lesson_id>")
-@learner_required
-def lesson(lesson_id):
-    from lms.learning import queries as learning_queries
-    from lms.learning import services as learning
-
+def visible_lesson(lesson_id: int) -> Lesson:
+    """The lesson if the signed-in person may open its course, else 404."""
     lesson = db.get_or_404(Lesson, lesson_id)
-    course = _visible_course(lesson.course_id)
-    progress = learning.note_opened(current_user.id, lesson)
-    if lesson.kind is LessonKind.text:
-        learning.check_lesson_complete(progress, lesson)
-    lessons = course.lessons
-    i = lessons.index(lesson)
-    media = playback(lesson.asset_id) if lesson.is_media else None
-    from lms.learning.terminals import current_terminal
-
-    terminal = current_terminal()
-    return render_template(
-        "courses/lesson.html", course=course, lesson=lesson, media=media, progress=progress,
-        resume_at=learning_queries.resume_position(progress, (media or {}).get("duration") or lesson.duration),
-        preloads=_player_preloads(media), hls_src=hls_src(),
-        prev=lessons[i - 1] if i > 0 else None, next=lessons[i + 1] if i + 1 < len(lessons) else None,
-        default_quality="144p" if terminal is not None and terminal.data_saver else "auto",
-        document_seconds=learning.document_seconds(),
-        reading_left=(learning.reading_seconds_left(current_user.id, lesson)
-                      if lesson.kind is LessonKind.document and not progress.completed_at else 0))
-
-
-def _player_preloads(media: dict | None) -> list[tuple[str, str]]:
-    """(url, as) pairs fetched while the lesson page is still parsing.
-
-    On a 200 ms link the player's chain (script → master playlist → variant playlist → first
-    segment) costs a round trip per step; fetching the master and the lowest video rung's
-    playlist (where hls.js starts) in parallel with the page takes them off the time to the first
-    frame. The player script itself is not preloaded: where it is cached (the home and catalogue
-    prefetch it) it costs nothing on play, and where it is not, 120 KB at 400 kbps would hold up
-    the progressive MP4 the player then starts with. The first segment waits for play.
-    """
-    if not media or media.get("status") != "ready" or not media.get("master"):
-        return []
-    preloads = [(media["master"], "fetch")]
-    videos = [v for v in media.get("variants", []) if v["kind"] == "video"]
-    if videos:
-        preloads.append((min(videos, key=lambda v: v["bandwidth"] or 0)["url"], "fetch"))
-    return preloads
-
-
-@bp.route("/learn/lessons/<int:lesson_id>/done", methods=["POST"])
-@learner_required
-def lesson_done(lesson_id):
-    from lms.learning import services as learning
-
-    lesson = db.get_or_404(Lesson, lesson_id)
-    _visible_course(lesson.course_id)
-    if lesson.is_media:
-        abort(400)
-    if learning.complete_reading(current_user.id, lesson):
-        flash(_("Lesson complete."), "success")
-    else:
-        flash(_("Too soon: please read for %(n)d more seconds, then press the button again.",
-                n=learning.reading_seconds_left(current_user.id, lesson)), "info")
-    return redirect(url_for("courses.lesson", lesson_id=lesson.id))
+    visible_course(lesson.course_id)
+    return lesson
 
 
 @bp.route("/learn/lessons/<int:lesson_id>/captions.vtt")
 @login_required
 def captions(lesson_id):
-    lesson = db.get_or_404(Lesson, lesson_id)
-    _visible_course(lesson.course_id)
+    lesson = visible_lesson(lesson_id)
     if not lesson.captions:
         abort(404)
     return Response(lesson.captions, mimetype="text/vtt",
                     headers={"Cache-Control": "private, max-age=3600"})
-
-
-@bp.route("/learn/lessons/<int:lesson_id>/document.pdf")
-@login_required
-def document(lesson_id):
-    lesson = db.get_or_404(Lesson, lesson_id)
-    _visible_course(lesson.course_id)
-    if not lesson.document_path:
-        abort(404)
-    from pathlib import Path
-
-    path = Path(current_app.config["MEDIA_ROOT"]) / lesson.document_path
-    if not path.is_file():
-        abort(404)
-    from lms.learning import services as learning
-
-    learning.note_document_opened(current_user.id, lesson)
-    return send_file(path, mimetype="application/pdf", conditional=True, max_age=86400)
-
-
-@bp.route("/learn/courses/<int:course_id>/quiz", methods=["GET", "POST"])
-@learner_required
-def quiz(course_id):
-    from lms.learning import services as learning
-
-    course = _visible_course(course_id)
-    if course.quiz is None or not course.quiz.questions:
-        abort(404)
-    attempt = None
-    if request.method == "POST":
-        answers = [[int(v) for v in request.form.getlist(f"q{q.id}") if v.isdigit()]
-                   for q in course.quiz.questions]
-        attempt = learning.submit_quiz(current_user.id, course.quiz, answers)
-        if attempt.passed:
-            flash(_("You passed the quiz."), "success")
-            return redirect(url_for("courses.course", course_id=course.id))
-    return render_template("courses/quiz.html", course=course, quiz=course.quiz, attempt=attempt,
-                           playback=playback, hls_src=hls_src())
 
 
 @bp.route("/learn/questions/<int:question_id>/image")
@@ -233,7 +65,7 @@ def question_image(question_id):
     from courses.models import Question
 
     question = db.get_or_404(Question, question_id)
-    _visible_course(question.quiz.course_id)
+    visible_course(question.quiz.course_id)
     if not question.image_path:
         abort(404)
     return send_file(Path(current_app.config["MEDIA_ROOT"]) / question.image_path, max_age=86400)
@@ -241,7 +73,8 @@ def question_image(question_id):
 
 # ---------------------------------------------------------------- trainer authoring
 
-def _editable(course_id: int) -> Course:
+def editable_course(course_id: int) -> Course:
+    """The course if the signed-in trainer (or admin) may edit it, else 404."""
     course = db.get_or_404(Course, course_id)
     if not services.may_edit(current_user, course):
         abort(404)
@@ -266,7 +99,7 @@ def _form_lists():
 @bp.route("/teach/courses/<int:course_id>/edit", methods=["GET", "POST"])
 @role_required("trainer", "admin")
 def edit(course_id=None):
-    course = _editable(course_id) if course_id else None
+    course = editable_course(course_id) if course_id else None
     error = field = None
     if request.method == "POST":
         f = request.form
@@ -311,7 +144,7 @@ def _ready_assets():
 @bp.route("/teach/courses/<int:course_id>")
 @role_required("trainer", "admin")
 def manage(course_id):
-    return _manage_page(_editable(course_id))
+    return _manage_page(editable_course(course_id))
 
 
 def _manage_page(course, error=None, field=None, form=None):
@@ -325,7 +158,7 @@ def _manage_page(course, error=None, field=None, form=None):
 @bp.route("/teach/courses/<int:course_id>/lessons", methods=["POST"])
 @role_required("trainer", "admin")
 def add_lesson(course_id):
-    course = _editable(course_id)
+    course = editable_course(course_id)
     f = request.form
     upload = request.files.get("document")
     captions = request.files.get("captions")
@@ -339,7 +172,7 @@ def add_lesson(course_id):
                             required=f.get("required") == "1")
     except services.CourseError as exc:
         db.session.rollback()
-        return _manage_page(_editable(course_id), str(exc), exc.field, f)
+        return _manage_page(editable_course(course_id), str(exc), exc.field, f)
     flash(_("Lesson added."), "success")
     return redirect(url_for("courses.manage", course_id=course.id))
 
@@ -348,7 +181,7 @@ def add_lesson(course_id):
 @role_required("trainer", "admin")
 def move_lesson(lesson_id):
     lesson = db.get_or_404(Lesson, lesson_id)
-    _editable(lesson.course_id)
+    editable_course(lesson.course_id)
     services.move_lesson(current_user, lesson, -1 if request.form.get("dir") == "up" else 1)
     return redirect(url_for("courses.manage", course_id=lesson.course_id))
 
@@ -357,7 +190,7 @@ def move_lesson(lesson_id):
 @role_required("trainer", "admin")
 def delete_lesson(lesson_id):
     lesson = db.get_or_404(Lesson, lesson_id)
-    course = _editable(lesson.course_id)
+    course = editable_course(lesson.course_id)
     services.delete_lesson(current_user, lesson)
     flash(_("Lesson removed."), "success")
     return redirect(url_for("courses.manage", course_id=course.id))
@@ -366,7 +199,7 @@ def delete_lesson(lesson_id):
 @bp.route("/teach/courses/<int:course_id>/quiz", methods=["GET", "POST"])
 @role_required("trainer", "admin")
 def edit_quiz(course_id):
-    course = _editable(course_id)
+    course = editable_course(course_id)
     error = field = None
     drafts = None
     if request.method == "POST":
@@ -434,7 +267,7 @@ def _kept_image(course, path):
 @bp.route("/teach/courses/<int:course_id>/publish", methods=["POST"])
 @role_required("trainer", "admin")
 def publish(course_id):
-    course = _editable(course_id)
+    course = editable_course(course_id)
     want = request.form.get("published") == "1"
     try:
         services.publish(current_user, course, want)
@@ -444,13 +277,3 @@ def publish(course_id):
         return redirect(url_for("courses.manage", course_id=course_id), 303)
     flash(_("The course is published.") if want else _("The course is no longer published."), "success")
     return redirect(url_for("courses.manage", course_id=course.id))
-
-
-@bp.route("/teach/courses/<int:course_id>/progress")
-@role_required("trainer", "admin")
-def learners(course_id):
-    from lms.learning import queries as learning_queries
-
-    course = _editable(course_id)
-    return render_template("courses/teach_progress.html", course=course,
-                           rows=learning_queries.course_progress_table(course))

@@ -89,3 +89,19 @@ class SigninFailure(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(96))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Terminal(db.Model):
+    """A shared PC or tablet an admin registered to a village service centre."""
+
+    __tablename__ = "terminals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    region_code: Mapped[str] = mapped_column(ForeignKey("regions.code"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Village links are shared by 10-20 terminals: start at 144p unless the learner chose.
+    data_saver: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 
-from .text import normalize
+from lms.spreadsheets.text import normalize
 
 
 class Category(str, enum.Enum):

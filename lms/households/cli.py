@@ -1,7 +1,6 @@
 """``flask households ...``: import member exports, write synthetic ones."""
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -31,7 +30,8 @@ def import_command(path, report_path, dry_run, strict, create_regions, username)
     from lms.extensions import db
     from lms.regions.scope import write_prefix
 
-    from .messages import issue_dict
+    from lms.spreadsheets.report import counts_line, echo_report
+
     from .importing.run import import_households
 
     actor = None
@@ -49,15 +49,7 @@ def import_command(path, report_path, dry_run, strict, create_regions, username)
     else:
         db.session.rollback()
     data = report.as_dict()
-    if report_path:
-        with open(report_path, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=1)
-    for issue in sorted(report.errors, key=lambda i: (i.row, i.column, i.code))[:50]:
-        d = issue_dict(issue)
-        click.echo(f"row {d['row']} [{d['column']}] {d['code']}: {d['message']}", err=True)
-    if report.error_count > 50:
-        click.echo(f"… {report.error_count - 50} more errors (see --report)", err=True)
-    click.echo(" ".join(f"{k}={data[k]}" for k in (
+    echo_report(data, report_path, counts_line(data, (
         "rows", "households_created", "households_updated", "members_created", "members_updated",
         "unchanged", "rejected")) + f" warnings={report.warning_count}"
         + (" (dry run: nothing changed)" if dry_run else "")

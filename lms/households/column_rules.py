@@ -20,7 +20,7 @@ from stdnum.cn import ric
 
 from .categories import DocType
 from .idnumbers import IdError, _birth_dates, area_warning, parse_id
-from .text import normalize
+from lms.spreadsheets.text import normalize
 
 APOSTROPHES = "'‘’`"
 _DIGITS = re.compile(r"\d+")

@@ -18,7 +18,7 @@ from stdnum.cn import ric
 from lms.crypto import IdCipher
 
 from .categories import DocType, Sex
-from .text import normalize
+from lms.spreadsheets.text import normalize
 
 _LAST = frozenset("0123456789Xx")
 _EXCEL_FLOAT = re.compile(r"^\d+(\.\d*)?(E\+?\d+)?$", re.IGNORECASE)

@@ -2,21 +2,12 @@
 households catalog holds the Chinese)."""
 from __future__ import annotations
 
-from flask_babel import gettext
-
-
-def N_(msgid: str) -> str:
-    """Marks a msgid for extraction; translated when shown."""
-    return msgid
-
+from lms.spreadsheets.report import SHEET_MESSAGES, Messages, N_
 
 MESSAGES = {
-    # the file
-    "unreadable": N_("The file cannot be read: %(reason)s"),
-    "empty": N_("The file is empty."),
-    "encoding": N_("The file is not valid %(encoding)s text. Save it again as UTF-8 or GBK CSV, or as XLSX."),
+    # the file (the shared reader's codes, and its header as the household file has it)
+    **SHEET_MESSAGES,
     "no_header": N_("No header row found: the first rows must include the column titles 户编号, 姓名, 证件号码."),
-    "missing_columns": N_("Required columns are missing: %(columns)s."),
     "data_key_rotating": N_("The data key is being changed: an administrator must first run "
                             "“flask keys rotate-data”. Please import again after that."),
     # values
@@ -65,12 +56,6 @@ MESSAGES = {
 VARIANTS = {("id_duplicate", "household"): N_("This ID number is also in household %(household)s, earlier in this file.")}
 
 
-def message(code: str, params: dict) -> str:
-    msgid = next((v for (c, p), v in VARIANTS.items() if c == code and p in params), None) or MESSAGES.get(code)
-    return gettext(msgid, **params) if msgid else code
-
-
-def issue_dict(issue) -> dict:
-    """An error or warning as the report shows it."""
-    return {"row": issue.row, "column": issue.column, "code": issue.code,
-            "message": message(issue.code, issue.params)}
+HOUSEHOLD_MESSAGES = Messages(MESSAGES, VARIANTS)
+message = HOUSEHOLD_MESSAGES
+issue_dict = HOUSEHOLD_MESSAGES.issue_dict

@@ -49,7 +49,7 @@ def find_member_to_link(id_number: str, name: str) -> Member:
     from lms.accounts.models import User
 
     from .queries import member_by_id_number
-    from .text import normalize
+    from lms.spreadsheets.text import normalize
 
     member = member_by_id_number(id_number)
     if member is None or member.removed_at is not None:

@@ -1,16 +1,19 @@
-"""Reading officials' member exports: CSV in any of the usual encodings or XLSX,
-header row found (not assumed to be row 1), columns mapped by Chinese header."""
+"""The household file's columns (the national member export's): its ``Layout`` for the shared
+reader (lms.spreadsheets.sheet), which opens it; and the household import's quick first look at
+one column (``column``: the household numbers, read as bytes where it can)."""
 from __future__ import annotations
 
-import codecs
 import csv
 import itertools
 import operator
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
-from .text import clean_cell, normalize
+from lms.spreadsheets.sheet import Layout, Sheet, SheetError, open_sheet as _open_sheet
+from lms.spreadsheets.sheet import header_field as _header_field
+
+__all__ = ["HEADERS", "HOUSEHOLD_LAYOUT", "REGION_BY_NAME", "REQUIRED", "IrregularLines", "SheetError", "column",
+           "header_field", "open_sheet"]
 
 # field → accepted headers (the first is the national export's own header).
 HEADERS: dict[str, tuple[str, ...]] = {
@@ -58,269 +61,44 @@ HEADERS: dict[str, tuple[str, ...]] = {
 REQUIRED = ("household_no", "name", "id_number", "relation", "labour_skill")
 REGION_BY_NAME = ("county", "township", "village")
 
-_HEADER_LOOKUP = {normalize(h).rstrip("*"): f for f, names in HEADERS.items() for h in names}
+# A village by its 12-digit code, or by the names of its county, township and village.
+HOUSEHOLD_LAYOUT = Layout(HEADERS, REQUIRED, either=("village_code", REGION_BY_NAME))
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Which columns a kind of file has: field → accepted headers, the required fields, and whether
-    a village (code, or county + township + village names) is required. Other imports (skill
-    certificates) read their files with this same reader and their own layout."""
-
-    headers: dict[str, tuple[str, ...]]
-    required: tuple[str, ...]
-    needs_region: bool = False
-
-    @property
-    def lookup(self) -> dict[str, str]:
-        table = _LOOKUPS.get(id(self))
-        if table is None:
-            table = _LOOKUPS[id(self)] = {normalize(h).rstrip("*"): f for f, names in self.headers.items()
-                                          for h in names}
-        return table
+def open_sheet(path: str | os.PathLike, filename: str | None = None) -> Sheet:
+    """Open a member export (CSV or XLSX); SheetError when it cannot be used."""
+    return _open_sheet(path, filename, HOUSEHOLD_LAYOUT)
 
 
-_LOOKUPS: dict[int, dict[str, str]] = {}
-# A title row above the header is common; look this far down for the header.
-HEADER_SCAN_ROWS = 30
-_SAMPLE = 256 * 1024
+def header_field(text: str) -> str | None:
+    """The household field a header cell names, or None."""
+    return _header_field(text, HOUSEHOLD_LAYOUT)
 
 
-class SheetError(Exception):
-    """The file cannot be used at all (exit code 2)."""
-
-    def __init__(self, code: str, **params):
-        super().__init__(code)
-        self.code = code
-        self.params = params
-
-
-def header_field(text: str, layout: Layout | None = None) -> str | None:
-    lookup = _HEADER_LOOKUP if layout is None else layout.lookup
-    return lookup.get(normalize(clean_cell(text)).rstrip("*"))
-
-
-@dataclass
-class Sheet:
-    """An opened export: format, encoding, header row and column mapping."""
-
-    path: str
-    format: str
-    encoding: str | None
-    header_row: int  # 1-based, as the official sees it
-    headers: list[str]
-    mapping: dict[str, int]  # field → column index
-    unknown_columns: list[str] = field(default_factory=list)
-    _rows: Iterator[list] | None = None
-    delimiter: str = ","  # CSV only
-    _reader: Iterator[list] | None = None  # CSV: the rows straight from csv.reader
-
-    def rows(self) -> Iterator[tuple[int, list[str]]]:
-        """(row number, cells as cleaned text) for every non-empty data row."""
-        rows, self._rows = self._rows, None
-        if rows is None:
-            raise RuntimeError("rows() can be read once")
-        number = self.header_row
-        for cells in rows:
-            number += 1
-            if self.format == "xlsx":
-                cells = [_xlsx_text(c) for c in cells]
-            if cells and (cells[0] or any(cells)):
-                yield number, cells
-
-    def blocks(self, size: int) -> Iterator[tuple[list[int], list[list[str]]]]:
-        """The data rows ``size`` at a time as (row numbers, rows), blank rows left
-        out: the import's hot path, without a Python step per row where it can."""
-        rows, self._rows = self._rows, None
-        if rows is None:
-            raise RuntimeError("the rows can be read once")
-        # The CSV reader itself, without the per-row step of the checking ``rows``
-        # (which is held on to: dropping it closes the file).
-        raw = self._reader or rows
-        base = self.header_row + 1
-        while block := _next_block(raw, size, self.encoding):
-            if self.format == "xlsx":
-                block = [[_xlsx_text(c) for c in cells] for cells in block]
-            numbers = range(base, base + len(block))
-            base += len(block)
-            if all(map(operator.itemgetter(0), filter(None, block))) and all(block):
-                yield list(numbers), block
-                continue
-            keep = [k for k, cells in enumerate(block) if cells and (cells[0] or any(cells))]
-            if keep:
-                yield [numbers[k] for k in keep], [block[k] for k in keep]
-
-    def column_blocks(self, size: int, width: int) -> Iterator[tuple[list[int], list[tuple]]]:
-        """``blocks()`` as (row numbers, columns): a tuple for each of the first
-        ``width`` columns ("" where a row is short).  The validator works column
-        by column; one transposition in C here is cheaper than picking each
-        column out of the rows."""
-        for numbers, rows in self.blocks(size):
-            yield numbers, _columns(rows, width)
-
-    def column(self, index: int, *, as_text: bool = False) -> Iterator[str]:
-        """One column's cells for the data rows that ``blocks()`` gives ("" where a
-        row is short), where a cell equal to the one before may be left out.  Reads
-        the file again, a CSV without parsing the other columns: the import's quick
-        first look at the household numbers.  A CSV in UTF-8 or GB18030 is read as
-        bytes unless ``as_text``; IrregularLines when it has to be read as text."""
-        if self.format != "csv":
-            sheet = open_sheet(self.path, "sheet.xlsx")
-            for _numbers, block in sheet.blocks(5000):
-                yield from (cells[index] if len(cells) > index else "" for cells in block)
+def column(sheet: Sheet, index: int, *, as_text: bool = False) -> Iterator[str]:
+    """One column's cells for the data rows that ``sheet.blocks()`` gives ("" where a
+    row is short), where a cell equal to the one before may be left out.  Reads
+    the file again, a CSV without parsing the other columns: the import's quick
+    first look at the household numbers.  A CSV in UTF-8 or GB18030 is read as
+    bytes unless ``as_text``; IrregularLines when it has to be read as text."""
+    if sheet.format != "csv":
+        again = _open_sheet(sheet.path, "sheet.xlsx", sheet.layout)
+        for _numbers, block in again.blocks(5000):
+            yield from (cells[index] if len(cells) > index else "" for cells in block)
+        return
+    try:
+        if sheet.encoding in _LINES_SPLIT_AS_BYTES and not as_text:
+            yield from _csv_column_bytes(sheet.path, sheet.encoding, sheet.delimiter,
+                                         sheet.header_row, index)
             return
-        try:
-            if self.encoding in _LINES_SPLIT_AS_BYTES and not as_text:
-                yield from _csv_column_bytes(self.path, self.encoding, self.delimiter,
-                                             self.header_row, index)
-                return
-            with open(self.path, encoding=self.encoding, newline="", errors="strict") as fh:
-                yield from _csv_column(fh, self.delimiter, self.header_row, index)
-        except UnicodeDecodeError as exc:
-            raise SheetError("encoding", encoding=self.encoding) from exc
-
-    def preview(self, n: int = 5) -> list[tuple[int, list[str]]]:
-        """The first n data rows; consumes the sheet (open it again to import)."""
-        return list(itertools.islice(self.rows(), n))
-
-
-def _next_block(rows, size: int, encoding: str | None) -> list:
-    try:
-        return list(itertools.islice(rows, size))
+        with open(sheet.path, encoding=sheet.encoding, newline="", errors="strict") as fh:
+            yield from _csv_column(fh, sheet.delimiter, sheet.header_row, index)
     except UnicodeDecodeError as exc:
-        raise SheetError("encoding", encoding=encoding) from exc
-
-
-def _xlsx_text(value) -> str:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        # Past 15 digits Excel has already lost the number's tail: keep the
-        # exponent form so an ID number stored as a number is recognised.
-        return f"{value:E}" if abs(value) >= 1e15 else repr(value)
-    if hasattr(value, "strftime"):
-        return value.strftime("%Y%m%d")
-    return str(value)
-
-
-def detect_encoding(sample: bytes) -> str:
-    """The text encoding of a CSV, from its first bytes."""
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    try:
-        sample.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as exc:
-        # A sample cut inside a multi-byte character is still UTF-8.
-        if exc.start >= len(sample) - 3 and exc.reason == "unexpected end of data":
-            return "utf-8"
-    import charset_normalizer
-
-    best = charset_normalizer.from_bytes(sample).best()
-    encoding = best.encoding if best else None
-    if encoding is None or encoding.replace("_", "").lower() in ("gbk", "gb2312", "gb18030", "hz"):
-        # GB18030 is a superset of GBK and GB2312: it reads all three.
-        return "gb18030"
-    return encoding
-
-
-def _find_header(rows: Iterator[list], layout: Layout | None = None) -> tuple[int, list[str], list[list]]:
-    """(1-based header row, header cells, rows read before the data)."""
-    seen = list(itertools.islice(rows, HEADER_SCAN_ROWS))
-    best, best_hits = None, 0
-    for i, cells in enumerate(seen):
-        hits = sum(1 for c in cells if isinstance(c, str) and c and header_field(c, layout))
-        if hits > best_hits:
-            best, best_hits = i, hits
-    if best is None or best_hits < min(3, len((layout or HOUSEHOLD_LAYOUT).required)):
-        raise SheetError("no_header")
-    return best + 1, [clean_cell(c) for c in seen[best]], seen[best + 1:]
-
-
-def _map_columns(headers: list[str], layout: Layout | None = None) -> tuple[dict[str, int], list[str]]:
-    layout = layout or HOUSEHOLD_LAYOUT
-    mapping, unknown = {}, []
-    for i, text in enumerate(headers):
-        if not text:
-            continue
-        f = header_field(text, layout)
-        if f is None:
-            unknown.append(text)
-        elif f not in mapping:
-            mapping[f] = i
-    missing = [f for f in layout.required if f not in mapping]
-    if layout.needs_region and "village_code" not in mapping and not all(f in mapping for f in REGION_BY_NAME):
-        missing.append("village_code")
-    if missing:
-        raise SheetError("missing_columns", columns="、".join(layout.headers.get(f, HEADERS.get(f, (f,)))[0]
-                                                             for f in missing))
-    return mapping, unknown
-
-
-def open_sheet(path: str | os.PathLike, filename: str | None = None, layout: Layout | None = None) -> Sheet:
-    """Open a CSV or XLSX export; SheetError when it cannot be used."""
-    path = os.fspath(path)
-    name = (filename or path).lower()
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(_SAMPLE)
-    except OSError as exc:
-        raise SheetError("unreadable", reason=exc.strerror or str(exc)) from exc
-    if head.startswith(b"PK\x03\x04") or name.endswith((".xlsx", ".xlsm", ".xls")):
-        return _open_xlsx(path, layout)
-    return _open_csv(path, head, layout)
-
-
-def _open_csv(path: str, head: bytes, layout: Layout | None = None) -> Sheet:
-    if not head.strip():
-        raise SheetError("empty")
-    encoding = detect_encoding(head)
-    sample = head.decode(encoding, errors="replace")
-    try:
-        dialect = csv.Sniffer().sniff(sample[:8192], delimiters=",\t;")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
-    fh = open(path, encoding=encoding, newline="", errors="strict")
-    rows = csv.reader(fh, delimiter=delimiter)
-
-    def stream():
-        try:
-            yield from rows
-        except UnicodeDecodeError as exc:
-            raise SheetError("encoding", encoding=encoding) from exc
-        finally:
-            fh.close()
-
-    it = stream()
-    try:
-        header_row, headers, buffered = _find_header(it, layout)
-        mapping, unknown = _map_columns(headers, layout)
-    except BaseException:
-        it.close()
-        raise
-    return Sheet(path, "csv", encoding, header_row, headers, mapping, unknown,
-                 itertools.chain(buffered, it), delimiter,
-                 None if fh.closed else itertools.chain(buffered, rows))  # closed: all read
+        raise SheetError("encoding", encoding=sheet.encoding) from exc
 
 
 # Longer lines go through csv.reader, which enforces its field size limit.
 _LONG_LINE = 100_000
-
-
-def _columns(rows: list, width: int) -> list[tuple]:
-    """Rows (lists of cells) as ``width`` columns, short rows padded with ""."""
-    if min(map(len, rows)) < width:
-        rows = [r if len(r) >= width else list(r) + [""] * (width - len(r)) for r in rows]
-    return list(itertools.islice(zip(*rows), width))
-
-
 # Encodings in which a byte that looks like ASCII "\n", "\r", '"', NUL or a delimiter
 # always is that character (never part of a multi-byte one).
 _LINES_SPLIT_AS_BYTES = ("utf-8", "utf-8-sig", "gb18030")
@@ -434,23 +212,3 @@ def _csv_column(fh, delimiter: str, skip: int, index: int) -> Iterator[str]:
         if line.strip(delimiter):  # not a blank row (only delimiters)
             cells = line.split(delimiter, index + 1)
             yield cells[index] if len(cells) > index else ""
-
-
-def _open_xlsx(path: str, layout: Layout | None = None) -> Sheet:
-    from python_calamine import CalamineWorkbook
-
-    try:
-        book = CalamineWorkbook.from_path(path)
-        sheet = book.get_sheet_by_index(0)
-        rows = sheet.iter_rows()
-    except Exception as exc:  # calamine raises its own error types
-        raise SheetError("unreadable", reason=str(exc)) from exc
-    # calamine starts at the first used cell: count the blank rows above it.
-    offset = sheet.start[0] if sheet.start else 0
-    header_row, headers, buffered = _find_header(rows, layout)
-    mapping, unknown = _map_columns(headers, layout)
-    return Sheet(path, "xlsx", None, header_row + offset, headers, mapping, unknown,
-                 itertools.chain(buffered, rows))
-
-
-HOUSEHOLD_LAYOUT = Layout(HEADERS, REQUIRED, needs_region=True)

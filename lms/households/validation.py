@@ -15,11 +15,13 @@ import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from lms.spreadsheets.report import Issue
+from lms.spreadsheets.text import normalize
+
 from . import categories as cat
 from . import column_rules as rules
 from .column_rules import cell_text
 from .spreadsheet import HEADERS
-from .text import normalize
 
 # Stored values, in the order the database columns are written.
 HOUSEHOLD_FIELDS = ("village_code", "year", "household_type", "poverty_status", "exit_year",
@@ -39,13 +41,6 @@ _CATEGORY_FIELDS: dict[str, type[cat.Category]] = {
 _TEXT_FIELDS = {"person_no": 40, "phone": 20, "employer": 100, "household_phone": 20}
 _FLAG_FIELDS = ("dibao", "tekun", "mandarin")
 _SPLIT = re.compile(r"[,，、;；/\s]+")
-
-
-class Issue(NamedTuple):
-    row: int
-    column: str
-    code: str
-    params: dict
 
 
 class RegionIndex:

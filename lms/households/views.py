@@ -19,6 +19,7 @@ from lms.extensions import db, limiter
 from lms.regions.models import Region
 from lms.regions.scope import ensure_in_scope, region_prefix
 from lms.settings import get_setting
+from lms.spreadsheets.sheet import SheetError
 
 from . import categories as cat
 from . import queries, services
@@ -26,7 +27,7 @@ from .display import FIELD_LABELS, value_label
 from .forms import (AccountForm, ConfirmForm, DiscardForm, LinkForm, MoveForm, PinForm, RegisterForm,
                     RemoveForm, UploadForm)
 from .models import Household, HouseholdImport, Member
-from .spreadsheet import HEADERS, SheetError, open_sheet
+from .spreadsheet import HEADERS, open_sheet
 from .uploads import WORKER_LOST, NotDiscardable, discard, preview_hours, state_label
 
 bp = Blueprint("households", __name__, url_prefix="/households", template_folder="templates",
@@ -311,7 +312,7 @@ def discard_import(import_id: int):
 def import_status(import_id: int):
     rec = _import_or_404(import_id)
     lost = rec.status == "failed" and (rec.report or {}).get("failure") == WORKER_LOST
-    from .importing.report import grouped
+    from lms.spreadsheets.report import grouped
 
     return render_template("households/import.html", rec=rec, progress=_progress(rec), grouped=grouped,
                            state=state_label(rec.status), lost=lost, discard_form=DiscardForm(),
@@ -388,7 +389,7 @@ def link_pin():
             _field_error(form, exc, "pin")
             return render_template("households/link_pin.html", form=form, member=member), 422
         _sign_in(user)
-        from lms.learning.terminals import current_terminal
+        from lms.accounts.terminals import current_terminal
 
         if current_terminal() is not None:  # here the sign-in page is the village's list of names
             flash(_("Welcome, %(name)s. Next time tap your name in the list, then enter your PIN.",
@@ -409,7 +410,7 @@ def register():
     page, links only, so it works without JavaScript at province scale); a registered village
     terminal skips the choice: its own village is used.
     """
-    from lms.learning.terminals import current_terminal
+    from lms.accounts.terminals import current_terminal
     from lms.regions.queries import ancestors_of
 
     form = RegisterForm()

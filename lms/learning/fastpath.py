@@ -273,6 +273,16 @@ def _learner_session(user, data: dict, now: float) -> bool:
     return user is not None and user.role.value == "learner" and session_current(data, user.session_generation, now)
 
 
+def _detached_driver(engine):
+    """A driver (sqlite3) connection taken from the engine's pool, with the pool's connect-time
+    settings (WAL, foreign keys, busy timeout), and detached from it: ours now, for the life of the
+    thread; the pool opens another for itself when it needs one."""
+    pooled = engine.raw_connection()
+    driver = pooled.driver_connection
+    pooled.detach()
+    return driver
+
+
 class _SqliteConnections(threading.local):
     """SQLite: one driver connection per server thread, taken from the engine's pool once (with
     the pool's connect-time settings: WAL, foreign keys, busy timeout) and detached from it, so a
@@ -297,9 +307,7 @@ class _SqliteConnections(threading.local):
                 pooled.close()
             return
         if self.driver is None or self.pid != current_pid():
-            pooled = engine.raw_connection()
-            self.driver, self.pid = pooled.driver_connection, current_pid()
-            pooled.detach()  # ours now; the pool opens another for itself when it needs one
+            self.driver, self.pid = _detached_driver(engine), current_pid()
             # A heartbeat's commit never runs a checkpoint (at 1,000/s one came every few tenths
             # of a second and its fsync held the writers' lock for up to 0.6 s): the
             # checkpointer thread does it beside the writers instead.
@@ -328,10 +336,8 @@ class _Checkpointer:
         with self.lock:
             if key in self.running:
                 return
-            pooled = engine.raw_connection()
-            driver = pooled.driver_connection
-            pooled.detach()
-            thread = threading.Thread(target=self._run, args=(driver,), name="sqlite-checkpoint", daemon=True)
+            thread = threading.Thread(target=self._run, args=(_detached_driver(engine),), name="sqlite-checkpoint",
+                                      daemon=True)
             self.running[key] = thread
             thread.start()
 

@@ -13,10 +13,12 @@ from sqlalchemy import select
 from wtforms.validators import ValidationError
 
 from lms import bounded
+from lms.accounts import terminals
 from lms.accounts.access import role_required
+from lms.accounts.models import Terminal
 from lms.extensions import csrf, db, limiter
-from lms.learning import services, terminals
-from lms.learning.models import Certificate, Terminal
+from lms.learning import services
+from lms.learning.models import Certificate
 
 bp = Blueprint("learning", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/learning")

@@ -11,7 +11,7 @@ bp = Blueprint("main", __name__)
 
 # Each area may claim the home page of a role by endpoint; the first registered one wins.
 HOME_ENDPOINTS = {
-    "learner": ("courses.learner_home",),
+    "learner": ("learner.home",),
     "trainer": ("courses.trainer_courses", "media.my_media"),
     "official": ("stats.skills", "households.index"),
     "admin": ("admin.users",),

@@ -1,111 +1,125 @@
-"""Loading the division table. Services flush; the caller commits."""
+"""Loading the division table through the shared spreadsheet import (lms.spreadsheets). Services
+flush; the caller commits."""
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass, field
-
-from flask_babel import gettext as _
+import os
+from dataclasses import dataclass
 
 from lms.extensions import db
 from lms.regions.models import LEVEL_DIGITS, Region
+from lms.spreadsheets.report import SHEET, ImportReport, Issue, Messages, N_
+from lms.spreadsheets.sheet import Layout, Sheet, SheetError, open_sheet, read_text
+from lms.spreadsheets.text import clean_cell
+
+
+# The table's columns, by their English headers (header = row 1 in the files the app ships).
+REQUIRED_COLUMNS = ("code", "name", "level", "parent_code")
+LAYOUT = Layout({name: (name,) for name in REQUIRED_COLUMNS}, REQUIRED_COLUMNS)
+REGION_MESSAGES = Messages({
+    "no_header": N_("No header row found: the first row must name the columns code, name, level, parent_code."),
+    "bad_level": N_("Level must be a number from 1 to 5."),
+    "bad_code": N_("A region code has exactly 12 digits; got “%(code)s”."),
+    "missing_name": N_("The name is empty."),
+    "unknown_parent": N_("Parent region %(code)s does not exist at the level above."),
+    "parent_mismatch": N_("Code %(code)s does not lie under its parent %(parent)s."),
+}, variants={("bad_code", "level"): N_("Code %(code)s has digits beyond its level (%(level)s).")}, base=SHEET)
 
 
 @dataclass
-class RegionImportReport:
-    rows: int = 0
+class RegionImportReport(ImportReport):
+    COUNTS = ("created", "updated")
+    messages = REGION_MESSAGES
+
     created: int = 0
     updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    errors: list[dict] = field(default_factory=list)
-
-    def error(self, row: int, column: str, code: str, message: str) -> None:
-        self.errors.append({"row": row, "column": column, "code": code, "message": message})
-
-    def as_dict(self) -> dict:
-        return {
-            "rows": self.rows,
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "rejected": self.rejected,
-            "warnings": [],
-            "errors": self.errors,
-        }
 
 
-class UnusableFile(ValueError):
-    """The file cannot be read at all; nothing was imported."""
-
-
-REQUIRED_COLUMNS = ("code", "name", "level", "parent_code")
-
-
-def validate_region_code(code: str, level: int) -> str | None:
-    """The message for a malformed code at ``level``, or None when it is well-formed."""
+def region_code_problem(code: str, level: int) -> dict | None:
+    """The params of a "bad_code" issue for a malformed code at ``level``, or None when it is
+    well-formed."""
     if len(code) != 12 or not code.isdigit():
-        return _("A region code has exactly 12 digits; got “%(code)s”.", code=code)
+        return {"code": code}
     if code[LEVEL_DIGITS[level]:].strip("0"):
-        return _("Code %(code)s has digits beyond its level (%(level)s).", code=code, level=level)
+        return {"code": code, "level": level}
     return None
 
 
 def import_regions(text: str) -> RegionImportReport:
-    """Import a UTF-8 CSV with header ``code,name,level,parent_code``; idempotent.
+    """Import a CSV table (as text) with the header ``code,name,level,parent_code``; idempotent."""
+    try:
+        sheet = read_text(text, LAYOUT)
+    except SheetError as exc:
+        report = RegionImportReport()
+        report.file_unusable(exc.code, exc.params)
+        return report
+    return _import(sheet)
 
-    Parents must come before their children or already exist; a bad row changes nothing and is
-    reported with its spreadsheet row number (header = row 1).
-    """
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise UnusableFile(_("Missing columns: %(columns)s.", columns=", ".join(missing)))
+
+def import_regions_file(path: str | os.PathLike) -> RegionImportReport:
+    """Import a spreadsheet (CSV in UTF-8/GBK/GB18030, or XLSX) with the columns code, name,
+    level, parent_code; idempotent."""
+    try:
+        sheet = open_sheet(path, None, LAYOUT)
+    except SheetError as exc:
+        report = RegionImportReport()
+        report.file_unusable(exc.code, exc.params)
+        return report
+    return _import(sheet)
+
+
+def _import(sheet: Sheet) -> RegionImportReport:
+    """Parents must come before their children or already exist; a bad row changes nothing and is
+    reported with its spreadsheet row number."""
     report = RegionImportReport()
+    report.opened(sheet)
+    cols = sheet.mapping
     known = {code: level for code, level in db.session.execute(db.select(Region.code, Region.level))}
-    for row_number, row in enumerate(reader, start=2):
-        report.rows += 1
-        row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
-        code, name, parent_code = row["code"], row["name"], row["parent_code"] or None
-        try:
-            level = int(row["level"])
-            if level not in LEVEL_DIGITS:
-                raise ValueError
-        except ValueError:
-            report.rejected += 1
-            report.error(row_number, "level", "bad_level", _("Level must be a number from 1 to 5."))
-            continue
-        problem = validate_region_code(code, level)
-        if problem:
-            report.rejected += 1
-            report.error(row_number, "code", "bad_code", problem)
-            continue
-        if not name:
-            report.rejected += 1
-            report.error(row_number, "name", "missing_name", _("The name is empty."))
-            continue
-        if level == 1:
-            parent_code = None
-        elif parent_code not in known or known[parent_code] != level - 1:
-            report.rejected += 1
-            report.error(row_number, "parent_code", "unknown_parent",
-                         _("Parent region %(code)s does not exist at the level above.", code=parent_code or "—"))
-            continue
-        elif not code.startswith(parent_code[: LEVEL_DIGITS[level - 1]]):
-            report.rejected += 1
-            report.error(row_number, "parent_code", "parent_mismatch",
-                         _("Code %(code)s does not lie under its parent %(parent)s.", code=code, parent=parent_code))
-            continue
-        existing = db.session.get(Region, code)
-        if existing is None:
-            db.session.add(Region(code=code, name=name, level=level, parent_code=parent_code))
-            report.created += 1
-        elif (existing.name, existing.level, existing.parent_code) != (name, level, parent_code):
-            existing.name, existing.level, existing.parent_code = name, level, parent_code
-            report.updated += 1
-        else:
-            report.unchanged += 1
-        known[code] = level
+    try:
+        for row_number, cells in sheet.rows():
+            report.rows += 1
+            row = {name: clean_cell(cells[i]) if i < len(cells) else "" for name, i in cols.items()}
+            issue = _check(row, row_number, known)
+            if issue is not None:
+                report.reject([issue])
+                continue
+            code, name, level, parent_code = row["code"], row["name"], int(row["level"]), row["parent_code"] or None
+            if level == 1:
+                parent_code = None
+            existing = db.session.get(Region, code)
+            if existing is None:
+                db.session.add(Region(code=code, name=name, level=level, parent_code=parent_code))
+                report.created += 1
+            elif (existing.name, existing.level, existing.parent_code) != (name, level, parent_code):
+                existing.name, existing.level, existing.parent_code = name, level, parent_code
+                report.updated += 1
+            else:
+                report.unchanged += 1
+            known[code] = level
+    except SheetError as exc:  # e.g. undecodable bytes half-way through
+        report.file_unusable(exc.code, exc.params)
+        return report
     db.session.flush()
     return report
+
+
+def _check(row: dict, number: int, known: dict[str, int]) -> Issue | None:
+    """The first problem of a row, or None."""
+    code, parent_code = row["code"], row["parent_code"] or None
+    try:
+        level = int(row["level"])
+        if level not in LEVEL_DIGITS:
+            raise ValueError
+    except ValueError:
+        return Issue(number, "level", "bad_level")
+    problem = region_code_problem(code, level)
+    if problem:
+        return Issue(number, "code", "bad_code", problem)
+    if not row["name"]:
+        return Issue(number, "name", "missing_name")
+    if level == 1:
+        return None
+    if parent_code not in known or known[parent_code] != level - 1:
+        return Issue(number, "parent_code", "unknown_parent", {"code": parent_code or "—"})
+    if not code.startswith(parent_code[: LEVEL_DIGITS[level - 1]]):
+        return Issue(number, "parent_code", "parent_mismatch", {"code": code, "parent": parent_code})
+    return None

@@ -1,7 +1,6 @@
 """``flask skills ...``: import skill certificates."""
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -27,6 +26,7 @@ def import_certificates_command(path, report_path, dry_run, username):
     from lms.extensions import db
     from lms.accounts.models import User
     from lms.skills.imports import NotAllowed, import_certificates
+    from lms.spreadsheets.report import counts_line, echo_report
 
     actor = None
     if username:
@@ -47,13 +47,6 @@ def import_certificates_command(path, report_path, dry_run, username):
             k: v for k, v in report.as_dict().items() if k not in ("errors", "warnings")})
         db.session.commit()
     data = report.as_dict()
-    if report_path:
-        with open(report_path, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=1)
-    for issue in data["errors"][:50]:
-        click.echo(f"row {issue['row']} [{issue['column']}] {issue['code']}: {issue['message']}", err=True)
-    if len(data["errors"]) > 50:
-        click.echo(f"… {len(data['errors']) - 50} more errors (see --report)", err=True)
-    click.echo(" ".join(f"{k}={data[k]}" for k in ("rows", "awards_created", "unchanged", "rejected"))
-               + (" (dry run: nothing changed)" if dry_run else ""))
+    echo_report(data, report_path, counts_line(data, ("rows", "awards_created", "unchanged", "rejected"))
+                + (" (dry run: nothing changed)" if dry_run else ""))
     sys.exit(report.exit_code)

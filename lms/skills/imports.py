@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask_babel import gettext
 from sqlalchemy import select
 
 from lms.extensions import db
+from lms.households.messages import HOUSEHOLD_MESSAGES
 from lms.skills.models import EVIDENCE_LABELS, SKILL_LEVELS, Evidence, SkillAward, Source
-
-
-def N_(msgid: str) -> str:
-    return msgid
-
+from lms.spreadsheets.report import ImportReport, Issue, Messages, N_
+from lms.spreadsheets.sheet import Layout, SheetError, open_sheet
+from lms.spreadsheets.text import clean_cell, normalize
 
 HEADERS = {
     "id_number": ("证件号码", "身份证号", "身份证号码", "公民身份号码", "身份证件号码"),
@@ -52,68 +51,17 @@ CERTIFICATE_TYPES = {label: evidence for evidence, label in EVIDENCE_LABELS.item
 CERTIFICATE_TYPES.update({"培训证书": Evidence.training_certificate, "结业证书": Evidence.training_certificate,
                           "专项能力证书": Evidence.special_ability, "技能等级证书": Evidence.skill_level,
                           "资格证书": Evidence.qualification})
-
-
-def message(code: str, params: dict) -> str:
-    msgid = MESSAGES.get(code)
-    if msgid:
-        return gettext(msgid, **params)
-    from lms.households.messages import message as registry_message
-
-    return registry_message(code, params)
-
-
-@dataclass(order=True)
-class Issue:
-    row: int
-    column: str
-    code: str
-    params: dict = field(default_factory=dict, compare=False)
-
-    def as_dict(self) -> dict:
-        return {"row": self.row, "column": self.column, "code": self.code, "message": message(self.code, self.params)}
+# The codes of the ID number checks, the file and the region scope are the registry's.
+CERTIFICATE_MESSAGES = Messages(MESSAGES, base=HOUSEHOLD_MESSAGES)
+LAYOUT = Layout(HEADERS, REQUIRED)
 
 
 @dataclass
-class CertificateReport:
-    rows: int = 0
+class CertificateReport(ImportReport):
+    COUNTS = ("awards_created",)
+    messages = CERTIFICATE_MESSAGES
+
     awards_created: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    errors: list[Issue] = field(default_factory=list)
-    warnings: list[Issue] = field(default_factory=list)
-    unknown_columns: list[str] = field(default_factory=list)
-    format: str | None = None
-    encoding: str | None = None
-    header_row: int | None = None
-    dry_run: bool = False
-    unusable: bool = False
-
-    @property
-    def exit_code(self) -> int:
-        if self.unusable:
-            return 2
-        return 1 if self.rejected else 0
-
-    def as_dict(self) -> dict:
-        return {"rows": self.rows, "awards_created": self.awards_created, "unchanged": self.unchanged,
-                "rejected": self.rejected, "warnings": [i.as_dict() for i in sorted(self.warnings)],
-                "errors": [i.as_dict() for i in sorted(self.errors)], "error_count": len(self.errors),
-                "warning_count": len(self.warnings), "unknown_columns": self.unknown_columns,
-                "format": self.format, "encoding": self.encoding, "header_row": self.header_row,
-                "dry_run": self.dry_run, "exit_code": self.exit_code}
-
-
-def _layout():
-    from lms.households.spreadsheet import Layout
-
-    global _LAYOUT
-    if _LAYOUT is None:
-        _LAYOUT = Layout(HEADERS, REQUIRED)
-    return _LAYOUT
-
-
-_LAYOUT = None
 
 
 def _parse_date(text: str) -> dt.date | None:
@@ -129,7 +77,6 @@ def _parse_date(text: str) -> dt.date | None:
 
 def _skill_index() -> dict[str, int]:
     from courses.models import Skill
-    from lms.households.text import normalize
 
     index = {}
     for skill_id, code, name in db.session.execute(select(Skill.id, Skill.code, Skill.name)):
@@ -167,19 +114,15 @@ def import_certificates(path: str | os.PathLike, *, filename: str | None = None,
     check_importer(actor)
     scope = write_prefix(actor)
     from lms.households.queries import member_by_id_number
-    from lms.households.spreadsheet import SheetError, open_sheet
-    from lms.households.text import clean_cell, normalize
     from lms.skills.services import _today, award_skill
 
     report = CertificateReport(dry_run=dry_run)
     try:
-        sheet = open_sheet(path, filename, layout=_layout())
+        sheet = open_sheet(path, filename, LAYOUT)
     except SheetError as exc:
-        report.unusable = True
-        report.errors.append(Issue(0, "", exc.code, exc.params))
+        report.file_unusable(exc.code, exc.params)
         return report
-    report.format, report.encoding, report.header_row = sheet.format, sheet.encoding, sheet.header_row
-    report.unknown_columns = sheet.unknown_columns
+    report.opened(sheet)
     cols = sheet.mapping
 
     def column(name: str) -> str:
@@ -255,8 +198,7 @@ def import_certificates(path: str | os.PathLike, *, filename: str | None = None,
                     errors.append(Issue(number, column("certificate_number"), "duplicate_certificate",
                                         {"value": cert_no}))
             if errors:
-                report.rejected += 1
-                report.errors.extend(errors)
+                report.reject(errors)
                 continue
             if existing is not None:
                 report.unchanged += 1
@@ -267,8 +209,7 @@ def import_certificates(path: str | os.PathLike, *, filename: str | None = None,
             villages.add(member.household.village_code)
             report.awards_created += 1
     except SheetError as exc:
-        report.unusable = True
-        report.errors.append(Issue(0, "", exc.code, exc.params))
+        report.file_unusable(exc.code, exc.params)
         return report
     if not dry_run and villages:
         from lms.skills.signals import awards_changed

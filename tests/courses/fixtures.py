@@ -33,7 +33,7 @@ def fake_media(monkeypatch):
 
     monkeypatch.setattr(courses.playback, "playback", playback)
     monkeypatch.setattr("courses.services.playback", playback)
-    monkeypatch.setattr("courses.views.playback", playback)
+    monkeypatch.setattr("lms.learning.pages.playback", playback)
     # The trainer of a test course owns its fake media (the ownership rule is tests/security's).
     monkeypatch.setattr("courses.services.may_use", lambda actor, asset_id: asset_id in assets)
     return assets

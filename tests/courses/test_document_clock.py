@@ -9,23 +9,6 @@ from lms.extensions import db
 PDF = b"%PDF-1.4\n% a feeding schedule\n"
 
 
-class Clock:
-    def __init__(self):
-        self.now = time.time()
-
-    def time(self):
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    import lms.learning.services as services
-
-    c = Clock()
-    monkeypatch.setattr(services, "time", c)
-    return c
-
-
 @pytest.fixture
 def pdf_lesson(make_course, make_user):
     from courses import services

@@ -33,7 +33,7 @@ def test_terminal_refuses_learners_of_other_villages(client, login, make_user, r
 
 
 def test_terminal_needs_a_village_code(client, login, make_user, regions):
-    from lms.learning.models import Terminal
+    from lms.accounts.models import Terminal
 
     login(client, make_user("admin"))
     r = client.post_form("/terminals", {"name": "T", "region": "621123000000"})

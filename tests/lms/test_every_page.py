@@ -64,9 +64,9 @@ def world(app, regions, make_user, make_ready_asset, tmp_path, runner, request):
     from courses import services as courses
     from courses.models import Programme, Skill
     from lms.households.models import HouseholdImport
-    from lms.learning.models import Terminal
+    from lms.accounts.models import Terminal
     from lms.learning.services import ensure_enrolment, issue_certificate
-    from lms.learning.terminals import register_terminal
+    from lms.accounts.terminals import register_terminal
     from lms.skills import services as skills
     from lms.skills.models import Evidence, Source, SkillAward
     from media.models import Asset, AssetStatus
@@ -161,7 +161,7 @@ def _forget_search_index():
 
 # Endpoints that answer files, JSON or redirects rather than pages a person reads.
 _NOT_PAGES = {"static", "courses.static", "learning.static", "households.static", "media.static", "stats.static",
-              "media.file", "media.status", "media.upload_state", "courses.captions", "courses.document",
+              "media.file", "media.status", "media.upload_state", "courses.captions", "learner.document",
               "courses.question_image", "skills.photo", "households.export", "households.import_progress",
               "stats.skills_api", "stats.skills_export", "stats.followup_export", "followup.export", "search.api",
               "main.session_status", "deploy.healthz", "learning.verify"}
@@ -169,12 +169,12 @@ _NOT_PAGES = {"static", "courses.static", "learning.static", "households.static"
 
 def _args(world) -> dict[str, dict]:
     return {
-        "courses.course": {"course_id": world["course"].id},
-        "courses.quiz": {"course_id": world["course"].id},
-        "courses.lesson": {"lesson_id": world["lesson"].id},
+        "learner.course": {"course_id": world["course"].id},
+        "learner.quiz": {"course_id": world["course"].id},
+        "learner.lesson": {"lesson_id": world["lesson"].id},
         "courses.manage": {"course_id": world["course"].id},
         "courses.edit": {"course_id": world["course"].id},
-        "courses.learners": {"course_id": world["course"].id},
+        "learner.course_progress": {"course_id": world["course"].id},
         "courses.edit_quiz": {"course_id": world["course"].id},
         "learning.certificate": {"cert_id": world["cert"].id},
         "households.detail": {"household_id": world["household"].id},
@@ -192,7 +192,7 @@ def _who(endpoint: str) -> tuple[str, ...]:
     area = endpoint.split(".")[0]
     return {"admin": ("admin",), "households": ("official", "admin"), "stats": ("official", "admin"),
             "media": ("trainer", "admin"), "skills": ("trainer", "official"), "search": ("learner", "admin"),
-            "learning": ("learner", "admin"), "courses": ("trainer", "learner"),
+            "learning": ("learner", "admin"), "learner": ("learner", "trainer"), "courses": ("trainer", "learner"),
             "accounts": ("anonymous", "trainer"), "main": ("anonymous", "admin", "official", "trainer",
                                                          "learner")}.get(area, ("admin",))
 
@@ -218,7 +218,7 @@ def test_no_page_shows_an_internal_code(app, world, login, make_user):
             if client is None:
                 client = clients[who] = app.test_client()
                 if who == "terminal":  # a browser registered as the village's terminal, nobody signed in
-                    from lms.learning.terminals import COOKIE
+                    from lms.accounts.terminals import COOKIE
 
                     client.set_cookie(COOKIE, world["terminal_token"])
                 elif who != "anonymous":

@@ -21,8 +21,9 @@ def _config(tmp_path):
 
 
 def test_every_area_brings_its_blueprint_and_cli_group_through_its_door(app):
-    assert list(app.blueprints) == ["accounts", "households", "media", "courses", "search", "learning", "skills",
-                                    "stats", "followup", "main", "admin", "deploy"]
+    # learning brings two: its own (progress API, certificates, terminals) and the learner's pages.
+    assert list(app.blueprints) == ["accounts", "households", "media", "courses", "search", "learning", "learner",
+                                    "skills", "stats", "followup", "main", "admin", "deploy"]
     assert sorted(app.cli.list_commands(None)) == ["courses", "db", "demo", "deploy", "followup", "households", "keys",
                                                    "media", "regions", "search", "skills", "stats", "users",
                                                    "worker"]

@@ -21,6 +21,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from bench.common import stop_group
+
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # Small enough to fill in a test, large enough for the clips the tests upload and transcode.
@@ -115,17 +117,8 @@ class Cluster:
     def kill(self, name: str, sig=signal.SIGKILL) -> None:
         """Kill a process and everything it started (its session's process group)."""
         proc = self.procs.pop(name, None)
-        if proc is None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        if proc is not None:
+            stop_group(proc, sig, grace=20)
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.logs.get(name)

@@ -1,15 +1,14 @@
 """Fixtures of the session, lockout and progress-access tests: a pytest plugin (tests/conftest.py);
 the test modules import only its plain helpers.
 
-A learner signed in through the real form with a lesson page open, a clock the heartbeat pacing,
-the idle sign-out and the session lifetime all read, a second client holding a copy of someone's
+A learner signed in through the real form with a lesson page open (its clock is the one of
+tests/security/conftest.py), a second client holding a copy of someone's
 cookie, and a counter of heartbeats that reached the Flask view (the rest were answered by the
 fast path in front of it).
 """
 from __future__ import annotations
 
 import functools
-import time
 
 import pytest
 
@@ -17,28 +16,6 @@ from lms.extensions import db
 
 VILLAGE = "621123100201"
 OTHER_VILLAGE = "621123100202"
-
-
-class Clock:
-    def __init__(self):
-        self.now = time.time()
-
-    def time(self):
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """One clock for the pacing of heartbeats, the idle sign-out, the session lifetime and the
-    fast path (each module reads ``time.time()`` through its own ``time`` name)."""
-    import lms.learning.fastpath as fastpath
-    import lms.learning.services as services
-    import lms.sessions as sessions
-
-    c = Clock()
-    for module in (services, sessions, fastpath):
-        monkeypatch.setattr(module, "time", c)
-    return c
 
 
 @pytest.fixture

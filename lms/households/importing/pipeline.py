@@ -17,10 +17,12 @@ import marshal
 import os
 from collections.abc import Callable, Iterable
 
-from ..services import cipher_for_key
-from ..spreadsheet import IrregularLines, SheetError
+from lms.spreadsheets.report import Issue
+from lms.spreadsheets.sheet import SheetError
+
 from ..column_rules import cell_text
-from ..validation import Issue
+from ..services import cipher_for_key
+from ..spreadsheet import IrregularLines, column
 
 # Rows validated and written together: big enough for executemany to pay off,
 # small enough that a chunk's cells stay in the processor's caches (1,000 rows
@@ -91,9 +93,9 @@ def households_split_in(sheet) -> set[str]:
     quick pass over that one column (``split_households``)."""
     index = sheet.mapping["household_no"]
     try:
-        return split_households(functools.partial(sheet.column, index))
+        return split_households(functools.partial(column, sheet, index))
     except IrregularLines:
-        return split_households(functools.partial(sheet.column, index, as_text=True))
+        return split_households(functools.partial(column, sheet, index, as_text=True))
 
 
 def validated_chunks(sheet, validator, data_key: str, stamp, watch: bool = False):

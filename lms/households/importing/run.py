@@ -15,10 +15,11 @@ from sqlalchemy import select
 
 from lms.db import utcnow
 from lms.extensions import db
+from lms.spreadsheets.sheet import SheetError
 
 from ..models import HouseholdImport
-from ..spreadsheet import SheetError, open_sheet
-from ..validation import Issue, RegionIndex, RowValidator
+from ..spreadsheet import open_sheet
+from ..validation import RegionIndex, RowValidator
 from .pipeline import (COLLECT_EVERY, HelperProcess, SplitFound, collector_paused,
                        households_split_in, placed_anew, read_chunks, reject_split)
 from .report import ImportReport
@@ -46,8 +47,8 @@ def import_households(path: str | os.PathLike, *, filename: str | None = None,
     from lms.crypto import rotation_pending
 
     if rotation_pending():  # stored numbers under an old key would not be recognised: duplicates
-        report = ImportReport(dry_run=dry_run, strict=strict, unusable=True)
-        report.add_errors([Issue(0, "", "data_key_rotating", {})])
+        report = ImportReport(dry_run=dry_run, strict=strict)
+        report.file_unusable("data_key_rotating")
         return report
     options = dict(filename=filename, user=user, record=record, dry_run=dry_run,
                    strict=strict, create_regions=create_regions, scope=scope,
@@ -64,8 +65,8 @@ def import_households(path: str | os.PathLike, *, filename: str | None = None,
         try:
             split = households_split_in(open_sheet(path, filename))
         except SheetError as exc:
-            report = ImportReport(dry_run=dry_run, strict=strict, unusable=True)
-            report.add_errors([Issue(0, "", exc.code, exc.params)])
+            report = ImportReport(dry_run=dry_run, strict=strict)
+            report.file_unusable(exc.code, exc.params)
             return report
         return _import(path, split=split, created_regions=[], **options)
 
@@ -80,11 +81,9 @@ def _import(path, *, split: set[str] | None, created_regions: list, filename, us
     try:
         sheet = open_sheet(path, filename)
     except SheetError as exc:
-        report.unusable = True
-        report.add_errors([Issue(0, "", exc.code, exc.params)])
+        report.file_unusable(exc.code, exc.params)
         return report
-    report.format, report.encoding, report.header_row = sheet.format, sheet.encoding, sheet.header_row
-    report.unknown_columns = sheet.unknown_columns
+    report.opened(sheet)
     regions = RegionIndex(db.session.execute(
         select(Region.code, Region.name, Region.level, Region.parent_code)))
     validator = RowValidator(sheet.mapping, sheet.headers, regions,
@@ -113,8 +112,7 @@ def _import(path, *, split: set[str] | None, created_regions: list, filename, us
                 if progress is not None:
                     progress(report.rows)
     except SheetError as exc:  # e.g. undecodable bytes half-way through
-        report.unusable = True
-        report.add_errors([Issue(0, "", exc.code, exc.params)])
+        report.file_unusable(exc.code, exc.params)
         return report
     finally:
         if isinstance(chunks, HelperProcess):

@@ -16,10 +16,11 @@ from sqlalchemy import update
 
 from lms.db import utcnow
 from lms.extensions import db
+from lms.spreadsheets.report import Issue
 
 from ..models import Household, Member, MemberChange
 from ..services import cipher
-from ..validation import HOUSEHOLD_FIELDS, MEMBER_FIELDS, Issue, RegionIndex
+from ..validation import HOUSEHOLD_FIELDS, MEMBER_FIELDS, RegionIndex
 from .report import ImportReport
 
 

@@ -8,7 +8,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 
 import pytest
 
@@ -86,21 +85,6 @@ def host(app, postgres, catalogue):
     with server.app_context():
         db.session.remove()
         db.engine.dispose()
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    import lms.learning.services as services
-
-    class Clock:
-        now = time.time()
-
-        def time(self):
-            return self.now
-
-    c = Clock()
-    monkeypatch.setattr(services, "time", c)
-    return c
 
 
 def _beat(client, lesson_id, seq, start, token):

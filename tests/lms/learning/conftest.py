@@ -1,25 +1,7 @@
-"""Fixtures of the learning tests: a learner with a lesson page open, and a clock the heartbeat
-pacing reads."""
-import time
+"""Fixtures of the learning tests: a learner with a lesson page open (the clock is the shared
+``clock``, tests/clock_fixtures.py)."""
 
 import pytest
-
-
-class Clock:
-    def __init__(self):
-        self.now = time.time()
-
-    def time(self):
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    import lms.learning.services as services
-
-    c = Clock()
-    monkeypatch.setattr(services, "time", c)
-    return c
 
 
 @pytest.fixture

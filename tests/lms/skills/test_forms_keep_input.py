@@ -88,7 +88,7 @@ def test_revoking_without_a_reason_marks_the_reason(regions, client, login, make
 
 
 def test_terminal_registration_keeps_the_name_and_picks_the_village_by_name(regions, client, login, make_user):
-    from lms.learning.models import Terminal
+    from lms.accounts.models import Terminal
 
     login(client, make_user("admin"))
     page = client.get("/terminals").get_data(as_text=True)

@@ -1,5 +1,6 @@
 """Shared village terminals: an admin registers a browser to a village; its sign-in page becomes a
-"pick your name" grid of that village's learners."""
+"pick your name" grid of that village's learners. Beside sign-in, below every area that asks which
+terminal a page is open on (the lesson player's data saver, "register my household")."""
 from __future__ import annotations
 
 import hashlib
@@ -9,7 +10,7 @@ from flask import g, request
 from sqlalchemy import select
 
 from lms.extensions import db
-from lms.learning.models import Terminal
+from lms.accounts.models import Role, Terminal, User
 
 COOKIE = "xx_terminal"
 # Ten years: the cookie is the terminal's registration, not a session.
@@ -44,8 +45,6 @@ def current_terminal() -> Terminal | None:
 
 
 def village_learners(terminal: Terminal):
-    from lms.accounts.models import Role, User
-
     return list(db.session.scalars(select(User).where(
         User.role == Role.learner, User.region_code == terminal.region_code,
         User.is_active_account.is_(True)).order_by(User.display_name, User.id)))
