@@ -297,14 +297,34 @@ def tracking(household_ids: Iterable[int], villages: Iterable[str]):
     """``with tracking(households, their villages): change them`` — counts those households before
     and after the change and adds the difference to the roll-ups. Much cheaper than recounting
     whole villages when a batch of awards is spread over many villages."""
-    hids = sorted(set(household_ids))
-    codes = sorted({c for c in villages if c})
     db.session.flush()
-    _lock_villages(codes)
-    before = _count_households(hids)
+    counted = count_before(household_ids, villages)
     yield
     db.session.flush()
-    after = _count_households(hids)
+    apply_after(counted)
+
+
+@dataclass
+class Counted:
+    """The households a change touches and their figures before it (``count_before``)."""
+
+    household_ids: list[int]
+    before: dict[str, Figures]
+
+
+def count_before(household_ids: Iterable[int], villages: Iterable[str]) -> Counted:
+    """The first half of ``tracking``, without its flush: lock the villages and count the households
+    as the database has them now. For a caller that cannot flush (a flush event's receiver)."""
+    hids = sorted(set(household_ids))
+    _lock_villages(sorted({c for c in villages if c}))
+    return Counted(hids, _count_households(hids))
+
+
+def apply_after(counted: Counted) -> None:
+    """The second half of ``tracking``: count the same households again (the change is in the
+    database) and add the difference to the roll-ups."""
+    after = _count_households(counted.household_ids)
+    before = counted.before
     deltas: dict[str, Figures] = {}
     for code in set(before) | set(after):
         delta = Figures()
@@ -408,6 +428,12 @@ def verify(prefix: str = "") -> list[dict]:
 def on_registry_changed(sender=None, village_codes=(), **_extra) -> None:
     """The registry changed (an import, a move, a removal): mark its villages for the next recount."""
     mark_dirty(village_codes)
+
+
+def on_registry_changing(sender=None, household_ids=(), village_codes=(), **_extra):
+    """A few households are about to change (a member removed, a household moved): count them
+    around the change, so the figures move in its transaction rather than at the next recount."""
+    return tracking(household_ids, village_codes)
 
 
 def on_awards_changing(sender=None, household_ids=(), village_codes=(), **_extra):
