@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, literal, select
 
 from lms.extensions import db
 from lms.followup.models import Assignment, Deferral
@@ -211,46 +211,92 @@ def weekly_overdue(prefix: str, day: dt.date | None = None, limit: int = 20) -> 
             "villages": [{"code": c, "name": names.get(c, c), "count": n} for c, n in top]}
 
 
-def export_rows(prefix: str) -> list[dict]:
-    """Every open case under ``prefix``: one row per assignment, and one per deferred laborer. Driven
-    by the follow-up tables (a province has far fewer assignments than laborers); the registry decides
-    who is still an open case and where they live now."""
-    from flask_babel import gettext as _
+def _under(column, prefix: str):
+    """``column`` (a region code) under ``prefix``, as a range the code's index can answer (a LIKE
+    cannot use SQLite's index). Codes are digits, so the range ends before the next digit."""
+    if not prefix:
+        return literal(True)
+    return and_(column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1))
 
+
+def _text_order(column):
+    """Order by code point, as Python's sort does, whatever the database's collation: the two
+    sorted streams of ``export_rows`` are merged in Python."""
+    return column.collate("C") if db.engine.dialect.name == "postgresql" else column
+
+
+EXPORT_BATCH = 2000
+
+
+def export_rows(prefix: str, connection=None):
+    """Every open case under ``prefix``, as an iterator of rows (dicts of the export's columns) ordered
+    by village name, household number and name: one row per assignment not answered by its skill,
+    and one per deferred laborer. Two statements, each read in batches (``yield_per``) with its
+    status computed in SQL, merged in order — no per-row query, nothing held for the whole region,
+    so a province's export starts at once and stays flat in memory. The statements are built and
+    the labels translated on the call; the rows are read as the iterator is, through ``connection``
+    (one the caller closes, for a stream that outlives the request's session) or the session.
+
+    Scoped as the village page is: an assignment made in the region (its ``village_code``, the
+    index's range) to a laborer who still lives there (the household's current village)."""
+    import heapq
+
+    from flask_babel import gettext as _
+    from sqlalchemy import case, exists
+
+    from courses.models import Course
+    from lms.accounts.models import User
     from lms.households.models import Household, Member
+    from lms.households.queries import laborer_condition
     from lms.regions.models import Region
+    from lms.skills.models import OfflineClass, SkillAward
+    from lms.followup.status import completed_condition, skill_held_condition, started_condition
 
     day = today()
-    ids = set(db.session.scalars(select(Assignment.member_id).distinct().where(
-        Assignment.village_code.startswith(prefix, autoescape=True))))
-    ids.update(db.session.scalars(select(Deferral.member_id).where(
-        Deferral.village_code.startswith(prefix, autoescape=True), Deferral.review_on >= day)))
-    names = dict(db.session.execute(select(Region.code, Region.name).where(
-        Region.code.startswith(prefix, autoescape=True), Region.level == 5)).all())
-    ordered = sorted(ids)
-    out = []
-    for i in range(0, len(ordered), 5000):
-        chunk = ordered[i:i + 5000]
-        members = {m.id: (m, no, village) for m, no, _y, village in db.session.execute(_open_laborers(and_(
-            Member.id.in_(chunk), Household.village_code.startswith(prefix, autoescape=True))))}
-        deferrals = active_deferrals(list(members), day)
-        # The deferred are listed apart, without their assignments: no need to compute those.
-        assigned = [m for m in members if m not in deferrals]
-        for row in assignment_rows(Assignment.member_id.in_(assigned), day) if assigned else ():
-            if row["status"] is Status.skill_obtained:
-                continue
-            member, no, village = members[row["member_id"]]
-            out.append({"village": names.get(village, village), "household_no": no, "name": member.name,
-                        "measure": row["measure"], "owner": row["owner"], "due_on": row["due_on"].isoformat(),
-                        "status": row["status_label"], "review_on": "", "note": row["note"]})
-        for member_id, d in deferrals.items():
-            member, no, village = members[member_id]
-            reason = d.reason.label + (f"：{d.reason_text}" if d.reason_text else "")
-            out.append({"village": names.get(village, village), "household_no": no, "name": member.name,
-                        "measure": "", "owner": "", "due_on": "", "status": _("Deferred (暂缓)") + f" · {reason}",
-                        "review_on": d.review_on.isoformat(), "note": ""})
-    out.sort(key=lambda r: (r["village"], r["household_no"], r["name"]))
-    return out
+    held = (select(func.count(func.distinct(SkillAward.skill_id)))
+            .where(SkillAward.member_id == Member.id, SkillAward.revoked_at.is_(None)).scalar_subquery())
+    open_case = and_(_under(Household.village_code, prefix), laborer_condition(), held < threshold())
+    order = (_text_order(Region.name), _text_order(Household.household_no), _text_order(Member.name))
+    # The status as the village page computes it (lms.followup.status), first match wins; the
+    # started check runs only for the assignments it can decide.
+    status = case((completed_condition(), literal("completed")), (Assignment.due_on < day, literal("overdue")),
+                  (started_condition(), literal("in_progress")), else_=literal("not_started"))
+    deferred_now = exists(select(Deferral.member_id).where(Deferral.member_id == Member.id,
+                                                           Deferral.review_on >= day))
+    assigned = (select(Region.name, Household.household_no, Member.name, func.coalesce(Course.title, OfflineClass.title),
+                       func.coalesce(User.display_name, User.username), Assignment.due_on, status, Assignment.note)
+                .select_from(Assignment).join(Member, Member.id == Assignment.member_id)
+                .join(Household, Household.id == Member.household_id).join(Region, Region.code == Household.village_code)
+                .outerjoin(Course, Course.id == Assignment.course_id)
+                .outerjoin(OfflineClass, OfflineClass.id == Assignment.offline_class_id)
+                .outerjoin(User, User.id == Assignment.assigned_by_id)
+                .where(_under(Assignment.village_code, prefix), open_case, ~deferred_now, ~skill_held_condition())
+                .order_by(*order, Assignment.due_on, Assignment.id))
+    deferred = (select(Region.name, Household.household_no, Member.name, Deferral.reason, Deferral.reason_text,
+                       Deferral.review_on)
+                .select_from(Deferral).join(Member, Member.id == Deferral.member_id)
+                .join(Household, Household.id == Member.household_id).join(Region, Region.code == Household.village_code)
+                .where(_under(Deferral.village_code, prefix), Deferral.review_on >= day, open_case)
+                .order_by(*order, Deferral.member_id))
+    labels = {status.value: status.label for status in Status}
+    deferred_label = _("Deferred (暂缓)")
+    reader = connection if connection is not None else db.session
+
+    def assignment_rows():
+        for village, no, name, measure, owner, due_on, code, note in reader.execute(
+                assigned.execution_options(yield_per=EXPORT_BATCH)):
+            yield {"village": village, "household_no": no, "name": name, "measure": measure or "",
+                   "owner": owner or "", "due_on": due_on.isoformat(), "status": labels[code], "review_on": "",
+                   "note": note}
+
+    def deferral_rows():
+        for village, no, name, reason, text, review_on in reader.execute(
+                deferred.execution_options(yield_per=EXPORT_BATCH)):
+            why = reason.label + (f"：{text}" if text else "")
+            yield {"village": village, "household_no": no, "name": name, "measure": "", "owner": "", "due_on": "",
+                   "status": f"{deferred_label} · {why}", "review_on": review_on.isoformat(), "note": ""}
+
+    return heapq.merge(assignment_rows(), deferral_rows(), key=lambda r: (r["village"], r["household_no"], r["name"]))
 
 
 def measures_for(village_code: str) -> tuple[list, list]:
