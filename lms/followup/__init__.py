@@ -37,6 +37,6 @@ def _household(household) -> dict:
 
 
 def _weekly(region) -> dict:
-    from lms.followup.queries import weekly_overdue_cached
+    from lms.followup.queries import weekly_overdue
 
-    return weekly_overdue_cached(region)
+    return weekly_overdue(region)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import and_, func, literal, or_, select
 
 from lms.extensions import db
 from lms.followup.models import Assignment, Deferral
@@ -159,56 +159,33 @@ def learner_assignments(user) -> list[dict]:
     return rows
 
 
-# (region prefix, day, the region's roll-up version) → summary. Every change that can move an
-# assignment into or out of overdue moves the region's roll-up row too (its updated_at), so a cached
-# summary is never stale; it spares a province page a scan of the week's assignments on each view.
-_WEEKLY: dict[tuple, dict] = {}
+def weekly_overdue(region, limit: int = 20) -> dict:
+    """Assignments of open cases under ``region`` that became overdue in the last 7 days (due in
+    [day−7, day−1]) and still are: their number and the villages with most of them. Open as the
+    roll-ups count them: a laborer below the goal threshold, not deferred.
 
+    Read from the roll-ups, in one statement of at most ``limit`` + 1 rows: every path that moves
+    the case figures keeps this one too (``lms.stats.rollups.WEEK``, counted by
+    ``lms.followup.status.case_states``), the worker's daily job (``services.advance_day``) moves
+    it as assignments enter and leave the 7 days, and ``flask stats verify`` checks it. Before, a
+    province's first view after any change scanned the week's assignments (~0.8 s at 300,000)."""
+    from sqlalchemy import case
 
-def weekly_overdue_cached(region) -> dict:
-    from lms.stats.models import SkillRollup
-
-    version = db.session.scalar(select(SkillRollup.updated_at).where(SkillRollup.region_code == region.code))
-    key = (region.prefix, today(), version)
-    summary = _WEEKLY.get(key)
-    if summary is None:
-        if len(_WEEKLY) > 512:
-            _WEEKLY.clear()
-        summary = _WEEKLY[key] = weekly_overdue(region.prefix, key[1])
-    return summary
-
-
-def weekly_overdue(prefix: str, day: dt.date | None = None, limit: int = 20) -> dict:
-    """Open cases' assignments under ``prefix`` that became overdue in the last 7 days (due in
-    [day−7, day−1]) and are still overdue: their number and the villages with most of them. Open as
-    the roll-ups count them: a laborer below the goal threshold, not deferred."""
-    from collections import Counter
-
-    from lms.households.models import Household, Member
     from lms.regions.models import Region
+    from lms.stats.models import SkillRollupBreakdown as B
+    from lms.stats.rollups import WEEK
 
-    day = day or today()
-    # First the week's overdue assignments (the due-date index), then which of their laborers are open
-    # cases: one query joining the registry first lets SQLite scan every laborer of the province.
-    rows = db.session.execute(select(Assignment.member_id).where(
-        Assignment.village_code.startswith(prefix, autoescape=True),
-        Assignment.due_on >= day - dt.timedelta(days=7), overdue_condition(day))).all()
-    per_member = Counter(m for (m,) in rows)
-    ids = sorted(per_member)
-    per_village: Counter = Counter()
-    for i in range(0, len(ids), 5000):
-        chunk = ids[i:i + 5000]
-        deferred = active_deferrals(chunk, day)
-        open_cases = _open_laborers(and_(Member.id.in_(chunk), Household.village_code.startswith(
-            prefix, autoescape=True))).with_only_columns(Member.id, Household.village_code)
-        for member_id, village in db.session.execute(open_cases):
-            if member_id not in deferred:
-                per_village[village] += per_member[member_id]
-    top = per_village.most_common(limit)
-    names = dict(db.session.execute(select(Region.code, Region.name).where(
-        Region.code.in_([c for c, _n in top]))).all()) if top else {}
-    return {"total": sum(per_village.values()), "since": day - dt.timedelta(days=7),
-            "villages": [{"code": c, "name": names.get(c, c), "count": n} for c, n in top]}
+    day = today()
+    count = B.laborers if threshold() == 1 else B.with_1
+    own = B.region_code == region.code
+    rows = db.session.execute(
+        select(B.region_code, Region.name, count).join(Region, Region.code == B.region_code)
+        .where(_under(B.region_code, region.prefix), B.dimension == WEEK[0], B.value == WEEK[1], count > 0,
+               or_(own, Region.level == 5))
+        .order_by(case((own, 0), else_=1), count.desc(), B.region_code).limit(limit + 1)).all()
+    total = rows[0][2] if rows and rows[0][0] == region.code else 0
+    villages = [{"code": c, "name": name, "count": n} for c, name, n in rows if c != region.code or region.level == 5]
+    return {"total": total, "since": day - dt.timedelta(days=7), "villages": villages[:limit]}
 
 
 def _under(column, prefix: str):

@@ -22,10 +22,16 @@ DIMENSIONS = ("type", "status", "cause")
 MONTH_COUNTS = ("reached_1", "reached_2", "households_1", "households_2")
 NONREG = ("nonreg_learners", "nonreg_1", "nonreg_2")
 TOTALS = COUNTS + NONREG + CASES
-# Functions ``(condition on Household) -> {member_id: "assigned" | "overdue" | "deferred"}`` that an
-# area above (lms.followup) registers from its init_app: the follow-up's states of the laborers,
+# Functions ``(condition on Household) -> {member_id: (state, week)}`` that an area above
+# (lms.followup) registers from its init_app: the follow-up's state of each laborer ("assigned",
+# "overdue" or "deferred") and how many of their assignments became overdue in the last 7 days,
 # counted here with their skills so the case figures move with every award and revocation.
 CASE_SOURCES: list = []
+# The breakdown row (dimension, value) that holds the assignments of open cases that became overdue
+# in the last 7 days: its ``laborers`` column at goal threshold 1, ``with_1`` at threshold 2 (the
+# other columns stay 0). Kept by every path that keeps the case figures, so the officials' weekly
+# summary reads a few rows (``lms.followup.queries.weekly_overdue``) and ``verify`` checks it.
+WEEK = ("week", "")
 
 
 def register_case_source(source) -> None:
@@ -133,12 +139,14 @@ def compute_villages(codes: list[str], household_ids: list[int] | None = None) -
         fig.totals["laborers"] += 1
         fig.totals["with_1"] += n >= 1
         fig.totals["with_2"] += n >= 2
-        state = states.get(member_id)
+        state, week = states.get(member_id, (None, 0))
         if state:
             for k in (1, 2):
                 if n < k:
                     fig.totals[f"{'assigned' if state == 'overdue' else state}_{k}"] += 1
                     fig.totals[f"overdue_{k}"] += state == "overdue"
+                    if week and state == "overdue":
+                        fig.breakdowns.setdefault(WEEK, [0] * len(COUNTS))[k - 1] += week
         for dim, value in zip(DIMENSIONS, h[1]):
             row = fig.breakdowns.setdefault((dim, value), [0] * len(COUNTS))
             row[0] += 1
