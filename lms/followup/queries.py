@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, func, literal, or_, select, text
+from sqlalchemy.orm import aliased
 
 from lms.extensions import db
 from lms.followup.models import Assignment, Deferral
@@ -206,74 +207,99 @@ EXPORT_BATCH = 2000
 
 
 def export_rows(prefix: str, connection=None):
-    """Every open case under ``prefix``, as an iterator of rows (dicts of the export's columns) ordered
-    by village name, household number and name: one row per assignment not answered by its skill,
-    and one per deferred laborer. Two statements, each read in batches (``yield_per``) with its
-    status computed in SQL, merged in order — no per-row query, nothing held for the whole region,
-    so a province's export starts at once and stays flat in memory. The statements are built and
-    the labels translated on the call; the rows are read as the iterator is, through ``connection``
-    (one the caller closes, for a stream that outlives the request's session) or the session.
+    """Every open case under ``prefix``, as an iterator of rows (dicts of the export's columns) in
+    the registry's order — village code, household number, name: one row per assignment not
+    answered by its skill, and one per deferred laborer. Two statements, each read in batches
+    (``yield_per``) with its status computed in SQL, merged in order — no per-row query, nothing
+    held for the whole region, so a province's export starts at once and stays flat in memory.
+    The village names and the statements are read and built, the labels translated, on the call;
+    the rows are read as the iterator is, through ``connection`` (one the caller closes, for a
+    stream that outlives the request's session) or the session.
 
     Scoped as the village page is: an assignment made in the region (its ``village_code``, the
-    index's range) to a laborer who still lives there (the household's current village)."""
+    index's range) to a laborer who still lives there (the household's current village). Which
+    cases are open (skill count below the goal, not deferred) is decided on each row in Python from
+    columns of the statement: as filters, PostgreSQL misjudged how many rows they keep and chose
+    nested loops that compare every row with every deferral."""
     import heapq
 
     from flask_babel import gettext as _
-    from sqlalchemy import case, exists
+    from sqlalchemy import case
 
     from courses.models import Course
     from lms.accounts.models import User
+    from lms.followup.status import completed_condition, skill_held_condition, started_condition
     from lms.households.models import Household, Member
     from lms.households.queries import laborer_condition
     from lms.regions.models import Region
     from lms.skills.models import OfflineClass, SkillAward
-    from lms.followup.status import completed_condition, skill_held_condition, started_condition
 
-    day = today()
+    day, k = today(), threshold()
     held = (select(func.count(func.distinct(SkillAward.skill_id)))
             .where(SkillAward.member_id == Member.id, SkillAward.revoked_at.is_(None)).scalar_subquery())
-    open_case = and_(_under(Household.village_code, prefix), laborer_condition(), held < threshold())
-    order = (_text_order(Region.name), _text_order(Household.household_no), _text_order(Member.name))
-    # The status as the village page computes it (lms.followup.status), first match wins; the
-    # started check runs only for the assignments it can decide.
-    status = case((completed_condition(), literal("completed")), (Assignment.due_on < day, literal("overdue")),
-                  (started_condition(), literal("in_progress")), else_=literal("not_started"))
-    deferred_now = exists(select(Deferral.member_id).where(Deferral.member_id == Member.id,
-                                                           Deferral.review_on >= day))
-    assigned = (select(Region.name, Household.household_no, Member.name, func.coalesce(Course.title, OfflineClass.title),
-                       func.coalesce(User.display_name, User.username), Assignment.due_on, status, Assignment.note)
+    where = and_(_under(Household.village_code, prefix), laborer_condition())
+    order = (_text_order(Household.village_code), _text_order(Household.household_no), _text_order(Member.name))
+    # The status as the village page computes it (lms.followup.status), first match wins: 'held'
+    # (the measure's skill: not an open case's row) before the rest.
+    status = case((skill_held_condition(), literal("held")), (completed_condition(), literal("completed")),
+                  (Assignment.due_on < day, literal("overdue")), (started_condition(), literal("in_progress")),
+                  else_=literal("not_started"))
+    deferral = aliased(Deferral)
+    assigned = (select(Household.village_code, Household.household_no, Member.name,
+                       func.coalesce(Course.title, OfflineClass.title), func.coalesce(User.display_name, User.username),
+                       Assignment.due_on, Assignment.note, held.label("held"), deferral.member_id, status)
                 .select_from(Assignment).join(Member, Member.id == Assignment.member_id)
-                .join(Household, Household.id == Member.household_id).join(Region, Region.code == Household.village_code)
+                .join(Household, Household.id == Member.household_id)
                 .outerjoin(Course, Course.id == Assignment.course_id)
                 .outerjoin(OfflineClass, OfflineClass.id == Assignment.offline_class_id)
                 .outerjoin(User, User.id == Assignment.assigned_by_id)
-                .where(_under(Assignment.village_code, prefix), open_case, ~deferred_now, ~skill_held_condition())
+                .outerjoin(deferral, and_(deferral.member_id == Member.id, deferral.review_on >= day))
+                .where(_under(Assignment.village_code, prefix), where)
                 .order_by(*order, Assignment.due_on, Assignment.id))
-    deferred = (select(Region.name, Household.household_no, Member.name, Deferral.reason, Deferral.reason_text,
-                       Deferral.review_on)
+    deferred = (select(Household.village_code, Household.household_no, Member.name, Deferral.reason,
+                       Deferral.reason_text, Deferral.review_on, held.label("held"))
                 .select_from(Deferral).join(Member, Member.id == Deferral.member_id)
-                .join(Household, Household.id == Member.household_id).join(Region, Region.code == Household.village_code)
-                .where(_under(Deferral.village_code, prefix), Deferral.review_on >= day, open_case)
+                .join(Household, Household.id == Member.household_id)
+                .where(_under(Deferral.village_code, prefix), Deferral.review_on >= day, where)
                 .order_by(*order, Deferral.member_id))
+    names = dict(db.session.execute(select(Region.code, Region.name).where(
+        _under(Region.code, prefix), Region.level == 5)).all())
     labels = {status.value: status.label for status in Status}
     deferred_label = _("Deferred (暂缓)")
     reader = connection if connection is not None else db.session
 
     def assignment_rows():
-        for village, no, name, measure, owner, due_on, code, note in reader.execute(
+        for village, no, name, measure, owner, due_on, note, skills, deferred_id, code in reader.execute(
                 assigned.execution_options(yield_per=EXPORT_BATCH)):
-            yield {"village": village, "household_no": no, "name": name, "measure": measure or "",
-                   "owner": owner or "", "due_on": due_on.isoformat(), "status": labels[code], "review_on": "",
-                   "note": note}
+            if skills >= k or deferred_id is not None or code == "held":
+                continue
+            yield (village, no, name), {
+                "village": names.get(village, village), "household_no": no, "name": name, "measure": measure or "",
+                "owner": owner or "", "due_on": due_on.isoformat(), "status": labels[code], "review_on": "",
+                "note": note}
 
     def deferral_rows():
-        for village, no, name, reason, text, review_on in reader.execute(
+        for village, no, name, reason, reason_text, review_on, skills in reader.execute(
                 deferred.execution_options(yield_per=EXPORT_BATCH)):
-            why = reason.label + (f"：{text}" if text else "")
-            yield {"village": village, "household_no": no, "name": name, "measure": "", "owner": "", "due_on": "",
-                   "status": f"{deferred_label} · {why}", "review_on": review_on.isoformat(), "note": ""}
+            if skills >= k:
+                continue
+            why = reason.label + (f"：{reason_text}" if reason_text else "")
+            yield (village, no, name), {
+                "village": names.get(village, village), "household_no": no, "name": name, "measure": "",
+                "owner": "", "due_on": "", "status": f"{deferred_label} · {why}", "review_on": review_on.isoformat(),
+                "note": ""}
 
-    return heapq.merge(assignment_rows(), deferral_rows(), key=lambda r: (r["village"], r["household_no"], r["name"]))
+    postgresql = db.engine.dialect.name == "postgresql"
+
+    def rows():
+        if postgresql:
+            # yield_per reads through a server-side cursor, which PostgreSQL plans for its first
+            # tenth of rows (nested loops); the export reads them all. For this transaction only.
+            reader.execute(text("SET LOCAL cursor_tuple_fraction = 1"))
+        for _key, row in heapq.merge(assignment_rows(), deferral_rows(), key=lambda pair: pair[0]):
+            yield row
+
+    return rows()
 
 
 def measures_for(village_code: str) -> tuple[list, list]:

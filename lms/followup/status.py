@@ -67,17 +67,21 @@ def completed_condition():
 
 
 def skill_held_condition():
-    """The laborer holds the measure's skill, from whatever source (a certificate import counts)."""
+    """The laborer holds the measure's skill, from whatever source (a certificate import counts).
+
+    Written as the measure's join (not ``skill_id = coalesce(subquery, subquery)``): PostgreSQL
+    turned that form into an anti-join probing the awards by skill (a hundred thousand a skill in a
+    province) instead of by member."""
     from courses.models import Course
     from lms.skills.models import OfflineClass, SkillAward
 
-    measure_skill = func.coalesce(
-        select(Course.skill_id).where(Course.id == Assignment.course_id).correlate(Assignment).scalar_subquery(),
-        select(OfflineClass.skill_id).where(OfflineClass.id == Assignment.offline_class_id)
-        .correlate(Assignment).scalar_subquery())
-    return exists(select(SkillAward.id).where(SkillAward.member_id == Assignment.member_id,
-                                              SkillAward.revoked_at.is_(None), SkillAward.skill_id == measure_skill)
-                  .correlate(Assignment))
+    def held(measure, measure_id):
+        return exists(select(SkillAward.id).join(measure, measure.skill_id == SkillAward.skill_id).where(
+            measure.id == measure_id, SkillAward.member_id == Assignment.member_id,
+            SkillAward.revoked_at.is_(None)).correlate(Assignment))
+
+    return or_(and_(Assignment.course_id.is_not(None), held(Course, Assignment.course_id)),
+               and_(Assignment.offline_class_id.is_not(None), held(OfflineClass, Assignment.offline_class_id)))
 
 
 def started_condition():
