@@ -19,6 +19,8 @@ tests/with_postgres.sh) or the one ``--database-url`` names (emptied first). Pri
 writes bench/results/dashboard.json, one block per database, with bench/common.py's metadata.
 
     python bench/dashboard.py                 # full: 1.1 M households, 3.3 M awards, 300,000 assignments
+                                              # (~45 min on a quiet 2-core machine, both databases:
+                                              # estimated from a run at 1/20 of the size)
     python bench/dashboard.py --quick         # 2,000 households (PostgreSQL skipped if not installed)
     python bench/dashboard.py --backends sqlite --households 50000 --awards 150000 --assignments 15000
         [--database-url postgresql+psycopg://…] [--new-awards 1000] [--requests 40] [--keep DIR]
@@ -301,6 +303,8 @@ def main(argv=None) -> None:
     result: dict = {}
     versions: dict = {}
     pg_url = args.database_url
+    if args.reuse and "postgresql" in backends and not pg_url:
+        raise SystemExit("--reuse on PostgreSQL needs --database-url (a throwaway cluster starts empty)")
     for backend in backends:
         if backend == "sqlite":
             result["sqlite"] = run(args, f"sqlite:///{work / 'bench.db'}", work)
@@ -311,8 +315,6 @@ def main(argv=None) -> None:
             # A smoke run on a machine without the server: say so rather than fail.
             result["postgresql"] = {"skipped": "PostgreSQL server binaries not found"}
         elif backend == "postgresql":
-            if args.reuse:
-                raise SystemExit("--reuse on PostgreSQL needs --database-url (a throwaway cluster starts empty)")
             with throwaway_postgres() as url:
                 versions["postgresql"] = postgres_version(url)
                 result["postgresql"] = run(args, url, work)
