@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 
 from lms.extensions import db
 from lms.followup.models import Assignment, Deferral
-from lms.followup.status import Status, overdue_condition, status_columns, status_of, today
+from lms.followup.status import Status, status_columns, status_of, today
 
 SHOW = ("all", "unassigned", "assigned", "overdue")
 
