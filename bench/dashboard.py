@@ -19,8 +19,8 @@ tests/with_postgres.sh) or the one ``--database-url`` names (emptied first). Pri
 writes bench/results/dashboard.json, one block per database, with bench/common.py's metadata.
 
     python bench/dashboard.py                 # full: 1.1 M households, 3.3 M awards, 300,000 assignments
-                                              # (~45 min on a quiet 2-core machine, both databases:
-                                              # estimated from a run at 1/20 of the size)
+                                              # (~30–60 min on 2 cores, both databases: estimated
+                                              # from a run at 1/20 of the size, 160 s)
     python bench/dashboard.py --quick         # 2,000 households (PostgreSQL skipped if not installed)
     python bench/dashboard.py --backends sqlite --households 50000 --awards 150000 --assignments 15000
         [--database-url postgresql+psycopg://…] [--new-awards 1000] [--requests 40] [--keep DIR]
