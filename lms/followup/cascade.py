@@ -8,7 +8,8 @@ the assignees' households before and after through the roll-ups' ``tracking`` ha
 (``count_before`` / ``apply_after``: a flush cannot flush again, the rest is the same function the
 assignment path uses). Any delete path through the session is covered, today's and tomorrow's.
 
-A bulk ``DELETE`` statement bypasses the ORM's flush (as it bypasses every ORM event): use
+Do not delete a course inside a ``tracking`` block over the same households: both would add the
+difference. A bulk ``DELETE`` statement bypasses the ORM's flush (as it bypasses every ORM event): use
 ``db.session.delete`` for courses and classes, or run ``flask stats rebuild`` after one.
 Members and households are never deleted (removal is a mark, ``lms.households.services``, which
 moves the roll-ups itself); their foreign keys refuse a delete while assignments point at them.
