@@ -14,6 +14,7 @@ test of the benches uses a temporary folder).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -126,7 +127,7 @@ GIT_AT_START = git_state()
 
 
 def metadata(argv=None, *, database_url: str | None = None, nginx: bool = False,
-             extra_versions: dict | None = None, quick: bool = False) -> dict:
+             extra_versions: dict | None = None, quick: bool = False, database: str | None = None) -> dict:
     argv = list(sys.argv if argv is None else argv)
     return {
         **GIT_AT_START,
@@ -138,20 +139,59 @@ def metadata(argv=None, *, database_url: str | None = None, nginx: bool = False,
         "started": STARTED_AT.isoformat(timespec="seconds"),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "wall_seconds": round(time.monotonic() - _STARTED, 1),
-        "database": ("postgresql" if database_url and database_url.startswith("postgresql") else "sqlite"),
+        "database": database or ("postgresql" if database_url and database_url.startswith("postgresql") else "sqlite"),
         "versions": versions(database_url=database_url, nginx=nginx, extra=extra_versions),
     }
 
 
 def write_results(name: str, figures: dict, *, argv=None, database_url: str | None = None,
-                  nginx: bool = False, extra_versions: dict | None = None, quick: bool = False) -> Path:
-    """Write the figures with their metadata; returns the file written."""
+                  nginx: bool = False, extra_versions: dict | None = None, quick: bool = False,
+                  database: str | None = None) -> Path:
+    """Write the figures with their metadata; returns the file written. ``database`` names the
+    databases of a bench that ran on several ("sqlite+postgresql")."""
     out = results_dir()
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"{name}{'.quick' if quick else ''}.json"
     document = {"meta": metadata(argv, database_url=database_url, nginx=nginx,
-                                 extra_versions=extra_versions, quick=quick),
+                                 extra_versions=extra_versions, quick=quick, database=database),
                 "figures": figures}
     path.write_text(json.dumps(document, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
     return path
+
+
+def postgres_bin() -> Path | None:
+    """The newest PostgreSQL server binaries of the machine (Debian's layout), or None."""
+    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda b: int(b.parent.name))
+    return bins[-1] if bins and (bins[-1] / "initdb").exists() else None
+
+
+@contextlib.contextmanager
+def throwaway_postgres(name: str = "bench"):
+    """A PostgreSQL cluster in a temporary folder (the recipe of tests/with_postgres.sh and
+    bench/progress.py) with the server's durable defaults (fsync and synchronous_commit on, as in
+    production). Yields its URL; stopped and removed afterwards."""
+    import socket
+    import tempfile
+
+    pg = postgres_bin()
+    if pg is None:
+        raise RuntimeError("PostgreSQL server binaries not found: install Debian's postgresql package.")
+    folder = Path(tempfile.mkdtemp(prefix="bench-pg-"))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_pg:
+        shutil.chown(folder, "postgres")
+    quiet = {"stdout": subprocess.DEVNULL, "check": True}
+    try:
+        subprocess.run([*as_pg, pg / "initdb", "-D", folder / "data", "-A", "trust", "-U", "postgres"], **quiet)
+        subprocess.run([*as_pg, pg / "pg_ctl", "-D", folder / "data", "-l", folder / "log", "-w", "-o",
+                        f"-k {folder} -p {port} -c listen_addresses=127.0.0.1", "start"], **quiet)
+        subprocess.run([*as_pg, pg / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", name], **quiet)
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}"
+    finally:
+        subprocess.run([*as_pg, pg / "pg_ctl", "-D", folder / "data", "-m", "fast", "stop"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,20 +1,29 @@
-"""Skill-goal dashboard at province scale.
+"""Skill-goal dashboard at province scale, on SQLite and on PostgreSQL in one run.
 
 Builds a province with the registry's synth (``lms.households.synth``: several counties, ≥1 M
 households, ≥4 M members), gives ≥3 M skill awards, rebuilds the roll-ups, then measures warm p50/p95
-of the province, county, township and village pages and of the JSON API (in-process WSGI client,
-signed in as an admin), the time until 1,000 new awards show in the province figures by each
+of the province, city, county, township and village pages and of the JSON API (in-process WSGI
+client, signed in as an admin), the time until 1,000 new awards show in the province figures by each
 path that really makes awards — a certificate file of 1,000 rows through `flask skills
-import-certificates`, and 1,000 single sign-offs through the assessment form — and the database
-size. With ``--assignments N`` (300,000 at full size) the province also holds N training assignments
-and N/10 deferrals (bench/probes/followup_cases.py), the pages show their figures, and the time for
-an award to close an assigned case and show in the province figures is measured. Prints the figures and writes bench/results/dashboard-<backend>.json (with bench/common.py's
-metadata).
+import-certificates`, and 1,000 single sign-offs through the assessment form
+(bench/probes/award_paths.py) — and the database size. With ``--assignments N`` (300,000 at full
+size) the province also holds N training assignments and N/10 deferrals
+(bench/probes/followup_cases.py): the follow-up village page, the open-cases export of a county and
+of the province (first byte and whole file: it streams), the time for an award to close an assigned
+case and show in the province figures, the province page's first view after each such change, and
+the weekly overdue summary's first call after a change (time and statements).
 
-    python bench/dashboard.py                 # full: 1.1 M households, 3.3 M awards (SQLite, ~25 min)
-    python bench/dashboard.py --quick         # 2,000 households
-    python bench/dashboard.py --database-url postgresql+psycopg://…   # the same on PostgreSQL
-        [--households N] [--awards N] [--new-awards 1000] [--requests 40] [--keep DIR]
+Each database in turn (``--backends``, default ``sqlite,postgresql``): SQLite in a file, PostgreSQL
+in a throwaway cluster started here with durable defaults (bench/common.py, the recipe of
+tests/with_postgres.sh) or the one ``--database-url`` names (emptied first). Prints the figures and
+writes bench/results/dashboard.json, one block per database, with bench/common.py's metadata.
+
+    python bench/dashboard.py                 # full: 1.1 M households, 3.3 M awards, 300,000 assignments
+                                              # (~30–60 min on 2 cores, both databases: estimated
+                                              # from a run at 1/20 of the size, 160 s)
+    python bench/dashboard.py --quick         # 2,000 households (PostgreSQL skipped if not installed)
+    python bench/dashboard.py --backends sqlite --households 50000 --awards 150000 --assignments 15000
+        [--database-url postgresql+psycopg://…] [--new-awards 1000] [--requests 40] [--keep DIR]
 
 Loading bypasses the spreadsheet import (benchmarked separately in bench/households_import.py):
 rows from the synth go straight into the tables in batches (COPY on PostgreSQL), IDs encrypted and
@@ -254,104 +263,6 @@ def time_get(client, url: str, n: int) -> dict:
             "cpu_p50_ms": round(statistics.median(cpu), 1), "cpu_p95_ms": round(percentile(cpu, 0.95), 1)}
 
 
-def _fresh_laborers(app, count: int) -> list[tuple[int, str, str]]:
-    """(member id, ID number, village) of working-age laborers with no award yet: each new award
-    raises the province's with_1 by exactly one."""
-    from lms.households.models import Household, Member
-    from lms.households.services import cipher
-    from lms.extensions import db
-    from lms.skills.models import SkillAward
-
-    with app.app_context():
-        rows = db.session.execute(
-            db.select(Member.id, Member.id_enc, Household.village_code).join(Household).where(
-                Member.labour_skill.in_(("1", "3")), Member.student_status.is_(None), Member.removed_at.is_(None),
-                Member.birth_ymd.between(19700101, 20000101),
-                ~db.exists().where(SkillAward.member_id == Member.id)).order_by(Member.id).limit(2 * count)).all()
-        ids = cipher()
-        people = [(mid, ids.decrypt(enc), village) for mid, enc, village in rows]
-        # Resident ID cards only: a disability-certificate number (20/22 characters) is not what a
-        # certificate file carries.
-        return [p for p in people if len(p[1]) == 18][:count]
-
-
-def _with_1(client, province: str) -> int:
-    return client.get(f"/api/v1/stats/skills?region={province}").get_json()["with_1"]
-
-
-def awards_by_certificate_import(app, client, people, skill_code: str, province: str, work: Path) -> dict:
-    """A certificate file of len(people) rows through the real `flask skills import-certificates`
-    (the command, its service, its roll-up refresh and its commit), then the province API."""
-    import csv
-
-    path = work / "certificates.csv"
-    with path.open("w", encoding="utf-8", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(["证件号码", "技能", "证书类型", "证书编号", "发证日期", "发证机构"])
-        for n, (_mid, number, _village) in enumerate(people):
-            out.writerow([number, skill_code, "培训合格证书", f"BENCH-{os.getpid()}-{n:06d}", "2026-11-01",
-                          "县人社局"])
-    before = _with_1(client, province)
-    started = time.perf_counter()
-    report_path = work / "certificates-report.json"
-    result = app.test_cli_runner().invoke(args=["skills", "import-certificates", str(path), "--report",
-                                                str(report_path)])
-    imported = time.perf_counter()
-    after = _with_1(client, province)
-    visible = time.perf_counter()
-    if result.exit_code != 0:
-        report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else {}
-        raise RuntimeError(f"import-certificates exited {result.exit_code}: "
-                           f"{[(e['row'], e['code']) for e in report.get('errors', [])][:10]} {result.output[-500:]}")
-    return {"rows": len(people), "villages": len({v for *_x, v in people}),
-            "command_seconds": round(imported - started, 2), "seconds_until_visible": round(visible - started, 2),
-            "with_1_before": before, "with_1_after": after, "shown": after - before,
-            "output": result.output.strip().splitlines()[-1]}
-
-
-def awards_by_single_signoffs(app, client, people, skill_id: int, province: str) -> dict:
-    """An offline class with len(people) trainees, each passed on its own through the assessment
-    form (POST /skills/classes/<id>/trainees/<id>/assess, the view and the award service it calls,
-    one request and one transaction each), then the province API."""
-    from lms.accounts.models import User
-    from lms.extensions import db
-    from lms.skills import services
-    from lms.skills.models import Trainee
-
-    with app.app_context():
-        admin = db.session.scalar(db.select(User).where(User.username == "benchadmin"))
-        klass = services.create_class(title="测评线下班", skill_id=skill_id, region_code=province,
-                                      starts_on=dt.date(2026, 10, 1), ends_on=dt.date(2026, 11, 1), trainer=admin)
-        added, unknown = services.add_trainees(klass, [number for _mid, number, _v in people], admin)
-        db.session.commit()
-        class_id = klass.id
-        trainees = list(db.session.scalars(db.select(Trainee.id).where(Trainee.class_id == class_id)))
-    if unknown:
-        raise RuntimeError(f"{len(unknown)} ID numbers not found for the roster")
-    page = client.get(f"/skills/classes/{class_id}").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
-        r'name="csrf-token" content="([^"]+)"', page)
-    token = token.group(1)
-    before = _with_1(client, province)
-    each = []
-    started = time.perf_counter()
-    for trainee_id in trainees:
-        t = time.perf_counter()
-        response = client.post(f"/skills/classes/{class_id}/trainees/{trainee_id}/assess",
-                               data={"result": "pass", "csrf_token": token})
-        each.append((time.perf_counter() - t) * 1000)
-        if response.status_code != 302:
-            raise RuntimeError(f"sign-off answered {response.status_code}")
-    done = time.perf_counter()
-    after = _with_1(client, province)
-    visible = time.perf_counter()
-    return {"signoffs": len(trainees), "villages": len({v for *_x, v in people}),
-            "seconds_all": round(done - started, 2), "seconds_until_visible": round(visible - started, 2),
-            "per_signoff_p50_ms": round(statistics.median(each), 1),
-            "per_signoff_p95_ms": round(percentile(each, 0.95), 1),
-            "with_1_before": before, "with_1_after": after, "shown": after - before}
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true",
@@ -361,10 +272,14 @@ def main(argv=None) -> None:
     parser.add_argument("--new-awards", type=int, default=None,
                         help="awards made by each path (certificate import, single sign-offs); default 1,000")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--database-url", default="")
+    parser.add_argument("--backends", default="sqlite,postgresql",
+                        help="which databases, in this order (default both: one run, one results file)")
+    parser.add_argument("--database-url", default="",
+                        help="PostgreSQL to use instead of a throwaway cluster started here (emptied first)")
     parser.add_argument("--keep", default="", help="Folder for the SQLite database (kept afterwards).")
     parser.add_argument("--requests", type=int, default=None, help="default 40")
-    parser.add_argument("--reuse", action="store_true", help="The database is already loaded: only measure.")
+    parser.add_argument("--reuse", action="store_true",
+                        help="The databases are already loaded (--keep, --database-url): only measure.")
     parser.add_argument("--assignments", type=int, default=None,
                         help="training assignments among laborers without a skill; default 300,000 (0: none)")
     parser.add_argument("--extra-households", type=int, default=None,
@@ -379,11 +294,40 @@ def main(argv=None) -> None:
     for key, value in sizes.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    from bench.common import postgres_bin, postgres_version, throwaway_postgres
 
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     work = Path(args.keep or tempfile.mkdtemp(prefix="bench-dashboard-"))
     work.mkdir(parents=True, exist_ok=True)
-    url = args.database_url or f"sqlite:///{work / 'bench.db'}"
     os.environ.setdefault("LMS_INSTANCE_PATH", str(work / "instance"))
+    result: dict = {}
+    versions: dict = {}
+    pg_url = args.database_url
+    if args.reuse and "postgresql" in backends and not pg_url:
+        raise SystemExit("--reuse on PostgreSQL needs --database-url (a throwaway cluster starts empty)")
+    for backend in backends:
+        if backend == "sqlite":
+            result["sqlite"] = run(args, f"sqlite:///{work / 'bench.db'}", work)
+        elif backend == "postgresql" and pg_url:
+            versions["postgresql"] = postgres_version(pg_url)
+            result["postgresql"] = run(args, pg_url, work)
+        elif backend == "postgresql" and postgres_bin() is None and args.quick:
+            # A smoke run on a machine without the server: say so rather than fail.
+            result["postgresql"] = {"skipped": "PostgreSQL server binaries not found"}
+        elif backend == "postgresql":
+            with throwaway_postgres() as url:
+                versions["postgresql"] = postgres_version(url)
+                result["postgresql"] = run(args, url, work)
+                result["postgresql"]["server"] = "throwaway, durable defaults (fsync, synchronous_commit on)"
+        else:
+            raise SystemExit(f"unknown backend {backend!r}")
+    print(json.dumps(result, ensure_ascii=False, indent=1))
+    write_results("dashboard", result, argv=sys.argv if argv is None else ["bench/dashboard.py", *argv],
+                  quick=args.quick, extra_versions=versions or None, database="+".join(result))
+
+
+def run(args, url: str, work: Path) -> dict:
+    """Load (unless --reuse) and measure one database; returns its figures."""
     from lms import create_app
     from lms.extensions import db
 
@@ -391,6 +335,7 @@ def main(argv=None) -> None:
                       "QUEUE_IMMEDIATE": True, "RATELIMIT_ENABLED": False, "SERVER_NAME": "localhost",
                       "WTF_CSRF_ENABLED": True})
     backend = "postgresql" if url.startswith("postgresql") else "sqlite"
+    started = time.time()
     result: dict = {"backend": backend, "counties": len(COUNTIES) + (len(EXTRA_COUNTIES) if args.extra_households else 0)}
     if not args.reuse:
         with app.app_context():
@@ -439,34 +384,42 @@ def main(argv=None) -> None:
 
         counts = db.session.execute(db.text(
             "SELECT (SELECT count(*) FROM households), (SELECT count(*) FROM members), "
-            "(SELECT count(*) FROM skill_awards)")).one()
-        result["rows"] = {"households": counts[0], "members": counts[1], "awards": counts[2]}
+            "(SELECT count(*) FROM skill_awards), (SELECT count(*) FROM followup_assignments)")).one()
+        result["rows"] = {"households": counts[0], "members": counts[1], "awards": counts[2], "assignments": counts[3]}
         pick = {}
-        for level in (1, 3, 4, 5):
+        for level in (1, 2, 3, 4, 5):
             pick[level] = db.session.scalar(db.select(Region.code).where(Region.level == level).order_by(Region.code))
     client = signed_in_client(app)
     # Other work on the machine slows every figure: record how busy it was.
     result["load_average_before"] = [round(x, 2) for x in os.getloadavg()]
     result["cpus"] = os.cpu_count()
     pages = {}
-    for name, level in (("province", 1), ("county", 3), ("township", 4), ("village", 5)):
+    for name, level in (("province", 1), ("city", 2), ("county", 3), ("township", 4), ("village", 5)):
         pages[f"{name}_page"] = time_get(client, f"/stats/skills?region={pick[level]}", args.requests)
         log(f"{name} page {pick[level]}: {pages[name + '_page']}")
     if args.assignments:
+        from bench.probes.followup_cases import export_times
+
         pages["followup_village_page"] = time_get(client, f"/followup?region={pick[5]}", args.requests)
-        pages["followup_county_export"] = time_get(client, f"/followup/cases.xlsx?region={pick[3]}", 5)
-        log(f"follow-up village page: {pages['followup_village_page']}, county export {pages['followup_county_export']}")
-    for name, level in (("province", 1), ("county", 3), ("village", 5)):
+        log(f"follow-up village page: {pages['followup_village_page']}")
+        for name, level, n in (("county", 3, 3), ("province", 1, 2)):
+            result[f"followup_{name}_export"] = export_times(client, pick[level], n)
+            log(f"follow-up {name} export: {result[f'followup_{name}_export']}")
+    for name, level in (("province", 1), ("city", 2), ("county", 3), ("township", 4), ("village", 5)):
         pages[f"{name}_api"] = time_get(client, f"/api/v1/stats/skills?region={pick[level]}", args.requests)
         log(f"{name} api: {pages[name + '_api']}")
     result["latency"] = pages
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     if args.assignments:
-        from bench.probes.followup_cases import award_closes_case
+        from bench.probes.followup_cases import award_closes_case, weekly_summary
 
         result["award_closes_case"] = closes = award_closes_case(app, client, pick[1], min(args.new_awards, 200))
         log(f"award closes a case: {closes}")
-    people = _fresh_laborers(app, 2 * args.new_awards)
+        result["weekly_summary_after_change"] = weekly = weekly_summary(app, pick[1], min(args.requests, 20))
+        log(f"weekly overdue summary, first call after a change: {weekly}")
+    from bench.probes.award_paths import awards_by_certificate_import, awards_by_single_signoffs, fresh_laborers
+
+    people = fresh_laborers(app, 2 * args.new_awards)
     if len(people) < 2 * args.new_awards:
         raise RuntimeError(f"only {len(people)} laborers without an award: load more households")
     with app.app_context():
@@ -488,9 +441,9 @@ def main(argv=None) -> None:
             size = (work / "bench.db").stat().st_size
         result["database_bytes"] = size
         result["database_gb"] = round(size / 1e9, 2)
-    print(json.dumps(result, ensure_ascii=False, indent=1))
-    write_results(f"dashboard-{backend}", result, argv=sys.argv if argv is None else ["bench/dashboard.py", *argv],
-                  database_url=url, quick=args.quick)
+    result["wall_seconds"] = round(time.time() - started, 1)
+    log(f"{backend} done in {result['wall_seconds']} s")
+    return result
 
 
 if __name__ == "__main__":

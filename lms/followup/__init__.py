@@ -5,8 +5,10 @@ from __future__ import annotations
 
 def init_app(app) -> None:
     """Everything the area brings: its blueprint, CLI group, jobs, template helpers, the roll-ups'
-    case source and its signal receiver."""
-    from lms.followup import cli, models, status, tasks, views  # noqa: F401  (models: tables known to the metadata)
+    case source, its signal receiver and the flush receivers that move the case figures when a
+    course or a class is deleted with its assignments (``cascade``)."""
+    from lms.extensions import db
+    from lms.followup import cascade, cli, models, status, tasks, views  # noqa: F401  (models: tables known to the metadata)
     from lms.stats.rollups import register_case_source
 
     app.register_blueprint(views.bp)
@@ -17,6 +19,7 @@ def init_app(app) -> None:
     from lms.learning.signals import course_completed
 
     course_completed.connect(tasks.on_course_completed, weak=False)
+    cascade.listen(db.session)
 
 
 def _for_learner(user) -> list[dict]:
@@ -34,6 +37,6 @@ def _household(household) -> dict:
 
 
 def _weekly(region) -> dict:
-    from lms.followup.queries import weekly_overdue_cached
+    from lms.followup.queries import weekly_overdue
 
-    return weekly_overdue_cached(region)
+    return weekly_overdue(region)

@@ -1,8 +1,6 @@
 """The open cases as an Excel workbook: the columns of the village page, headers in Chinese."""
 from __future__ import annotations
 
-import io
-
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
@@ -21,22 +19,19 @@ def case_columns():
     ]
 
 
-def cases_xlsx(rows: list[dict], heading: str) -> bytes:
-    from openpyxl import Workbook
+def cases_xlsx(rows, heading: str):
+    """The workbook's bytes as a stream (``lms.exports.xlsx_stream``): ``rows`` (an iterator, as
+    ``queries.export_rows`` gives them) are read while the file is sent; every value a text cell."""
+    from lms.exports import xlsx_stream
 
-    from lms.exports import append_row
-
-    # Write-only: a county's cases can be tens of thousands of rows.
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("跟踪销号")
     columns = case_columns()
-    for i, width in enumerate((16, 16, 10, 30, 12, 12, 24, 12, 30)):
-        sheet.column_dimensions[chr(ord("A") + i)].width = width
-    append_row(sheet, [heading])
     with force_locale("zh_Hans_CN"):
-        append_row(sheet, [str(label) for _key, label in columns])
-    for row in rows:
-        append_row(sheet, [row.get(key, "") for key, _label in columns])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+        header = [str(label) for _key, label in columns]
+
+    def lines():
+        yield [heading]
+        yield header
+        for row in rows:
+            yield [row.get(key, "") for key, _label in columns]
+
+    return xlsx_stream(lines(), sheet="跟踪销号", widths=(16, 16, 10, 30, 12, 12, 24, 12, 30))

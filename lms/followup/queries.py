@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, literal, or_, select, text
+from sqlalchemy.orm import aliased
 
 from lms.extensions import db
 from lms.followup.models import Assignment, Deferral
-from lms.followup.status import Status, overdue_condition, status_columns, status_of, today
+from lms.followup.status import Status, status_columns, status_of, today
 
 SHOW = ("all", "unassigned", "assigned", "overdue")
 
@@ -159,98 +160,146 @@ def learner_assignments(user) -> list[dict]:
     return rows
 
 
-# (region prefix, day, the region's roll-up version) → summary. Every change that can move an
-# assignment into or out of overdue moves the region's roll-up row too (its updated_at), so a cached
-# summary is never stale; it spares a province page a scan of the week's assignments on each view.
-_WEEKLY: dict[tuple, dict] = {}
+def weekly_overdue(region, limit: int = 20) -> dict:
+    """Assignments of open cases under ``region`` that became overdue in the last 7 days (due in
+    [day−7, day−1]) and still are: their number and the villages with most of them. Open as the
+    roll-ups count them: a laborer below the goal threshold, not deferred.
 
+    Read from the roll-ups, in one statement of at most ``limit`` + 1 rows: every path that moves
+    the case figures keeps this one too (``lms.stats.rollups.WEEK``, counted by
+    ``lms.followup.status.case_states``), the worker's daily job (``services.advance_day``) moves
+    it as assignments enter and leave the 7 days, and ``flask stats verify`` checks it. Before, a
+    province's first view after any change scanned the week's assignments (~0.8 s at 300,000)."""
+    from sqlalchemy import case
 
-def weekly_overdue_cached(region) -> dict:
-    from lms.stats.models import SkillRollup
-
-    version = db.session.scalar(select(SkillRollup.updated_at).where(SkillRollup.region_code == region.code))
-    key = (region.prefix, today(), version)
-    summary = _WEEKLY.get(key)
-    if summary is None:
-        if len(_WEEKLY) > 512:
-            _WEEKLY.clear()
-        summary = _WEEKLY[key] = weekly_overdue(region.prefix, key[1])
-    return summary
-
-
-def weekly_overdue(prefix: str, day: dt.date | None = None, limit: int = 20) -> dict:
-    """Open cases' assignments under ``prefix`` that became overdue in the last 7 days (due in
-    [day−7, day−1]) and are still overdue: their number and the villages with most of them. Open as
-    the roll-ups count them: a laborer below the goal threshold, not deferred."""
-    from collections import Counter
-
-    from lms.households.models import Household, Member
     from lms.regions.models import Region
-
-    day = day or today()
-    # First the week's overdue assignments (the due-date index), then which of their laborers are open
-    # cases: one query joining the registry first lets SQLite scan every laborer of the province.
-    rows = db.session.execute(select(Assignment.member_id).where(
-        Assignment.village_code.startswith(prefix, autoescape=True),
-        Assignment.due_on >= day - dt.timedelta(days=7), overdue_condition(day))).all()
-    per_member = Counter(m for (m,) in rows)
-    ids = sorted(per_member)
-    per_village: Counter = Counter()
-    for i in range(0, len(ids), 5000):
-        chunk = ids[i:i + 5000]
-        deferred = active_deferrals(chunk, day)
-        open_cases = _open_laborers(and_(Member.id.in_(chunk), Household.village_code.startswith(
-            prefix, autoescape=True))).with_only_columns(Member.id, Household.village_code)
-        for member_id, village in db.session.execute(open_cases):
-            if member_id not in deferred:
-                per_village[village] += per_member[member_id]
-    top = per_village.most_common(limit)
-    names = dict(db.session.execute(select(Region.code, Region.name).where(
-        Region.code.in_([c for c, _n in top]))).all()) if top else {}
-    return {"total": sum(per_village.values()), "since": day - dt.timedelta(days=7),
-            "villages": [{"code": c, "name": names.get(c, c), "count": n} for c, n in top]}
-
-
-def export_rows(prefix: str) -> list[dict]:
-    """Every open case under ``prefix``: one row per assignment, and one per deferred laborer. Driven
-    by the follow-up tables (a province has far fewer assignments than laborers); the registry decides
-    who is still an open case and where they live now."""
-    from flask_babel import gettext as _
-
-    from lms.households.models import Household, Member
-    from lms.regions.models import Region
+    from lms.stats.models import SkillRollupBreakdown as B
+    from lms.stats.rollups import WEEK
 
     day = today()
-    ids = set(db.session.scalars(select(Assignment.member_id).distinct().where(
-        Assignment.village_code.startswith(prefix, autoescape=True))))
-    ids.update(db.session.scalars(select(Deferral.member_id).where(
-        Deferral.village_code.startswith(prefix, autoescape=True), Deferral.review_on >= day)))
+    count = B.laborers if threshold() == 1 else B.with_1
+    own = B.region_code == region.code
+    rows = db.session.execute(
+        select(B.region_code, Region.name, count).join(Region, Region.code == B.region_code)
+        .where(_under(B.region_code, region.prefix), B.dimension == WEEK[0], B.value == WEEK[1], count > 0,
+               or_(own, Region.level == 5))
+        .order_by(case((own, 0), else_=1), count.desc(), B.region_code).limit(limit + 1)).all()
+    total = rows[0][2] if rows and rows[0][0] == region.code else 0
+    villages = [{"code": c, "name": name, "count": n} for c, name, n in rows if c != region.code or region.level == 5]
+    return {"total": total, "since": day - dt.timedelta(days=7), "villages": villages[:limit]}
+
+
+def _under(column, prefix: str):
+    """``column`` (a region code) under ``prefix``, as a range the code's index can answer (a LIKE
+    cannot use SQLite's index). Codes are digits, so the range ends before the next digit."""
+    if not prefix:
+        return literal(True)
+    return and_(column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+
+
+def _text_order(column):
+    """Order by code point, as Python's sort does, whatever the database's collation: the two
+    sorted streams of ``export_rows`` are merged in Python."""
+    return column.collate("C") if db.engine.dialect.name == "postgresql" else column
+
+
+EXPORT_BATCH = 2000
+
+
+def export_rows(prefix: str, connection=None):
+    """Every open case under ``prefix``, as an iterator of rows (dicts of the export's columns) in
+    the registry's order — village code, household number, name: one row per assignment not
+    answered by its skill, and one per deferred laborer. Two statements, each read in batches
+    (``yield_per``) with its status computed in SQL, merged in order — no per-row query, nothing
+    held for the whole region, so a province's export starts at once and stays flat in memory.
+    The village names and the statements are read and built, the labels translated, on the call;
+    the rows are read as the iterator is, through ``connection`` (one the caller closes, for a
+    stream that outlives the request's session) or the session.
+
+    Scoped as the village page is: an assignment made in the region (its ``village_code``, the
+    index's range) to a laborer who still lives there (the household's current village). Which
+    cases are open (skill count below the goal, not deferred) is decided on each row in Python from
+    columns of the statement: as filters, PostgreSQL misjudged how many rows they keep and chose
+    nested loops that compare every row with every deferral."""
+    import heapq
+
+    from flask_babel import gettext as _
+    from sqlalchemy import case
+
+    from courses.models import Course
+    from lms.accounts.models import User
+    from lms.followup.status import completed_condition, skill_held_condition, started_condition
+    from lms.households.models import Household, Member
+    from lms.households.queries import laborer_condition
+    from lms.regions.models import Region
+    from lms.skills.models import OfflineClass, SkillAward
+
+    day, k = today(), threshold()
+    held = (select(func.count(func.distinct(SkillAward.skill_id)))
+            .where(SkillAward.member_id == Member.id, SkillAward.revoked_at.is_(None)).scalar_subquery())
+    where = and_(_under(Household.village_code, prefix), laborer_condition())
+    order = (_text_order(Household.village_code), _text_order(Household.household_no), _text_order(Member.name))
+    # The status as the village page computes it (lms.followup.status), first match wins: 'held'
+    # (the measure's skill: not an open case's row) before the rest.
+    status = case((skill_held_condition(), literal("held")), (completed_condition(), literal("completed")),
+                  (Assignment.due_on < day, literal("overdue")), (started_condition(), literal("in_progress")),
+                  else_=literal("not_started"))
+    deferral = aliased(Deferral)
+    assigned = (select(Household.village_code, Household.household_no, Member.name,
+                       func.coalesce(Course.title, OfflineClass.title), func.coalesce(User.display_name, User.username),
+                       Assignment.due_on, Assignment.note, held.label("held"), deferral.member_id, status)
+                .select_from(Assignment).join(Member, Member.id == Assignment.member_id)
+                .join(Household, Household.id == Member.household_id)
+                .outerjoin(Course, Course.id == Assignment.course_id)
+                .outerjoin(OfflineClass, OfflineClass.id == Assignment.offline_class_id)
+                .outerjoin(User, User.id == Assignment.assigned_by_id)
+                .outerjoin(deferral, and_(deferral.member_id == Member.id, deferral.review_on >= day))
+                .where(_under(Assignment.village_code, prefix), where)
+                .order_by(*order, Assignment.due_on, Assignment.id))
+    deferred = (select(Household.village_code, Household.household_no, Member.name, Deferral.reason,
+                       Deferral.reason_text, Deferral.review_on, held.label("held"))
+                .select_from(Deferral).join(Member, Member.id == Deferral.member_id)
+                .join(Household, Household.id == Member.household_id)
+                .where(_under(Deferral.village_code, prefix), Deferral.review_on >= day, where)
+                .order_by(*order, Deferral.member_id))
     names = dict(db.session.execute(select(Region.code, Region.name).where(
-        Region.code.startswith(prefix, autoescape=True), Region.level == 5)).all())
-    ordered = sorted(ids)
-    out = []
-    for i in range(0, len(ordered), 5000):
-        chunk = ordered[i:i + 5000]
-        members = {m.id: (m, no, village) for m, no, _y, village in db.session.execute(_open_laborers(and_(
-            Member.id.in_(chunk), Household.village_code.startswith(prefix, autoescape=True))))}
-        deferrals = active_deferrals(list(members), day)
-        # The deferred are listed apart, without their assignments: no need to compute those.
-        assigned = [m for m in members if m not in deferrals]
-        for row in assignment_rows(Assignment.member_id.in_(assigned), day) if assigned else ():
-            if row["status"] is Status.skill_obtained:
+        _under(Region.code, prefix), Region.level == 5)).all())
+    labels = {status.value: status.label for status in Status}
+    deferred_label = _("Deferred (暂缓)")
+    reader = connection if connection is not None else db.session
+
+    def assignment_rows():
+        for village, no, name, measure, owner, due_on, note, skills, deferred_id, code in reader.execute(
+                assigned.execution_options(yield_per=EXPORT_BATCH)):
+            if skills >= k or deferred_id is not None or code == "held":
                 continue
-            member, no, village = members[row["member_id"]]
-            out.append({"village": names.get(village, village), "household_no": no, "name": member.name,
-                        "measure": row["measure"], "owner": row["owner"], "due_on": row["due_on"].isoformat(),
-                        "status": row["status_label"], "review_on": "", "note": row["note"]})
-        for member_id, d in deferrals.items():
-            member, no, village = members[member_id]
-            reason = d.reason.label + (f"：{d.reason_text}" if d.reason_text else "")
-            out.append({"village": names.get(village, village), "household_no": no, "name": member.name,
-                        "measure": "", "owner": "", "due_on": "", "status": _("Deferred (暂缓)") + f" · {reason}",
-                        "review_on": d.review_on.isoformat(), "note": ""})
-    out.sort(key=lambda r: (r["village"], r["household_no"], r["name"]))
-    return out
+            yield (village, no, name), {
+                "village": names.get(village, village), "household_no": no, "name": name, "measure": measure or "",
+                "owner": owner or "", "due_on": due_on.isoformat(), "status": labels[code], "review_on": "",
+                "note": note}
+
+    def deferral_rows():
+        for village, no, name, reason, reason_text, review_on, skills in reader.execute(
+                deferred.execution_options(yield_per=EXPORT_BATCH)):
+            if skills >= k:
+                continue
+            why = reason.label + (f"：{reason_text}" if reason_text else "")
+            yield (village, no, name), {
+                "village": names.get(village, village), "household_no": no, "name": name, "measure": "",
+                "owner": "", "due_on": "", "status": f"{deferred_label} · {why}", "review_on": review_on.isoformat(),
+                "note": ""}
+
+    postgresql = db.engine.dialect.name == "postgresql"
+
+    def rows():
+        if postgresql:
+            # yield_per reads through a server-side cursor, which PostgreSQL plans for its first
+            # tenth of rows (nested loops); the export reads them all. For this transaction only.
+            reader.execute(text("SET LOCAL cursor_tuple_fraction = 1"))
+        for _key, row in heapq.merge(assignment_rows(), deferral_rows(), key=lambda pair: pair[0]):
+            yield row
+
+    return rows()
 
 
 def measures_for(village_code: str) -> tuple[list, list]:

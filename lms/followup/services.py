@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from lms.audit import record
@@ -204,8 +204,9 @@ def end_deferral(actor, member_id: int) -> None:
 
 
 def advance_day(day: dt.date | None = None) -> int:
-    """Bring the roll-ups to ``day`` (today): recount the villages where an assignment became overdue
-    or a deferral's review date passed since the last run. Returns how many villages were recounted."""
+    """Bring the roll-ups to ``day`` (today): recount the villages where, since the last run, an
+    assignment became overdue or left the weekly summary's 7 days, or a deferral's review date
+    passed. Returns how many villages were recounted."""
     from lms.stats.rollups import refresh_villages
 
     day = day or today()
@@ -215,7 +216,10 @@ def advance_day(day: dt.date | None = None) -> int:
     due = select(Assignment.village_code).where(Assignment.due_on < day)
     review = select(Deferral.village_code).where(Deferral.review_on < day)
     if clock is not None:
-        due = due.where(Assignment.due_on >= clock.day)
+        week = dt.timedelta(days=7)
+        # Overdue from the day after the due date; in the week's summary for 7 days from then.
+        due = due.where(or_(Assignment.due_on >= clock.day,
+                            and_(Assignment.due_on >= clock.day - week, Assignment.due_on < day - week)))
         review = review.where(Deferral.review_on >= clock.day)
     codes = set(db.session.scalars(due.distinct())) | set(db.session.scalars(review.distinct()))
     changed = refresh_villages(codes)

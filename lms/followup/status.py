@@ -67,17 +67,21 @@ def completed_condition():
 
 
 def skill_held_condition():
-    """The laborer holds the measure's skill, from whatever source (a certificate import counts)."""
+    """The laborer holds the measure's skill, from whatever source (a certificate import counts).
+
+    Written as the measure's join (not ``skill_id = coalesce(subquery, subquery)``): PostgreSQL
+    turned that form into an anti-join probing the awards by skill (a hundred thousand a skill in a
+    province) instead of by member."""
     from courses.models import Course
     from lms.skills.models import OfflineClass, SkillAward
 
-    measure_skill = func.coalesce(
-        select(Course.skill_id).where(Course.id == Assignment.course_id).correlate(Assignment).scalar_subquery(),
-        select(OfflineClass.skill_id).where(OfflineClass.id == Assignment.offline_class_id)
-        .correlate(Assignment).scalar_subquery())
-    return exists(select(SkillAward.id).where(SkillAward.member_id == Assignment.member_id,
-                                              SkillAward.revoked_at.is_(None), SkillAward.skill_id == measure_skill)
-                  .correlate(Assignment))
+    def held(measure, measure_id):
+        return exists(select(SkillAward.id).join(measure, measure.skill_id == SkillAward.skill_id).where(
+            measure.id == measure_id, SkillAward.member_id == Assignment.member_id,
+            SkillAward.revoked_at.is_(None)).correlate(Assignment))
+
+    return or_(and_(Assignment.course_id.is_not(None), held(Course, Assignment.course_id)),
+               and_(Assignment.offline_class_id.is_not(None), held(OfflineClass, Assignment.offline_class_id)))
 
 
 def started_condition():
@@ -123,22 +127,27 @@ def status_of(due_on: dt.date, done: int, held: int, started: int, case_closed: 
     return Status.in_progress if started else Status.not_started
 
 
-def case_states(in_batch, day: dt.date | None = None) -> dict[int, str]:
+def case_states(in_batch, day: dt.date | None = None) -> dict[int, tuple[str, int]]:
     """The roll-ups' hook: for laborers of the households matched by ``in_batch`` (a condition on
-    ``Household``), 'deferred' (暂缓 until a review date not yet passed), else 'overdue' (some
-    assignment overdue) or 'assigned' (some assignment). Members with none are absent."""
+    ``Household``), (state, week). State 'deferred' (暂缓 until a review date not yet passed), else
+    'overdue' (some assignment overdue) or 'assigned' (some assignment); week: how many of their
+    assignments became overdue in the last 7 days (due in [day−7, day−1]) and still are, for the
+    weekly summary (0 when deferred). Members with no assignment and no deferral are absent."""
     from lms.extensions import db
     from lms.households.models import Household, Member
 
     day = day or today()
-    states: dict[int, str] = {}
-    for member_id, overdue in db.session.execute(
-            select(Assignment.member_id, func.max(_flag(overdue_condition(day))))
+    overdue = overdue_condition(day)
+    # The week's check (its subqueries again) runs only for the assignments due in the window.
+    this_week = case((Assignment.due_on < day - dt.timedelta(days=7), literal(0)), else_=_flag(overdue))
+    states: dict[int, tuple[str, int]] = {}
+    for member_id, late, week in db.session.execute(
+            select(Assignment.member_id, func.max(_flag(overdue)), func.sum(this_week))
             .join(Member, Member.id == Assignment.member_id).join(Household, Household.id == Member.household_id)
             .where(in_batch).group_by(Assignment.member_id)):
-        states[member_id] = "overdue" if overdue else "assigned"
+        states[member_id] = ("overdue", int(week or 0)) if late else ("assigned", 0)
     for member_id in db.session.scalars(
             select(Deferral.member_id).join(Member, Member.id == Deferral.member_id)
             .join(Household, Household.id == Member.household_id).where(in_batch, Deferral.review_on >= day)):
-        states[member_id] = "deferred"
+        states[member_id] = ("deferred", 0)
     return states

@@ -160,8 +160,20 @@ def export():
     from lms.followup.exports import cases_xlsx
 
     region = _region(request.args.get("region"))
-    data = cases_xlsx(queries.export_rows(region.prefix), f"{region.name} {region.code}")
-    response = Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    # Streamed: the rows are read while the file is sent (a province's export has hundreds of
+    # thousands). The region is checked and the labels translated here, before the first byte; the
+    # stream reads through a connection of its own, closed when the response is.
+    connection = db.engine.connect()
+    data = cases_xlsx(queries.export_rows(region.prefix, connection), f"{region.name} {region.code}")
+
+    def body():
+        try:
+            yield from data
+        finally:
+            connection.close()  # read to the end, or the download stopped
+
+    response = Response(body(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response.call_on_close(connection.close)  # never read at all
     response.headers["Content-Disposition"] = (
         f"attachment; filename*=UTF-8''{quote(f'跟踪销号-{region.name}-{region.code}.xlsx')}")
     return response

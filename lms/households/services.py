@@ -8,6 +8,7 @@ commits.
 from __future__ import annotations
 
 import functools
+from contextlib import ExitStack, contextmanager
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -153,21 +154,34 @@ def reveal_id(member: Member, actor) -> str:
 
 
 def remove_member(member: Member, reason: str, actor) -> None:
-    """Mark a member as removed from the registry (never deleted). Audited."""
+    """Mark a member as removed from the registry (never deleted). Audited; the roll-ups move in
+    the same transaction (``registry_changing``)."""
     from lms.audit import record
     from lms.regions.scope import require_in_scope
 
     require_in_scope(actor, member.household.village_code)
     now = utcnow()
-    member.removed_at, member.removed_reason = now, reason.strip()[:200]
-    db.session.add(MemberChange(household_id=member.household_id, member_id=member.id,
-                                field="removed", old=None, new=member.removed_reason,
-                                changed_at=now, user_id=getattr(actor, "id", None)))
-    record(actor, "households.remove_member", member, {"reason": member.removed_reason})
-    db.session.flush()
-    from .signals import registry_changed
+    with _announcing([member.household_id], [member.household.village_code]):
+        member.removed_at, member.removed_reason = now, reason.strip()[:200]
+        db.session.add(MemberChange(household_id=member.household_id, member_id=member.id,
+                                    field="removed", old=None, new=member.removed_reason,
+                                    changed_at=now, user_id=getattr(actor, "id", None)))
+        record(actor, "households.remove_member", member, {"reason": member.removed_reason})
+        db.session.flush()
 
-    registry_changed.send(None, village_codes={member.household.village_code})
+
+@contextmanager
+def _announcing(household_ids, village_codes):
+    """``with _announcing(households, villages): change them`` — areas above (the roll-ups) hear of
+    the change before and after it (``lms.households.signals.registry_changing``)."""
+    from .signals import registry_changing
+
+    with ExitStack() as stack:
+        for _receiver, manager in registry_changing.send(None, household_ids=list(household_ids),
+                                                         village_codes=list(village_codes)):
+            if manager is not None:
+                stack.enter_context(manager)
+        yield
 
 
 class MoveError(ValueError):
@@ -191,16 +205,14 @@ def move_household(household: Household, village_code: str, actor) -> None:
     if village.code == household.village_code:
         raise MoveError(_("The household is already registered in this village."))
     old, now = household.village_code, utcnow()
-    household.village_code, household.updated_at = village.code, now
-    db.session.add(MemberChange(household_id=household.id, member_id=None, field="village_code",
-                                old=old, new=village.code, changed_at=now,
-                                user_id=getattr(actor, "id", None)))
-    record(actor, "households.move", household, {"from": old, "to": village.code})
-    db.session.flush()
+    with _announcing([household.id], [old, village.code]):
+        household.village_code, household.updated_at = village.code, now
+        db.session.add(MemberChange(household_id=household.id, member_id=None, field="village_code",
+                                    old=old, new=village.code, changed_at=now,
+                                    user_id=getattr(actor, "id", None)))
+        record(actor, "households.move", household, {"from": old, "to": village.code})
+        db.session.flush()
     db.session.expire(household, ["village"])
-    from .signals import registry_changed
-
-    registry_changed.send(None, village_codes={old, village.code})
 
 
 # Labour capacity after skill awards: the skills area calls these, so the registry's history keeps

@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 
 def init_app(app) -> None:
-    from lms.households.signals import registry_changed
+    from lms.households.signals import registry_changed, registry_changing
     from lms.seeds import register_seed_step
     from lms.settings import register_default
     from lms.skills.signals import awards_changed, awards_changing
@@ -22,6 +22,7 @@ def init_app(app) -> None:
     register_default("stats.goal_threshold", 1, _l("Skill goal threshold: 1 or 2 distinct skills"))
     # The roll-ups move in the transaction that changed what they count.
     registry_changed.connect(rollups.on_registry_changed, weak=False)
+    registry_changing.connect(rollups.on_registry_changing, weak=False)
     awards_changing.connect(rollups.on_awards_changing, weak=False)
     awards_changed.connect(rollups.on_awards_changed, weak=False)
     register_seed_step(app, cli.seed_rollups)

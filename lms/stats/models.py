@@ -49,7 +49,9 @@ class SkillRollup(db.Model):
 
 class SkillRollupBreakdown(db.Model):
     """The same counts split by a household attribute: ``dimension`` is ``type`` (贫困户属性),
-    ``status`` (脱贫状态) or ``cause`` (主要致贫原因); ``value`` the national code ('' = not recorded)."""
+    ``status`` (脱贫状态) or ``cause`` (主要致贫原因); ``value`` the national code ('' = not recorded).
+    One more row, ``week`` / '', holds the weekly overdue summary's count instead (``laborers``: at
+    goal threshold 1, ``with_1``: at 2; see ``lms.stats.rollups.WEEK``)."""
 
     __tablename__ = "stats_rollup_breakdowns"
 

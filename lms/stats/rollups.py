@@ -22,10 +22,16 @@ DIMENSIONS = ("type", "status", "cause")
 MONTH_COUNTS = ("reached_1", "reached_2", "households_1", "households_2")
 NONREG = ("nonreg_learners", "nonreg_1", "nonreg_2")
 TOTALS = COUNTS + NONREG + CASES
-# Functions ``(condition on Household) -> {member_id: "assigned" | "overdue" | "deferred"}`` that an
-# area above (lms.followup) registers from its init_app: the follow-up's states of the laborers,
+# Functions ``(condition on Household) -> {member_id: (state, week)}`` that an area above
+# (lms.followup) registers from its init_app: the follow-up's state of each laborer ("assigned",
+# "overdue" or "deferred") and how many of their assignments became overdue in the last 7 days,
 # counted here with their skills so the case figures move with every award and revocation.
 CASE_SOURCES: list = []
+# The breakdown row (dimension, value) that holds the assignments of open cases that became overdue
+# in the last 7 days: its ``laborers`` column at goal threshold 1, ``with_1`` at threshold 2 (the
+# other columns stay 0). Kept by every path that keeps the case figures, so the officials' weekly
+# summary reads a few rows (``lms.followup.queries.weekly_overdue``) and ``verify`` checks it.
+WEEK = ("week", "")
 
 
 def register_case_source(source) -> None:
@@ -133,12 +139,14 @@ def compute_villages(codes: list[str], household_ids: list[int] | None = None) -
         fig.totals["laborers"] += 1
         fig.totals["with_1"] += n >= 1
         fig.totals["with_2"] += n >= 2
-        state = states.get(member_id)
+        state, week = states.get(member_id, (None, 0))
         if state:
             for k in (1, 2):
                 if n < k:
                     fig.totals[f"{'assigned' if state == 'overdue' else state}_{k}"] += 1
                     fig.totals[f"overdue_{k}"] += state == "overdue"
+                    if week and state == "overdue":
+                        fig.breakdowns.setdefault(WEEK, [0] * len(COUNTS))[k - 1] += week
         for dim, value in zip(DIMENSIONS, h[1]):
             row = fig.breakdowns.setdefault((dim, value), [0] * len(COUNTS))
             row[0] += 1
@@ -297,14 +305,34 @@ def tracking(household_ids: Iterable[int], villages: Iterable[str]):
     """``with tracking(households, their villages): change them`` — counts those households before
     and after the change and adds the difference to the roll-ups. Much cheaper than recounting
     whole villages when a batch of awards is spread over many villages."""
-    hids = sorted(set(household_ids))
-    codes = sorted({c for c in villages if c})
     db.session.flush()
-    _lock_villages(codes)
-    before = _count_households(hids)
+    counted = count_before(household_ids, villages)
     yield
     db.session.flush()
-    after = _count_households(hids)
+    apply_after(counted)
+
+
+@dataclass
+class Counted:
+    """The households a change touches and their figures before it (``count_before``)."""
+
+    household_ids: list[int]
+    before: dict[str, Figures]
+
+
+def count_before(household_ids: Iterable[int], villages: Iterable[str]) -> Counted:
+    """The first half of ``tracking``, without its flush: lock the villages and count the households
+    as the database has them now. For a caller that cannot flush (a flush event's receiver)."""
+    hids = sorted(set(household_ids))
+    _lock_villages(sorted({c for c in villages if c}))
+    return Counted(hids, _count_households(hids))
+
+
+def apply_after(counted: Counted) -> None:
+    """The second half of ``tracking``: count the same households again (the change is in the
+    database) and add the difference to the roll-ups."""
+    after = _count_households(counted.household_ids)
+    before = counted.before
     deltas: dict[str, Figures] = {}
     for code in set(before) | set(after):
         delta = Figures()
@@ -408,6 +436,12 @@ def verify(prefix: str = "") -> list[dict]:
 def on_registry_changed(sender=None, village_codes=(), **_extra) -> None:
     """The registry changed (an import, a move, a removal): mark its villages for the next recount."""
     mark_dirty(village_codes)
+
+
+def on_registry_changing(sender=None, household_ids=(), village_codes=(), **_extra):
+    """A few households are about to change (a member removed, a household moved): count them
+    around the change, so the figures move in its transaction rather than at the next recount."""
+    return tracking(household_ids, village_codes)
 
 
 def on_awards_changing(sender=None, household_ids=(), village_codes=(), **_extra):

@@ -60,10 +60,11 @@ from lms.sessions import PASSIVE_ENDPOINTS
 from media.access import VIEWER_CHECKS
 from media.services import IN_USE_CHECKERS
 from courses.signals import course_published, course_unpublished
-from lms.households.signals import registry_changed
+from lms.households.signals import registry_changed, registry_changing
 from lms.learning.signals import course_completed
 from lms.skills.signals import awards_changed, awards_changing
-signals = (course_published, course_unpublished, registry_changed, course_completed, awards_changed, awards_changing)
+signals = (course_published, course_unpublished, registry_changed, registry_changing, course_completed, awards_changed,
+           awards_changing)
 print(len(NAV), len(SIGNIN_LINKS), len(DEFAULTS), sorted(PASSIVE_ENDPOINTS), len(VIEWER_CHECKS),
       len(IN_USE_CHECKERS), sum(len(s.receivers) for s in signals))
 """

@@ -120,3 +120,43 @@ def test_the_helper_keeps_numbers_and_drops_what_xml_cannot_hold():
     book.save(buffer)
     row = _xlsx_rows(buffer.getvalue())[0]
     assert [(c.value, c.data_type) for c in row] == [("名字", "s"), (-2, "n"), ("=A1", "s")]
+
+
+def test_the_open_cases_export_writes_hostile_names_and_notes_as_text(client, login, hostile_registry):
+    from sqlalchemy import select
+
+    from courses.models import Course, Programme, Skill
+    from courses.services import seed_catalogue
+    from lms.followup.services import assign
+    from lms.followup.status import today
+    from lms.households.models import Member
+
+    seed_catalogue()
+    programme = db.session.scalar(select(Programme).order_by(Programme.id))
+    skill = db.session.scalar(select(Skill).order_by(Skill.id))
+    course = Course(title="=1+1", summary="", programme_id=programme.id, skill_id=skill.id, published=True)
+    db.session.add(course)
+    db.session.commit()
+    people = list(db.session.scalars(select(Member.id)))
+    made = assign(None, people, course_id=course.id, due_on=today(), note="@SUM(A1:A9)")
+    assert len(made.created) == len(HOSTILE) + 1
+    db.session.commit()
+    login(client, hostile_registry)
+    response = client.get(f"/followup/cases.xlsx?region={VILLAGE}")
+    assert response.status_code == 200
+    rows = _xlsx_rows(response.data)
+    people = {r[2].value: r for r in rows[2:]}
+    assert set(people) == {as_read(t) for t in HOSTILE} | {"张三"}
+    for text in HOSTILE:
+        row = people[as_read(text)]
+        assert [(c.value, c.data_type) for c in (row[1], row[2], row[3], row[8])] == [
+            (as_read(text), "s"), (as_read(text), "s"), ("=1+1", "s"), ("@SUM(A1:A9)", "s")]
+
+
+def test_the_stream_writer_keeps_numbers_and_drops_what_xml_cannot_hold():
+    from lms.exports import xlsx_stream
+
+    data = b"".join(xlsx_stream(iter([["名\x01字", -2, "=A1", 2.5, None, " a&<b> "]]), sheet="a/b"))
+    row = _xlsx_rows(data)[0]
+    assert [(c.value, c.data_type) for c in row] == [("名字", "s"), (-2, "n"), ("=A1", "s"), (2.5, "n"), (None, "n"),
+                                                     (" a&<b> ", "s")]

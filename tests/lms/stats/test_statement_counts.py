@@ -9,7 +9,7 @@ from tests.lms.stats.factories import award, make_household, make_member, make_s
 
 PROVINCE = "620000000000"
 # The signed-in user, the region and its children, the roll-up, its breakdowns, its months, and the
-# roll-up's version that keys the cached weekly overdue summary (lms.followup).
+# weekly overdue summary's roll-up rows (lms.followup).
 PROVINCE_PAGE_STATEMENTS = 7
 VILLAGES = ("621123100201", "621123100202", "621123101201", "621102100201")
 
