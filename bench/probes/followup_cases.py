@@ -102,6 +102,9 @@ def award_closes_case(app, client, province: str, count: int) -> dict:
             "AND NOT EXISTS (SELECT 1 FROM skill_awards a WHERE a.member_id = m.id) ORDER BY m.id LIMIT :n"),
             {"n": 2 * count}).all()
         numbers = [n for n in (cipher().decrypt(enc) for _id, enc in rows) if len(n) == 18][:count]
+        if not numbers:
+            raise RuntimeError("no assigned laborer is without a skill and not deferred: --assignments is "
+                               "too large for --households (every case open is deferred)")
         skill_id = db.session.scalar(db.text("SELECT max(skill_id) FROM skill_awards"))
         klass = services.create_class(title="测评结案班", skill_id=skill_id, region_code=province,
                                       starts_on=dt.date(2026, 10, 1), ends_on=dt.date(2026, 11, 1), trainer=admin)
