@@ -338,8 +338,8 @@ def test_the_checkpointer_copies_the_heartbeats_into_the_database_file(app, clie
     nothing, the log would grow for ever and a restart would replay all of it. A copy of the
     database file alone (without its log) holds the heartbeats within seconds."""
     import contextlib
-    import shutil
     import sqlite3
+    import subprocess
     import time
     import uuid
 
@@ -368,7 +368,10 @@ def test_the_checkpointer_copies_the_heartbeats_into_the_database_file(app, clie
         copy = tmp_path / "copy.db"
         for log in (tmp_path / "copy.db-wal", tmp_path / "copy.db-shm"):
             log.unlink(missing_ok=True)
-        shutil.copyfile(db.engine.url.database, copy)  # the file only, without its log
+        # The file only, without its log, copied by another process: a close of any descriptor
+        # of the database file in this process would drop every lock SQLite holds on it here
+        # (POSIX locks are per process), and another process could then delete the live log.
+        subprocess.run(["cp", db.engine.url.database, str(copy)], check=True)
         try:
             with contextlib.closing(sqlite3.connect(copy)) as conn:
                 return conn.execute("SELECT count(*) FROM heartbeats WHERE client_id = ?", (device,)).fetchone()[0]
