@@ -10,7 +10,7 @@ def init_app(app) -> None:
     from flask_babel import lazy_gettext as _l
 
     from lms.settings import register_default
-    from lms.subsidies import cli, models  # noqa: F401  (models: tables known to the metadata)
+    from lms.subsidies import cli, models, tasks  # noqa: F401  (models: tables known to the metadata)
 
     register_default("subsidies.notice_days", 7, _l("Days a subsidy list stays on public notice (公示)."), int)
     app.cli.add_command(cli.cli)

@@ -131,7 +131,7 @@ def create_batch(actor, region_code: str, strand: str, period: str) -> tuple[Bat
                     db.session.execute(insert(Row), proposal.rows)
         except IntegrityError:
             continue
-        record(actor, "subsidies.batch_create", batch, {
+        record(actor, "subsidies.batch_create", target(batch), {
             "region": region.code, "strand": strand, "period": period, "rows": len(proposal.rows),
             "total_yuan": yuan(sum(r["amount_fen"] for r in proposal.rows)), "excluded": len(proposal.excluded)})
         return batch, proposal
@@ -147,3 +147,8 @@ def batch_json(batch: Batch) -> dict:
             "period": batch.period, "rows": count, "total_yuan": yuan(total),
             "excluded": [{k: e[k] for k in ("member", "reason")} | ({"detail": e["detail"]} if e.get("detail") else {})
                          for e in batch.excluded or []]}
+
+
+def target(batch: Batch) -> str:
+    """The audit target of everything done to a batch and its rows (its history page reads these)."""
+    return f"SubsidyBatch:{batch.id}"

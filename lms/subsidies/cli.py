@@ -148,3 +148,168 @@ def batch_create(code, strand, period, username, as_json):
     click.echo(json.dumps(data, ensure_ascii=False) if as_json else
                f"batch={data['batch']} status={data['status']} rows={data['rows']} total_yuan={data['total_yuan']} "
                f"excluded={len(data['excluded'])}")
+
+
+def _batch(batch_id: int, as_json: bool = False):
+    from lms.extensions import db
+    from lms.subsidies.models import Batch
+
+    batch = db.session.get(Batch, batch_id)
+    if batch is None:
+        _fail(f"no batch {batch_id}", as_json)
+    return batch
+
+
+def _step(as_json: bool, do):
+    """Run one review step, commit, print the batch's JSON; a refused step changes nothing (exit 2)."""
+    from lms.extensions import db
+    from lms.regions.scope import OutOfScope
+    from lms.subsidies.batches import BatchError
+
+    try:
+        batch = do()
+    except BatchError as exc:
+        _fail(str(exc), as_json)
+    except OutOfScope:
+        _fail("not in your region", as_json)
+    db.session.commit()
+    from lms.subsidies.batches import batch_json
+
+    data = batch_json(batch)
+    click.echo(json.dumps(data, ensure_ascii=False) if as_json else
+               f"batch={data['batch']} status={data['status']} rows={data['rows']} total_yuan={data['total_yuan']}")
+
+
+@batch_cli.command("certify")
+@click.argument("batch_id", type=int)
+@click.option("--village", default="", help="Certify every proposed row of this village (12 digits).")
+@click.option("--row", "row_ids", type=int, multiple=True, help="Row id (repeatable).")
+@click.option("--by", "username", default="")
+@click.option("--json", "as_json", is_flag=True)
+def batch_certify(batch_id, village, row_ids, username, as_json):
+    """The village certifies (核实) rows."""
+    from sqlalchemy import select
+
+    from lms.extensions import db
+    from lms.subsidies import review
+    from lms.subsidies.models import Row
+
+    actor, batch = _actor(username, as_json), _batch(batch_id, as_json)
+
+    def do():
+        ids = list(row_ids)
+        if village:
+            ids += list(db.session.scalars(select(Row.id).where(Row.batch_id == batch.id, Row.status == "proposed",
+                                                                Row.village_code == village)))
+        review.certify(actor, batch, ids)
+        return batch
+
+    _step(as_json, do)
+
+
+@batch_cli.command("exclude")
+@click.argument("batch_id", type=int)
+@click.option("--row", "row_id", type=int, required=True)
+@click.option("--reason", required=True)
+@click.option("--by", "username", default="")
+@click.option("--json", "as_json", is_flag=True)
+def batch_exclude(batch_id, row_id, reason, username, as_json):
+    """The village takes a row out, with the reason."""
+    from lms.subsidies import review
+
+    actor, batch = _actor(username, as_json), _batch(batch_id, as_json)
+    _step(as_json, lambda: (review.exclude(actor, batch, row_id, reason), batch)[1])
+
+
+@batch_cli.command("submit")
+@click.argument("batch_id", type=int)
+@click.option("--by", "username", default="")
+@click.option("--json", "as_json", is_flag=True)
+def batch_submit(batch_id, username, as_json):
+    """The township submits the batch to the county."""
+    from lms.subsidies import review
+
+    actor, batch = _actor(username, as_json), _batch(batch_id, as_json)
+    _step(as_json, lambda: (review.submit(actor, batch), batch)[1])
+
+
+@batch_cli.command("approve")
+@click.argument("batch_id", type=int)
+@click.option("--by", "username", required=True, help="The approving county official (not the submitter).")
+@click.option("--json", "as_json", is_flag=True)
+def batch_approve(batch_id, username, as_json):
+    """The county approves; the public notice (公示) opens."""
+    from lms.subsidies import review
+
+    actor, batch = _actor(username, as_json), _batch(batch_id, as_json)
+    _step(as_json, lambda: (review.approve(actor, batch), batch)[1])
+
+
+@batch_cli.command("end-notice")
+@click.argument("batch_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+def batch_end_notice(batch_id, as_json):
+    """After the notice period: unheld rows become payable (the daily job does this too)."""
+    from lms.subsidies import review
+
+    batch = _batch(batch_id, as_json)
+    _step(as_json, lambda: (review.end_notice(None, batch), batch)[1])
+
+
+@batch_cli.command("export")
+@click.argument("batch_id", type=int)
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True)
+@click.option("--by", "username", default="")
+def batch_export(batch_id, out, username):
+    """Write the bank's payment list (XLSX); the same batch gives the same file."""
+    from lms.extensions import db
+    from lms.regions.scope import OutOfScope
+    from lms.subsidies.batches import BatchError
+    from lms.subsidies.money import yuan
+    from lms.subsidies.payments import export_list
+
+    actor, batch = _actor(username), _batch(batch_id)
+    try:
+        data, count, total = export_list(actor, batch)
+    except BatchError as exc:
+        _fail(str(exc))
+    except OutOfScope:
+        _fail("not in your region")
+    db.session.commit()
+    with open(out, "wb") as fh:
+        fh.write(data)
+    click.echo(f"rows={count} total_yuan={yuan(total)}")
+
+
+@batch_cli.command("reconcile")
+@click.argument("batch_id", type=int)
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--by", "username", default="")
+@click.option("--json", "as_json", is_flag=True)
+def batch_reconcile(batch_id, path, username, as_json):
+    """Read the bank's return file (账号, 金额, 状态 成功/失败, 失败原因). Exit 0: every row marked; 1: row
+    errors, nothing marked; 2: unusable file or batch."""
+    from lms.extensions import db
+    from lms.regions.scope import OutOfScope
+    from lms.subsidies.batches import BatchError
+    from lms.subsidies.payments import reconcile
+
+    actor, batch = _actor(username, as_json), _batch(batch_id, as_json)
+    try:
+        report = reconcile(actor, batch, path)
+    except BatchError as exc:
+        _fail(str(exc), as_json)
+    except OutOfScope:
+        _fail("not in your region", as_json)
+    if report.exit_code:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    data = report.as_dict()
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+    else:
+        for issue in data["errors"][:50]:
+            click.echo(f"row {issue['row']} [{issue['column']}] {issue['code']}: {issue['message']}", err=True)
+        click.echo(" ".join(f"{k}={data[k]}" for k in ("rows", "paid", "failed", "marked")))
+    sys.exit(report.exit_code)
