@@ -5,12 +5,18 @@ from __future__ import annotations
 
 
 def init_app(app) -> None:
-    """Everything the area brings: its tables, CLI group (and ``flask stats subsidies``), blueprint,
-    the 公示 days setting."""
+    """Everything the area brings: its tables, blueprint, CLI group (and ``flask stats subsidies`` in
+    the stats group: this area sits above stats), nav entry, the 公示 days setting and the daily job."""
     from flask_babel import lazy_gettext as _l
 
     from lms.settings import register_default
-    from lms.subsidies import cli, models, tasks  # noqa: F401  (models: tables known to the metadata)
+    from lms.stats.cli import cli as stats_cli
+    from lms.subsidies import cli, models, pages, tasks, views  # noqa: F401  (models: tables; pages: routes)
+    from lms.ui import register_nav
 
     register_default("subsidies.notice_days", 7, _l("Days a subsidy list stays on public notice (公示)."), int)
+    app.register_blueprint(views.bp)
     app.cli.add_command(cli.cli)
+    if "subsidies" not in stats_cli.commands:
+        stats_cli.add_command(cli.stats_command)
+    register_nav("subsidies.index", _l("Subsidies"), roles=("official", "admin"), order=24)

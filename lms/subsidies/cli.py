@@ -313,3 +313,25 @@ def batch_reconcile(batch_id, path, username, as_json):
             click.echo(f"row {issue['row']} [{issue['column']}] {issue['code']}: {issue['message']}", err=True)
         click.echo(" ".join(f"{k}={data[k]}" for k in ("rows", "paid", "failed", "marked")))
     sys.exit(report.exit_code)
+
+
+@click.command("subsidies")
+@click.option("--region", "code", required=True, help="12-digit region code.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON of GET /api/v1/stats/subsidies.")
+def stats_command(code, as_json):
+    """Subsidies approved, paid and outstanding in a region and its child regions."""
+    from lms.extensions import db
+    from lms.regions.models import Region
+    from lms.subsidies.figures import as_json as payload, region_figures
+
+    region = db.session.get(Region, code)
+    if region is None:
+        click.echo(f"unknown region {code}", err=True)
+        sys.exit(2)
+    data = payload(region, region_figures(region))
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False))
+        return
+    for row in [data] + data["children"]:
+        click.echo(f"{row['region']} {row['name']}: approved_yuan={row['approved_yuan']} paid_yuan={row['paid_yuan']} "
+                   f"paid_people={row['paid_people']} outstanding_yuan={row['outstanding_yuan']}")

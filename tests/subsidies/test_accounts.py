@@ -7,7 +7,7 @@ import json
 import pytest
 
 from lms.extensions import db
-from tests.subsidies.conftest import give_account
+from tests.subsidies.fixtures import give_account
 
 
 def _history(household_id):

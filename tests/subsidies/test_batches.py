@@ -9,7 +9,7 @@ import pytest
 
 from lms.extensions import db
 from tests.lms.stats.factories import make_household, make_member
-from tests.subsidies.conftest import NEIGHBOUR, TOWNSHIP, VILLAGE, certify, give_account, rows_of
+from tests.subsidies.fixtures import NEIGHBOUR, TOWNSHIP, VILLAGE, certify, give_account, rows_of
 
 
 def create(runner, *args, region=TOWNSHIP, period="2026"):

@@ -9,15 +9,14 @@ import pytest
 from openpyxl import load_workbook
 
 from lms.extensions import db
-from tests.subsidies.conftest import rows_of
-from tests.subsidies.test_review import approved
+from tests.subsidies.fixtures import approved_batch, rows_of
 
 
 @pytest.fixture
 def payable(world):
     from lms.subsidies import review
 
-    batch = approved(world)
+    batch = approved_batch(world)
     review.end_notice(None, batch, on=batch.notice_until)
     db.session.commit()
     return batch
