@@ -50,3 +50,9 @@ def csv_field(value: Any) -> Any:
 def csv_row(values: Iterable[Any]) -> list:
     """A row for ``csv.writer.writerow``."""
     return [csv_field(v) for v in values]
+
+
+def clean_text(value: str) -> str:
+    """A string without the control characters XML 1.0 cannot hold (for writers that build the XML
+    themselves)."""
+    return _ILLEGAL.sub("", value)

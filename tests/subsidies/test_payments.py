@@ -2,8 +2,8 @@
 (row errors mark nothing; totals reconcile to the fen)."""
 from __future__ import annotations
 
-import io
 import json
+from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
@@ -42,7 +42,7 @@ def test_the_payment_list_has_the_bank_columns_a_totals_row_and_is_the_same_file
     assert first.read_bytes() == second.read_bytes()
     rows = sheet_rows(first)
     assert rows[0] == ["序号", "户名", "账号", "开户银行", "金额", "摘要"]
-    assert rows[-1][0] == "合计" and str(rows[-1][4]) == "4500" and len(rows) == 5
+    assert rows[-1][0] == "合计" and Decimal(str(rows[-1][4])) == Decimal("4500") and len(rows) == 5
     # 张三 and 李四 are paid into their household's account (张三's), the number in full, as text.
     assert [r[1] for r in rows[1:4]].count("张三") == 2
     assert all(isinstance(r[2], str) and len(r[2]) == 18 for r in rows[1:4])
@@ -65,7 +65,7 @@ def _bank_file(tmp_path, lines):
 def _exported(runner, world, batch, tmp_path):
     out = tmp_path / "list.xlsx"
     assert export(runner, batch, out, world.county).exit_code == 0
-    return [(r[2], str(r[4])) for r in sheet_rows(out)[1:-1]]
+    return [(r[2], f"{Decimal(str(r[4])):.2f}") for r in sheet_rows(out)[1:-1]]
 
 
 def reconcile(runner, batch, path):
@@ -75,7 +75,7 @@ def reconcile(runner, batch, path):
 
 @pytest.mark.parametrize("mistake", ["unknown_account", "amount_mismatch", "duplicate_row"])
 def test_a_return_file_with_a_wrong_row_marks_nothing(world, payable, runner, tmp_path, mistake):
-    lines = [[number, f"{amount}.00", "成功", ""] for number, amount in _exported(runner, world, payable, tmp_path)]
+    lines = [[number, amount, "成功", ""] for number, amount in _exported(runner, world, payable, tmp_path)]
     if mistake == "unknown_account":
         lines[0][0] = "6228480099999999999"
     elif mistake == "amount_mismatch":
@@ -92,7 +92,7 @@ def test_a_return_file_with_a_wrong_row_marks_nothing(world, payable, runner, tm
 def test_paid_and_failed_rows_reconcile_to_the_fen_and_failed_people_return_to_the_pool(world, payable, runner,
                                                                                       tmp_path):
     exported = _exported(runner, world, payable, tmp_path)
-    lines = [[number, f"{amount}.00", "成功", ""] for number, amount in exported]
+    lines = [[number, amount, "成功", ""] for number, amount in exported]
     wang_number = next(n for n, _ in exported if n.endswith(f"{world.wang.id:010d}"))
     for line in lines:
         if line[0] == wang_number:
