@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from lms.audit import record
@@ -74,11 +74,11 @@ def propose(region, strand: str, period: str) -> Proposal:
         select(Row.member_id, Row.status).join(Member, Member.id == Row.member_id)
         .join(Household, Household.id == Member.household_id)
         .where(Row.strand == strand, Row.period == period, Row.status.in_(CLAIMS),
-               Household.village_code.startswith(region.prefix, autoescape=True))).all())
+               eligibility.in_region(Household.village_code, region.prefix))).all())
 
     accounts = dict(db.session.execute(
         select(Account.household_id, Account.id).join(Household, Household.id == Account.household_id)
-        .where(Account.current.is_(True), Household.village_code.startswith(region.prefix, autoescape=True))
+        .where(Account.current.is_(True), eligibility.in_region(Household.village_code, region.prefix))
     ).all()) if found else {}
     proposal = Proposal()
     for member_id in sorted(found):
@@ -128,7 +128,7 @@ def create_batch(actor, region_code: str, strand: str, period: str) -> tuple[Bat
                 if proposal.rows:
                     for row in proposal.rows:
                         row["batch_id"] = batch.id
-                    db.session.execute(insert(Row), proposal.rows)
+                    db.session.connection().execute(Row.__table__.insert(), proposal.rows)  # Core: no ORM per row
         except IntegrityError:
             continue
         record(actor, "subsidies.batch_create", target(batch), {

@@ -46,7 +46,7 @@ def candidates(evidence: str, prefix: str, start: dt.date, end: dt.date, program
 
     person = (Member.id, Member.household_id, Household.village_code, Member.birth_ymd,
               Household.poverty_status, Member.removed_at)
-    where = [Household.village_code.startswith(prefix, autoescape=True)]
+    where = [in_region(Household.village_code, prefix)]
     if member_ids is not None:
         where.append(Member.id.in_(member_ids))
     programmes = [p for p in programme_ids if p is not None]
@@ -106,6 +106,13 @@ def candidates(evidence: str, prefix: str, start: dt.date, end: dt.date, program
         return [Candidate(r[0], r[1], r[2], r[3], _code(r[4]), r[5] is not None, f"enrolment:{r[6]}",
                           f"{r[8]} {r[9]}".strip(), r[10] or "", r[7]) for r in db.session.execute(stmt)]
     raise ValueError(evidence)
+
+
+def in_region(column, prefix: str):
+    """``column`` (a 12-digit code) under ``prefix``, as a range both databases answer from an index
+    (a LIKE with an escape character is a scan on SQLite)."""
+    width = 12 - len(prefix)
+    return column.between(prefix + "0" * width, prefix + "9" * width)
 
 
 def _code(value) -> str | None:

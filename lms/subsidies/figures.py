@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from lms.extensions import db
+from lms.subsidies.eligibility import in_region
 from lms.subsidies.models import Batch, Row
 from lms.subsidies.money import yuan
 
@@ -17,7 +18,7 @@ def _base(prefix: str):
                    func.count(func.distinct(Row.member_id)))
             .join(Batch, Batch.id == Row.batch_id)
             .where(Batch.status.in_(("notice", "payable")), Row.status.in_(APPROVED),
-                   Row.village_code.startswith(prefix, autoescape=True))
+                   in_region(Row.village_code, prefix))
             .group_by(Row.village_code, Row.strand, Row.period, Row.status))
 
 
