@@ -335,3 +335,40 @@ def stats_command(code, as_json):
     for row in [data] + data["children"]:
         click.echo(f"{row['region']} {row['name']}: approved_yuan={row['approved_yuan']} paid_yuan={row['paid_yuan']} "
                    f"paid_people={row['paid_people']} outstanding_yuan={row['outstanding_yuan']}")
+
+
+enrolments_cli = AppGroup("enrolments", help="Schools' enrolment lists (职业教育 strand).")
+cli.add_command(enrolments_cli)
+
+
+@enrolments_cli.command("import")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the JSON report here.")
+@click.option("--dry-run", is_flag=True, help="Report what an import would do; change nothing.")
+@click.option("--by", "username", default="", help="Import as this official (their region only).")
+def enrolments_import(path, report_path, dry_run, username):
+    """Import an enrolment list (CSV or XLSX) with 证件号码, 学校, 学期 and optionally 专业, 学籍号.
+
+    Exit code 0: every row imported; 1: some rows rejected (the rest imported); 2: the file is
+    unusable and nothing was imported."""
+    from lms.audit import record
+    from lms.extensions import db
+    from lms.subsidies.enrolments import import_enrolments
+
+    actor = _actor(username)
+    report = import_enrolments(path, dry_run=dry_run, actor=actor)
+    if dry_run or report.unusable:
+        db.session.rollback()
+    else:
+        record(actor, "subsidies.enrolments_import", os.path.basename(path), {
+            k: v for k, v in report.as_dict().items() if k not in ("errors", "warnings")})
+        db.session.commit()
+    data = report.as_dict()
+    if report_path:
+        with open(report_path, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False, indent=1)
+    for issue in data["errors"][:50]:
+        click.echo(f"row {issue['row']} [{issue['column']}] {issue['code']}: {issue['message']}", err=True)
+    click.echo(" ".join(f"{k}={data[k]}" for k in ("rows", "enrolments_created", "unchanged", "rejected"))
+               + (" (dry run: nothing changed)" if dry_run else ""))
+    sys.exit(report.exit_code)

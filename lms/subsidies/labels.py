@@ -7,6 +7,7 @@ ACTIONS = {
     "subsidies.rule_set": _l("Rule set"),
     "subsidies.account_set": _l("Payment account recorded"),
     "subsidies.accounts_import": _l("Payment accounts imported"),
+    "subsidies.enrolments_import": _l("Enrolment lists imported"),
     "subsidies.batch_create": _l("Batch created"),
     "subsidies.rows_certify": _l("Rows certified by the village (核实)"),
     "subsidies.row_exclude": _l("Row excluded by the village"),
