@@ -24,9 +24,11 @@ def _attachment(data: bytes, filename: str) -> Response:
     return response
 
 
-@bp.get("/subsidies/batches/<int:batch_id>/payments.xlsx")
+@bp.post("/subsidies/batches/<int:batch_id>/payments.xlsx")
 @role_required(*STAFF)
 def payments(batch_id: int):
+    """The payment list: a POST (with the CSRF token), because the first download pins each row's
+    account and every download is audited."""
     from lms.regions.scope import OutOfScope
     from lms.subsidies.batches import BatchError
     from lms.subsidies.payments import export_list

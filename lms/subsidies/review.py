@@ -147,6 +147,8 @@ def settle(actor, objection: Objection, outcome: str, text: str) -> None:
     row = objection.row
     batch = row.batch
     require_in_scope(actor, row.village_code)
+    if not staff_level_ok(actor, 9):
+        raise BatchError(_("Objections are settled by the township or the county."))
     if outcome not in OUTCOMES:
         raise BatchError(_("Choose the outcome of the investigation."))
     if objection.outcome is not None:

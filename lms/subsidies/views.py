@@ -255,7 +255,7 @@ def notice(batch_id: int):
     from lms.regions.scope import ensure_in_scope
 
     if village:
-        ensure_in_scope(current_user, village) if not current_user.has_role("admin") else None
+        ensure_in_scope(current_user, village)
     return _notice(batch, village or None, True)
 
 

@@ -171,7 +171,7 @@ _NOT_PAGES = {"static", "courses.static", "learning.static", "households.static"
               "courses.question_image", "skills.photo", "households.export", "households.import_progress",
               "stats.skills_api", "stats.skills_export", "stats.followup_export", "followup.export", "search.api",
               "main.session_status", "deploy.healthz", "learning.verify",
-              "subsidies.payments", "subsidies.figures_export", "subsidies.figures_api"}
+              "subsidies.figures_export", "subsidies.figures_api"}
 
 
 def _args(world) -> dict[str, dict]:

@@ -158,3 +158,20 @@ def test_figures_api_and_cli_agree_and_roll_up_to_the_fen(world, client, login, 
     assert client.get(f"/api/v1/stats/subsidies?region={SIBLING_TOWNSHIP}").status_code == 200  # the county's
     other = login(client.application.test_client(), world.township)
     assert other.get(f"/api/v1/stats/subsidies?region={SIBLING_TOWNSHIP}").status_code == 404
+
+
+def test_the_payment_list_downloads_by_post_with_csrf_for_a_county_official(world, client, login):
+    from lms.subsidies import review
+
+    batch = approved_batch(world)
+    review.end_notice(None, batch, on=batch.notice_until)
+    db.session.commit()
+    login(client, world.county)
+    assert client.get(f"/subsidies/batches/{batch.id}/payments.xlsx").status_code == 405
+    assert client.post_form(f"/subsidies/batches/{batch.id}/payments.xlsx", csrf=False).status_code == 400
+    assert {r.exported_at for r in rows_of(batch.id)} == {None}
+    response = client.post_form(f"/subsidies/batches/{batch.id}/payments.xlsx")
+    assert response.status_code == 200 and response.data[:2] == b"PK"
+    assert all(r.exported_at for r in rows_of(batch.id))
+    other = login(client.application.test_client(), world.township)
+    assert other.post_form(f"/subsidies/batches/{batch.id}/payments.xlsx").status_code == 400
