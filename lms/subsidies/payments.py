@@ -244,8 +244,10 @@ def reconcile(actor, batch: Batch, path: str | os.PathLike, filename: str | None
             else:
                 error(number, "number", "duplicate_row")
     except SheetError as exc:
+        from lms.households.messages import message
+
         report.unusable = True
-        report.errors.append({"row": 0, "column": "", "code": exc.code, "message": exc.code})
+        report.errors.append({"row": 0, "column": "", "code": exc.code, "message": message(exc.code, exc.params)})
         return report
     if report.errors or report.unusable:
         report.totals = totals(batch)
