@@ -15,7 +15,7 @@ from lms.audit import record
 from lms.extensions import db
 from lms.regions.scope import region_prefix, require_in_scope
 from lms.subsidies import eligibility
-from lms.subsidies.models import CLAIMS, STRANDS, Account, Batch, Row
+from lms.subsidies.models import STRANDS, Account, Batch, Row
 from lms.subsidies.money import yuan
 from lms.subsidies.rules import period_range, versions
 
@@ -62,19 +62,15 @@ def propose(region, strand: str, period: str) -> Proposal:
     programmes = {r.programme_id for r in rules}
     evidence_kinds = sorted({r.evidence for r in rules})
     found: dict[int, eligibility.Candidate] = {}
+    members = eligibility.township_members(region.prefix)
     for kind in evidence_kinds:
-        for c in eligibility.candidates(kind, region.prefix, start, end, programmes, period):
+        for c in eligibility.candidates(kind, region.prefix, start, end, programmes, period, members):
             best = found.get(c.member_id)
             if best is None or (c.result_on, c.ref) < (best.result_on, best.ref):
                 found[c.member_id] = c
-    from lms.households.models import Household, Member
-
     # Claims by the person, wherever the claiming row was made (a household that moved in).
-    claimed = dict(db.session.execute(
-        select(Row.member_id, Row.status).join(Member, Member.id == Row.member_id)
-        .join(Household, Household.id == Member.household_id)
-        .where(Row.strand == strand, Row.period == period, Row.status.in_(CLAIMS),
-               eligibility.in_region(Household.village_code, region.prefix))).all())
+    claimed = _claims(strand, period, sorted(found))
+    from lms.households.models import Household
 
     accounts = dict(db.session.execute(
         select(Account.household_id, Account.id).join(Household, Household.id == Account.household_id)
@@ -102,6 +98,20 @@ def propose(region, strand: str, period: str) -> Proposal:
                               "account_id": account_id, "status": "proposed", "reason": "", "held": False,
                               "bank_message": ""})
     return proposal
+
+
+def _claims(strand: str, period: str, member_ids: list[int]) -> dict[int, str]:
+    """Who of these people already has a claiming row for the strand and period (the statuses are
+    written out, so the claim index, a partial index, answers it)."""
+    from sqlalchemy import text
+
+    claims = text("subsidy_rows.status IN ('proposed', 'certified', 'payable', 'paid')")
+    out: dict[int, str] = {}
+    for start in range(0, len(member_ids), eligibility.CHUNK):
+        out.update(db.session.execute(select(Row.member_id, Row.status).where(
+            Row.member_id.in_(member_ids[start:start + eligibility.CHUNK]), Row.strand == strand,
+            Row.period == period, claims)).all())
+    return out
 
 
 def create_batch(actor, region_code: str, strand: str, period: str) -> tuple[Batch, Proposal]:
