@@ -100,6 +100,19 @@ def propose(region, strand: str, period: str) -> Proposal:
     return proposal
 
 
+def _insert_rows(rows: list[dict]) -> None:
+    """A batch's rows in one go: COPY on PostgreSQL, Core executemany on SQLite (no ORM per row)."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(Row.__table__.insert(), rows)
+        return
+    columns = list(rows[0])
+    with connection.connection.driver_connection.cursor() as cursor:
+        with cursor.copy(f"COPY subsidy_rows ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+
+
 def _claims(strand: str, period: str, member_ids: list[int]) -> dict[int, str]:
     """Who of these people already has a claiming row for the strand and period (the statuses are
     written out, so the claim index, a partial index, answers it)."""
@@ -138,8 +151,12 @@ def create_batch(actor, region_code: str, strand: str, period: str) -> tuple[Bat
                 if proposal.rows:
                     for row in proposal.rows:
                         row["batch_id"] = batch.id
-                    db.session.connection().execute(Row.__table__.insert(), proposal.rows)  # Core: no ORM per row
+                    _insert_rows(proposal.rows)
         except IntegrityError:
+            continue
+        except Exception as exc:  # COPY's own unique violation (psycopg's, not wrapped by SQLAlchemy)
+            if getattr(exc, "sqlstate", None) != "23505":
+                raise
             continue
         record(actor, "subsidies.batch_create", target(batch), {
             "region": region.code, "strand": strand, "period": period, "rows": len(proposal.rows),
