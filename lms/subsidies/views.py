@@ -15,7 +15,7 @@ from sqlalchemy import select
 from lms.accounts.access import role_required
 from lms.extensions import db
 from lms.subsidies import queries, review
-from lms.subsidies.batches import EXCLUSIONS, DETAILS, BatchError, batch_json, create_batch, staff_level_ok
+from lms.subsidies.batches import DETAILS, EXCLUSIONS, BatchError, create_batch, staff_level_ok
 from lms.subsidies.models import OUTCOMES, ROW_STATES, STRANDS, Batch, Objection
 from lms.subsidies.money import yuan_display
 from lms.subsidies.rules import RuleError
@@ -77,16 +77,15 @@ def index():
 def create():
     form = request.form
     try:
-        batch, _proposal = create_batch(current_user, form.get("region", ""), form.get("strand", ""),
+        batch, proposal = create_batch(current_user, form.get("region", ""), form.get("strand", ""),
                                         form.get("period", "").strip())
     except (BatchError, RuleError) as exc:
         db.session.rollback()
         return _render_index(400, str(exc), form)
     db.session.commit()
-    data = batch_json(batch)
     flash(_("Batch created: %(rows)d people, %(total)s yuan; %(excluded)d not proposed (see the list).",
-            rows=data["rows"], total=yuan_display(int(data["total_yuan"].replace(".", ""))),
-            excluded=len(data["excluded"])), "success")
+            rows=len(proposal.rows), total=yuan_display(sum(r["amount_fen"] for r in proposal.rows)),
+            excluded=len(proposal.excluded)), "success")
     return redirect(url_for(".batch", batch_id=batch.id), 303)
 
 

@@ -175,3 +175,18 @@ def test_the_payment_list_downloads_by_post_with_csrf_for_a_county_official(worl
     assert all(r.exported_at for r in rows_of(batch.id))
     other = login(client.application.test_client(), world.township)
     assert other.post_form(f"/subsidies/batches/{batch.id}/payments.xlsx").status_code == 400
+
+
+def test_a_township_official_creates_a_batch_from_the_page_and_a_bad_period_keeps_the_form(world, client, login):
+    from lms.subsidies.models import Batch
+
+    login(client, world.township)
+    response = client.post_form("/subsidies/batches", {"region": TOWNSHIP, "strand": "short-training",
+                                                       "period": "2026-3"}, headers={"Accept-Language": "zh-CN"})
+    assert response.status_code == 400 and 'value="2026-3"' in response.get_data(as_text=True)
+    assert db.session.query(Batch).count() == 0
+    response = client.post_form("/subsidies/batches", {"region": TOWNSHIP, "strand": "short-training",
+                                                       "period": "2026"})
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"], headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "台账已建立：3 人，4,500.00 元" in page
