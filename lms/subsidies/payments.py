@@ -4,7 +4,6 @@ zip times). Reconciliation marks nothing when any row is wrong; totals reconcile
 exported = paid + failed + outstanding."""
 from __future__ import annotations
 
-import datetime as dt
 import os
 from dataclasses import dataclass, field
 

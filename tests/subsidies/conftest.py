@@ -1,10 +1,8 @@
-"""The subsidy tests' fixtures live in ``tests.subsidies.fixtures`` (a plugin); here, short names."""
+"""The subsidy tests' fixtures live in ``tests.subsidies.fixtures`` (a plugin, so the every-page test
+can use them too); here, the short names this folder's tests use."""
 from __future__ import annotations
 
 import pytest
-
-from tests.subsidies.fixtures import (COUNTY, DAY, NEIGHBOUR, SIBLING_TOWNSHIP, SIBLING_VILLAGE,  # noqa: F401
-                                      TOWNSHIP, VILLAGE, audit_actions, certify, give_account, rows_of)
 
 
 @pytest.fixture
