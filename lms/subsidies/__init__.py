@@ -20,3 +20,13 @@ def init_app(app) -> None:
     if "subsidies" not in stats_cli.commands:
         stats_cli.add_command(cli.stats_command)
     register_nav("subsidies.index", _l("Subsidies"), roles=("official", "admin"), order=24)
+    app.jinja_env.globals.update(subsidies_household=_household)
+
+
+def _household(household) -> dict:
+    """The household page's part: the current account (masked) and the household's subsidy rows."""
+    from lms.subsidies.queries import household_rows
+    from lms.subsidies.accounts import current_account
+    from lms.subsidies.models import STRANDS
+
+    return {"account": current_account(household.id), "rows": household_rows(household.id), "strands": STRANDS}

@@ -57,3 +57,9 @@ def notice_rows(batch: Batch, village: str | None = None) -> list[Row]:
     if village:
         stmt = stmt.where(Row.village_code == village)
     return list(db.session.scalars(stmt))
+
+
+def household_rows(household_id: int) -> list[Row]:
+    """The household's rows that are not excluded, newest first."""
+    return list(db.session.scalars(select(Row).where(Row.household_id == household_id, Row.status != "excluded")
+                                   .order_by(Row.id.desc()).limit(50)))

@@ -190,3 +190,16 @@ def test_a_township_official_creates_a_batch_from_the_page_and_a_bad_period_keep
     assert response.status_code == 303
     page = client.get(response.headers["Location"], headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "台账已建立：3 人，4,500.00 元" in page
+
+
+def test_the_household_page_shows_the_masked_account_and_its_subsidies(world, client, login):
+    batch = approved_batch(world)
+    login(client, world.village)
+    page = client.get(f"/households/{world.zhang.household_id}", headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    from lms.subsidies.accounts import current_account
+
+    assert current_account(world.zhang.household_id).masked in text
+    assert "登记或更换账户" in text and f"/subsidies/batches/{batch.id}" in text
+    _no_plain_numbers(text, world)
