@@ -39,10 +39,10 @@ def create_app(config: dict | None = None) -> Flask:
     import media
     import search
     from lms import (accounts, admin, audit, demo, followup, households, learning, main, regions, settings,
-                     skills, stats, worker)
+                     skills, stats, subsidies, worker)
 
     for area in (settings, audit, regions, accounts, households, media, courses, search, learning, skills,
-                 stats, followup, main, admin, demo, worker):
+                 stats, followup, subsidies, main, admin, demo, worker):
         area.init_app(app)
 
     from lms import deploy, errors

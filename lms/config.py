@@ -39,7 +39,7 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = ("zh_Hans_CN", "en")
     # One catalog domain per area keeps ownership clear; all live in lms/translations.
-    CATALOG_DOMAINS = ("lms", "households", "media", "courses", "learning", "stats", "search", "followup")
+    CATALOG_DOMAINS = ("lms", "households", "media", "courses", "learning", "stats", "search", "followup", "subsidies")
     RATELIMIT_HEADERS_ENABLED = True
     SEND_FILE_MAX_AGE_DEFAULT = timedelta(days=365)
     TESTING = False

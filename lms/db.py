@@ -62,6 +62,20 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     cursor.close()
 
 
+def writing_from_here(session) -> None:
+    """On SQLite, take the database's write lock now, before this transaction reads what it will
+    write from (``BEGIN IMMEDIATE``: another writer waits here, within the busy timeout). Without
+    it a transaction that read first cannot start writing once another one has committed meanwhile
+    (SQLite refuses at once: its snapshot is stale), where PostgreSQL re-checks its constraints.
+    Nothing to do on other databases, or when this transaction has begun already."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return
+    driver = connection.connection.driver_connection
+    if not driver.in_transaction:
+        driver.execute("BEGIN IMMEDIATE")
+
+
 # Seconds a client is told to wait before trying again while the database is away: a
 # PostgreSQL restart takes a few seconds, and a player retries its queue after this.
 RETRY_AFTER = 10

@@ -11,6 +11,7 @@ numbers in both.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from collections.abc import Iterable
 from typing import Any
 
@@ -83,14 +84,17 @@ _PARTS = {
         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
         f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>'
         f'<Relationship Id="rId2" Type="{_REL}/styles" Target="styles.xml"/></Relationships>'),
+    # Style 1: a number shown with two decimals (money: ``Decimal`` values).
     "xl/styles.xml": (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<styleSheet xmlns="{_NS}"><fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+        f'<styleSheet xmlns="{_NS}"><numFmts count="1"><numFmt numFmtId="164" formatCode="0.00"/></numFmts>'
+        '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
         '<fills count="2"><fill><patternFill patternType="none"/></fill>'
         '<fill><patternFill patternType="gray125"/></fill></fills>'
         '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
         '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-        '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+        '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
         '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'),
 }
 _SPECIAL = re.compile(r'[\x00-\x08\x0b\x0c\x0e-\x1f&<>"]')
@@ -115,6 +119,8 @@ def _xlsx_row(number: int, values, letters: list[str]) -> str:
         ref = f"{letters[i]}{number}"
         if isinstance(value, bool):
             cells.append(f'<c r="{ref}" t="b"><v>{int(value)}</v></c>')
+        elif isinstance(value, Decimal):  # money: two decimals shown, the exact value stored
+            cells.append(f'<c r="{ref}" s="1"><v>{value}</v></c>')
         elif isinstance(value, (int, float)):
             cells.append(f'<c r="{ref}"><v>{value!r}</v></c>')
         else:
@@ -153,18 +159,30 @@ class _Sink:
         return data
 
 
+def _zip_entry(name: str):
+    """A deflated zip entry dated 1980-01-01 (zip's earliest date), not now: the same rows give
+    the same bytes (the bank's payment list is compared by its bytes when exported twice)."""
+    import zipfile
+
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info._compresslevel = 1  # the fastest level: what ZipFile(compresslevel=1) sets on its own entries
+    return info
+
+
 def xlsx_stream(rows: Iterable[Iterable[Any]], *, sheet: str = "Sheet1", widths: Iterable[float] = (),
                 batch: int = 2000) -> Iterable[bytes]:
     """The bytes of a one-sheet XLSX workbook, produced while ``rows`` (an iterator) is read: a few
-    kilobytes per ``batch`` rows, never the whole workbook in memory. Strings are text cells."""
+    kilobytes per ``batch`` rows, never the whole workbook in memory. Strings are text cells,
+    ``Decimal`` numbers with two decimals shown; the same rows give the same bytes."""
     import zipfile
 
     sink = _Sink()
     name = re.sub(r"[\[\]:*?/\\]", "", sheet)[:31] or "Sheet1"
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as book:
         for part, text in _PARTS.items():
-            book.writestr(part, text)
-        book.writestr("xl/workbook.xml", (
+            book.writestr(_zip_entry(part), text)
+        book.writestr(_zip_entry("xl/workbook.xml"), (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             f'<workbook xmlns="{_NS}" xmlns:r="{_REL}"><sheets>'
             f'<sheet name="{name.translate(_XML_ESCAPES)}" sheetId="1" r:id="rId1"/></sheets></workbook>'))
@@ -172,7 +190,7 @@ def xlsx_stream(rows: Iterable[Iterable[Any]], *, sheet: str = "Sheet1", widths:
         cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
                        for i, w in enumerate(widths, start=1))
         letters: list[str] = []
-        with book.open("xl/worksheets/sheet1.xml", "w") as out:
+        with book.open(_zip_entry("xl/worksheets/sheet1.xml"), "w") as out:
             out.write(('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                        f'<worksheet xmlns="{_NS}">' + (f"<cols>{cols}</cols>" if cols else "")
                        + "<sheetData>").encode())

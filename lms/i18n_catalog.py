@@ -27,6 +27,7 @@ DOMAIN_PATHS = {
     "courses": ("courses",),
     "search": ("search",),
     "followup": ("lms/followup",),
+    "subsidies": ("lms/subsidies",),
 }
 METHOD_MAP = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 KEYWORDS = {**DEFAULT_KEYWORDS, "_l": None, "lazy_gettext": None}

@@ -32,7 +32,7 @@ DEMO_PIN = "246810"
 # make_ready_asset, the queue's worker_queue, the courses' catalogue/make_course/fake_media, and the
 # session tests' signed-in learner, clock and second app.
 pytest_plugins = ("tests.media_fixtures", "tests.queue_fixtures", "tests.courses.fixtures",
-                  "tests.security.session_fixtures", "tests.clock_fixtures")
+                  "tests.security.session_fixtures", "tests.clock_fixtures", "tests.subsidies.fixtures")
 
 CSRF_PATTERN = re.compile(r'name="csrf-token" content="([^"]+)"')
 

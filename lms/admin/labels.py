@@ -106,6 +106,20 @@ TASK_LABELS = {
 }
 
 
+def _area_labels() -> None:
+    """Areas that keep their own names for their audit actions and job (admin sits above them all)."""
+    from lms.subsidies.labels import ACTIONS, FIELDS
+
+    ACTION_LABELS.update(ACTIONS)
+    for key, label in FIELDS.items():
+        FIELD_LABELS.setdefault(key, label)
+    TARGET_LABELS["SubsidyBatch"] = _l("Subsidy batch")
+    TASK_LABELS["lms.subsidies.tasks.end_subsidy_notices"] = _l("Ending subsidy public notices")
+
+
+_area_labels()
+
+
 def action_label(action: str) -> str:
     return str(ACTION_LABELS.get(action) or _("Other change"))
 
@@ -136,6 +150,10 @@ def _codes() -> dict[str, str]:
     names.update({e.value: label for e, label in EVIDENCE_LABELS.items()})
     names.update({s.value: label for s, label in SOURCE_LABELS.items()})
     names.update({r.value: label for r, label in DEFERRAL_LABELS.items()})
+    from lms.subsidies.labels import code_names
+
+    for code, label in code_names().items():
+        names.setdefault(code, label)
     names["cli"] = _("command line")
     return names
 

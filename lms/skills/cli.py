@@ -18,7 +18,7 @@ cli = AppGroup("skills", help="Skill awards.")
                                          "rows of people outside their region are rejected).")
 def import_certificates_command(path, report_path, dry_run, username):
     """Import skill certificates (CSV in UTF-8/GBK/GB18030, or XLSX) with the columns 证件号码, 技能,
-    证书类型, 证书编号, 发证日期 and optionally 发证机构, 等级.
+    证书类型, 证书编号, 发证日期 and optionally 发证机构, 等级, 培训项目 (the programme).
 
     Exit code 0: every row imported; 1: some rows rejected (the rest imported); 2: the file is
     unusable and nothing was imported."""

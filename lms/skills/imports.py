@@ -30,6 +30,7 @@ HEADERS = {
     "certificate_number": ("证书编号", "证书号码", "证书号"),
     "issued_on": ("发证日期", "发证时间", "取证日期"),
     "issuer": ("发证机构", "发证单位", "颁发机构"),
+    "programme": ("培训项目", "项目名称", "培训计划"),
 }
 REQUIRED = ("id_number", "skill", "certificate_type", "certificate_number", "issued_on")
 MESSAGES = {
@@ -44,6 +45,7 @@ MESSAGES = {
     "duplicate_certificate": N_("Certificate number %(value)s is already recorded for another person or skill."),
     "duplicate_in_file": N_("Certificate number %(value)s appears more than once in the file (first in row %(row)s)."),
     "too_long": N_("Too long: at most %(limit)s characters."),
+    "unknown_programme": N_("“%(value)s” is not a training programme (give its name, for example 雨露计划)."),
 }
 CERTIFICATE_TYPES = {label: evidence for evidence, label in EVIDENCE_LABELS.items()
                      if evidence in (Evidence.training_certificate, Evidence.special_ability,
@@ -82,6 +84,16 @@ def _skill_index() -> dict[str, int]:
     for skill_id, code, name in db.session.execute(select(Skill.id, Skill.code, Skill.name)):
         index[normalize(name)] = skill_id
         index[normalize(code).lower()] = skill_id
+    return index
+
+
+def _programme_index() -> dict[str, int]:
+    from courses.models import Programme
+
+    index = {}
+    for programme_id, code, name in db.session.execute(select(Programme.id, Programme.code, Programme.name)):
+        index[normalize(name)] = programme_id
+        index[normalize(code)] = programme_id
     return index
 
 
@@ -129,6 +141,7 @@ def import_certificates(path: str | os.PathLike, *, filename: str | None = None,
         return sheet.headers[cols[name]] if name in cols else HEADERS[name][0]
 
     skills = _skill_index()
+    programmes = _programme_index()
     today = _today()
     seen_numbers: dict[str, int] = {}
     villages: set[str] = set()
@@ -180,6 +193,12 @@ def import_certificates(path: str | os.PathLike, *, filename: str | None = None,
                     errors.append(Issue(number, column("issued_on"), "bad_date", {"value": cell("issued_on")}))
                 elif issued > today:
                     errors.append(Issue(number, column("issued_on"), "future_date", {"value": issued.isoformat()}))
+            programme_id = None
+            if cell("programme"):
+                programme_id = programmes.get(normalize(cell("programme")))
+                if programme_id is None:
+                    errors.append(Issue(number, column("programme"), "unknown_programme",
+                                        {"value": cell("programme")}))
             cert_no = normalize(cell("certificate_number"))
             if len(cert_no) > 64:
                 errors.append(Issue(number, column("certificate_number"), "too_long", {"limit": 64}))
@@ -205,7 +224,7 @@ def import_certificates(path: str | os.PathLike, *, filename: str | None = None,
                 continue
             award_skill(skill_id=skill_id, evidence=evidence, source=Source.certificate_import, member=member,
                         awarded_on=issued, level=level, certificate_number=cert_no, issuer=cell("issuer"),
-                        actor=actor, refresh=False)
+                        actor=actor, refresh=False, programme_id=programme_id)
             villages.add(member.household.village_code)
             report.awards_created += 1
     except SheetError as exc:

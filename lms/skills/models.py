@@ -73,6 +73,9 @@ class SkillAward(db.Model):
     source: Mapped[Source] = mapped_column(Enum(Source, name="award_source", native_enum=False, length=24))
     course_id: Mapped[int | None] = mapped_column(ForeignKey("courses.id"), index=True)
     offline_class_id: Mapped[int | None] = mapped_column(ForeignKey("offline_classes.id"), index=True)
+    # The programme (培训项目) an imported certificate was issued under; a course's or a class's award
+    # carries its programme through the course or class.
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"), index=True)
     awarded_on: Mapped[dt.date] = mapped_column(Date)
     certificate_number: Mapped[str | None] = mapped_column(String(64), unique=True)
     issuer: Mapped[str | None] = mapped_column(String(100))

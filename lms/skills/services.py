@@ -61,7 +61,7 @@ def award_skill(*, skill_id: int, evidence: Evidence, source: Source, member=Non
                 awarded_on: dt.date | None = None, level: str | None = None,
                 certificate_number: str | None = None, issuer: str | None = None,
                 course_id: int | None = None, offline_class_id: int | None = None, actor=None,
-                refresh: bool = True) -> SkillAward:
+                refresh: bool = True, programme_id: int | None = None) -> SkillAward:
     """Record that a person masters a skill. The member's 劳动技能 becomes 技能劳动力 (recorded in the
     registry's history); the roll-ups move unless ``refresh`` is False (the caller refreshes)."""
     member, user, village = _person(member, user)
@@ -75,21 +75,21 @@ def award_skill(*, skill_id: int, evidence: Evidence, source: Source, member=Non
     if refresh and member is not None:
         with announcing([member.household_id], [village]):
             return _add_award(member, user, village, skill_id, evidence, source, awarded_on, level, number,
-                              issuer, course_id, offline_class_id, actor)
+                              issuer, course_id, offline_class_id, actor, programme_id)
     award = _add_award(member, user, village, skill_id, evidence, source, awarded_on, level, number, issuer,
-                       course_id, offline_class_id, actor)
+                       course_id, offline_class_id, actor, programme_id)
     if refresh and village:
         awards_changed.send(None, village_codes={village})
     return award
 
 
 def _add_award(member, user, village, skill_id, evidence, source, awarded_on, level, number, issuer, course_id,
-               offline_class_id, actor) -> SkillAward:
+               offline_class_id, actor, programme_id=None) -> SkillAward:
     award = SkillAward(member_id=member.id if member else None, user_id=user.id if user else None,
                        region_code=village, skill_id=skill_id, evidence=evidence, level=level, source=source,
                        course_id=course_id, offline_class_id=offline_class_id, awarded_on=awarded_on,
                        certificate_number=number, issuer=(issuer or "").strip() or None,
-                       awarded_by_id=getattr(actor, "id", None))
+                       awarded_by_id=getattr(actor, "id", None), programme_id=programme_id)
     db.session.add(award)
     db.session.flush()
     if member is not None:

@@ -28,6 +28,11 @@ def _codes(app) -> set[str]:
     from media.models import AssetStatus
 
     codes = {m.value for enum in (Role, LessonKind, SkillCategory, Evidence, Source, AssetStatus) for m in enum}
+    from lms.subsidies.batches import DETAILS, EXCLUSIONS
+    from lms.subsidies.models import BATCH_STATES, EVIDENCE, FREQUENCIES, OUTCOMES, ROW_STATES, STRANDS
+
+    for table in (BATCH_STATES, EVIDENCE, FREQUENCIES, OUTCOMES, ROW_STATES, STRANDS, DETAILS, EXCLUSIONS):
+        codes |= set(table)
     codes |= set(STATES)
     codes |= set(db.session.scalars(db.select(AuditEntry.action).distinct()))
     from lms.queue import huey
@@ -56,7 +61,7 @@ def raw_codes(text: str, codes: set[str]) -> list[str]:
 
 
 @pytest.fixture
-def world(app, regions, make_user, make_ready_asset, tmp_path, runner, request):
+def world(app, regions, make_user, make_ready_asset, tmp_path, runner, request, subsidy_on_notice):
     """A trainer's course with one lesson of each kind and a quiz, a learner who finished it, a
     registry import, an offline class, awards, a terminal: every page has something to show."""
     from sqlalchemy import select
@@ -138,7 +143,8 @@ def world(app, regions, make_user, make_ready_asset, tmp_path, runner, request):
             "lesson": course.lessons[0], "asset": video, "cert": cert, "household": household,
             "import": db.session.scalar(select(HouseholdImport).where(HouseholdImport.status == "done")),
             "class": klass, "trainee": trainee, "award": db.session.scalar(select(SkillAward)),
-            "terminal": db.session.scalar(select(Terminal)), "terminal_token": terminal_token}
+            "terminal": db.session.scalar(select(Terminal)), "terminal_token": terminal_token,
+            "subsidy": subsidy_on_notice}
 
 
 def _forget_search_index():
@@ -164,7 +170,8 @@ _NOT_PAGES = {"static", "courses.static", "learning.static", "households.static"
               "media.file", "media.status", "media.upload_state", "courses.captions", "learner.document",
               "courses.question_image", "skills.photo", "households.export", "households.import_progress",
               "stats.skills_api", "stats.skills_export", "stats.followup_export", "followup.export", "search.api",
-              "main.session_status", "deploy.healthz", "learning.verify"}
+              "main.session_status", "deploy.healthz", "learning.verify",
+              "subsidies.figures_export", "subsidies.figures_api"}
 
 
 def _args(world) -> dict[str, dict]:
@@ -182,6 +189,11 @@ def _args(world) -> dict[str, dict]:
         "media.show": {"asset_id": world["asset"].id},
         "skills.class_detail": {"class_id": world["class"].id},
         "learning.terminal_pin": {"user_id": world["learner"].id},
+        "subsidies.batch": {"batch_id": world["subsidy"].batch.id},
+        "subsidies.history": {"batch_id": world["subsidy"].batch.id},
+        "subsidies.notice": {"batch_id": world["subsidy"].batch.id},
+        "subsidies.public_notice": {"token": world["subsidy"].batch.notice_token},
+        "subsidies.account": {"household_id": world["subsidy"].household.id},
     }
 
 
@@ -191,7 +203,8 @@ def _who(endpoint: str) -> tuple[str, ...]:
         return ("terminal",)
     area = endpoint.split(".")[0]
     return {"admin": ("admin",), "households": ("official", "admin"), "stats": ("official", "admin"),
-            "media": ("trainer", "admin"), "skills": ("trainer", "official"), "search": ("learner", "admin"),
+            "media": ("trainer", "admin"), "skills": ("trainer", "official"),
+            "subsidies": ("official", "admin"), "search": ("learner", "admin"),
             "learning": ("learner", "admin"), "learner": ("learner", "trainer"), "courses": ("trainer", "learner"),
             "accounts": ("anonymous", "trainer"), "main": ("anonymous", "admin", "official", "trainer",
                                                          "learner")}.get(area, ("admin",))

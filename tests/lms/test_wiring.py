@@ -12,7 +12,7 @@ from lms.config import REPO_ROOT
 
 AREAS = ("lms/accounts", "lms/admin", "lms/audit", "lms/demo", "lms/deploy", "lms/followup", "lms/households",
          "lms/learning",
-         "lms/main", "lms/regions", "lms/settings", "lms/skills", "lms/stats", "lms/worker", "courses", "media",
+         "lms/main", "lms/regions", "lms/settings", "lms/skills", "lms/stats", "lms/subsidies", "lms/worker", "courses", "media",
          "search")
 
 
@@ -23,10 +23,10 @@ def _config(tmp_path):
 def test_every_area_brings_its_blueprint_and_cli_group_through_its_door(app):
     # learning brings two: its own (progress API, certificates, terminals) and the learner's pages.
     assert list(app.blueprints) == ["accounts", "households", "media", "courses", "search", "learning", "learner",
-                                    "skills", "stats", "followup", "main", "admin", "deploy"]
+                                    "skills", "stats", "followup", "subsidies", "main", "admin", "deploy"]
     assert sorted(app.cli.list_commands(None)) == ["courses", "db", "demo", "deploy", "followup", "households", "keys",
-                                                   "media", "regions", "search", "skills", "stats", "users",
-                                                   "worker"]
+                                                   "media", "regions", "search", "skills", "stats", "subsidies",
+                                                   "users", "worker"]
 
 
 def test_each_area_package_has_a_door():
