@@ -132,6 +132,17 @@ def build_picker(name: str, prefix: str | None, chosen: str | None, levels=(3, 4
     return picker
 
 
+def region_paths(codes) -> dict[str, str]:
+    """Code → "渭源县 · 清源镇" (county and below) for the codes that exist, in the given order."""
+    out = {}
+    for code in codes:
+        region = db.session.get(Region, code) if code else None
+        if region is not None:
+            chain = [r.name for r in ancestors_of(region) if r.level >= 3] or [region.name]
+            out[code] = " · ".join(chain)
+    return out
+
+
 @bp.get("/regions/children")
 def children():
     """``[{code, name}]`` under ``code``, only inside the signed-in user's region (else 404)."""
