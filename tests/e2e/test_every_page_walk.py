@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.lms.test_every_page import VILLAGE, _args, _forget_search_index, world  # noqa: F401 (fixtures)
 
@@ -94,3 +95,38 @@ def test_every_page_fits_a_phone_and_passes_axe(role, live_server, browser_conte
                 page.screenshot(path=str(folder / f"{role}-{name}-{short}-{width}.png"), full_page=True)
     assert failed == {}
     assert wide == {}, "pages that scroll sideways"
+
+
+def test_region_picker_fills_each_step_from_the_one_above(live_server, browser_context, make_user, regions):
+    """With JavaScript the township and village menus fill as the county and township are chosen
+    (the next-level button is hidden), and the deepest choice is what the form saves."""
+    from lms.accounts.models import User
+    from lms.extensions import db
+
+    admin = make_user("admin")
+    page = browser_context.new_page()
+    _sign_in(page, live_server, admin)
+    page.goto(f"{live_server}/admin/users")
+    expect(page.locator(".region-next")).to_be_hidden()
+    assert page.locator("#region_code-5").is_disabled()
+    page.select_option("#region_code-3", "621123000000")
+    page.wait_for_function("() => document.querySelectorAll('#region_code-4 option').length > 1")
+    assert page.locator("#region_code-4 option").first.inner_text() == "（渭源县全部）"
+    page.select_option("#region_code-4", "621123100000")
+    page.wait_for_function("() => document.querySelectorAll('#region_code-5 option').length > 1")
+    page.select_option("#region_code-5", "621123100202")
+    page.fill("#username", "cunguan2")
+    page.select_option("#role", "official")
+    page.fill("#password", "long-enough-1")
+    page.click("main form button.primary")
+    page.wait_for_load_state()
+    db.session.expire_all()
+    assert db.session.scalar(db.select(User.region_code).where(User.username == "cunguan2")) == "621123100202"
+    # Choosing another county empties the steps below it.
+    page.goto(f"{live_server}/admin/users")
+    page.select_option("#region_code-3", "621123000000")
+    page.wait_for_function("() => document.querySelectorAll('#region_code-4 option').length > 1")
+    page.select_option("#region_code-4", "621123100000")
+    page.wait_for_function("() => document.querySelectorAll('#region_code-5 option').length > 1")
+    page.select_option("#region_code-3", "")
+    assert page.locator("#region_code-4 option").count() == 1 and page.locator("#region_code-5").is_disabled()
