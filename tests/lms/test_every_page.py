@@ -164,7 +164,7 @@ _NOT_PAGES = {"static", "courses.static", "learning.static", "households.static"
               "media.file", "media.status", "media.upload_state", "courses.captions", "courses.document",
               "courses.question_image", "skills.photo", "households.export", "households.import_progress",
               "stats.skills_api", "stats.skills_export", "stats.followup_export", "followup.export", "search.api",
-              "main.session_status", "deploy.healthz", "learning.verify"}
+              "main.session_status", "deploy.healthz", "learning.verify", "regions.children"}
 
 
 def _args(world) -> dict[str, dict]:
