@@ -21,7 +21,7 @@ def _config(tmp_path):
 
 
 def test_every_area_brings_its_blueprint_and_cli_group_through_its_door(app):
-    assert list(app.blueprints) == ["accounts", "households", "media", "courses", "search", "learning", "skills",
+    assert list(app.blueprints) == ["regions", "accounts", "households", "media", "courses", "search", "learning", "skills",
                                     "stats", "followup", "main", "admin", "deploy"]
     assert sorted(app.cli.list_commands(None)) == ["courses", "db", "demo", "deploy", "followup", "households", "keys",
                                                    "media", "regions", "search", "skills", "stats", "users",
