@@ -125,7 +125,7 @@ def build_picker(name: str, prefix: str | None, chosen: str | None, levels=(3, 4
             picker.value = selected
             options = children_of(selected) if level < deepest else []
         else:
-            options = []
+            options, above = [], None  # the steps below wait for this one
         level += 1
     if picker.value is None and parent is not None and parent.level in levels:
         picker.value = parent.code
