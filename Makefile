@@ -48,7 +48,12 @@ system-deps:
 	  else echo "No Chinese font: screenshots will show boxes (install fonts-wqy-microhei)"; fi; \
 	fi
 
-# Front-end packages pinned in package.json/package-lock.json (npm ci), copied into the static folder.
+# Front-end packages pinned in package.json/package-lock.json (npm ci). `dependencies` (hls.js) are
+# copied into the static folder by `assets`; `devDependencies` are for the checks only and stay in
+# node_modules, never served: axe-core (the e2e suite injects node_modules/axe-core/axe.min.js into
+# every page it opens) and lighthouse (bench/lighthouse.py). package.json's `overrides` pin the two
+# packages one of lighthouse's dependencies asks for as "latest": without them `npm ci` refuses the
+# lock file whenever a new release of either appears.
 node-packages:
 	@if ! command -v npm >/dev/null; then echo "npm not found: the player falls back to native HLS and MP4 without hls.js"; \
 	elif ! bin/stamp check node_modules/.installed package.json package-lock.json; then \

@@ -101,13 +101,16 @@ def _form_lists():
 def edit(course_id=None):
     course = editable_course(course_id) if course_id else None
     error = field = None
-    if request.method == "POST":
+    from lms.regions.picker import build_picker, deepest_choice, is_step, region_paths
+
+    adding = "region_add" in request.form or is_step(request.form)
+    if request.method == "POST" and not adding:
         f = request.form
         try:
             course = services.save_course(
                 current_user, course, title=f.get("title", ""), summary=f.get("summary", ""),
                 programme_id=int(f.get("programme") or 0), skill_id=int(f.get("skill") or 0),
-                regions=_region_codes(f),
+                regions=_region_codes(f, with_pick=True),
                 cover_asset_id=int(f.get("cover") or 0) or None)
         except services.CourseError as exc:
             error, field = str(exc), exc.field
@@ -118,21 +121,28 @@ def edit(course_id=None):
         else:
             flash(_("Course saved."), "success")
             return redirect(url_for("courses.manage", course_id=course.id))
-    from lms.regions.queries import picker_groups
-
     from .queries import skill_groups
 
     programmes, _skills = _form_lists()
     videos = [a for a in _ready_assets() if getattr(a, "kind", None) == "video"]
-    chosen = _region_codes(request.form) if request.method == "POST" else (course.region_codes if course else [])
+    chosen = (_region_codes(request.form, with_pick="region_add" in request.form) if request.method == "POST"
+              else (course.region_codes if course else []))
+    # Once added, the picker starts again; a next-level reload keeps its choice.
+    pick = deepest_choice(request.form.getlist("region_pick")) if is_step(request.form) else None
     return render_template("courses/teach_edit.html", course=course, programmes=programmes, skill_groups=skill_groups(),
-                           region_groups=picker_groups(""), chosen_regions=chosen, videos=videos, error=error,
+                           region_picker=build_picker("region_pick", "", pick), chosen_regions=region_paths(chosen),
+                           videos=videos, error=error,
                            field=field, form=request.form), (400 if error else 200)
 
 
-def _region_codes(form) -> list[str]:
-    """The regions chosen in the picker (a scripted client may still send codes separated by spaces)."""
-    return [code for value in form.getlist("regions") for code in value.replace(",", " ").split()]
+def _region_codes(form, with_pick: bool = False) -> list[str]:
+    """The regions chosen (a scripted client may still send codes separated by spaces); with
+    ``with_pick`` also the one the step-by-step picker shows (added, or chosen and saved at once)."""
+    from lms.regions.picker import deepest_choice
+
+    codes = [code for value in form.getlist("regions") for code in value.replace(",", " ").split()]
+    pick = deepest_choice(form.getlist("region_pick")) if with_pick else None
+    return list(dict.fromkeys(codes + ([pick] if pick else [])))
 
 
 def _ready_assets():

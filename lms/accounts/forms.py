@@ -4,6 +4,7 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from lms.accounts.models import Role
+from lms.regions.picker import RegionStepsField
 
 
 class StaffSigninForm(FlaskForm):
@@ -21,7 +22,7 @@ class UserCreateForm(FlaskForm):
     username = StringField(_l("Username (for a learner: phone or ID number)"), validators=[DataRequired()])
     display_name = StringField(_l("Name"), validators=[Optional(), Length(max=64)])
     role = SelectField(_l("Role"), choices=[(r.value, r.label) for r in Role])
-    region_code = StringField(_l("Region code (12 digits)"), validators=[Optional(), Regexp(
+    region_code = RegionStepsField(_l("Region code (12 digits)"), validators=[Optional(), Regexp(
         r"^\d{12}$", message=_l("A region code has exactly 12 digits."))])
     password = PasswordField(_l("Password (for a learner: 6-digit PIN)"), validators=[DataRequired()])
 

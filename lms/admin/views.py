@@ -23,8 +23,10 @@ def require_admin():
 
 @bp.route("/users", methods=["GET", "POST"])
 def users():
+    from lms.regions.picker import build_picker, is_step
+
     form = UserCreateForm()
-    if form.validate_on_submit():
+    if not is_step(request.form) and form.validate_on_submit():
         try:
             user = create_user(username=form.username.data, role=form.role.data, password=form.password.data,
                                region_code=form.region_code.data or None, display_name=form.display_name.data or "",
@@ -41,10 +43,11 @@ def users():
         stmt = stmt.where(User.role == Role(role))
     page = db.paginate(stmt, per_page=50, error_out=False)
     status = 400 if form.errors else 200
-    from lms.regions.queries import picker_groups, region_names
+    from lms.regions.queries import region_names
 
     return render_template("admin/users.html", form=form, page=page, role=role, reset_form=PasswordResetForm(),
-                           region_groups=picker_groups("", levels=(1, 2, 3, 4, 5)),
+                           region_picker=build_picker("region_code", "", form.region_code.data,
+                                                      levels=(1, 2, 3, 4, 5)),
                            region_names=region_names(u.region_code for u in page.items)), status
 
 

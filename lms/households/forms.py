@@ -4,6 +4,8 @@ from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
+from lms.regions.picker import RegionStepsField
+
 PIN = [DataRequired(), Regexp(r"^\d{6}$", message=_l("A PIN is exactly 6 digits."))]
 
 
@@ -29,7 +31,7 @@ class RemoveForm(FlaskForm):
 
 
 class MoveForm(FlaskForm):
-    village = StringField(_l("12-digit code of the new village"), validators=[
+    village = RegionStepsField(_l("12-digit code of the new village"), validators=[
         DataRequired(_l("Choose a village of your region.")), Length(max=12)])
 
 

@@ -43,8 +43,10 @@ LINK_PIN_SECONDS = 300
 
 def _filters() -> queries.HouseholdFilters:
     args = request.args
+    from lms.regions.picker import deepest_choice
+
     f = queries.HouseholdFilters(
-        region=(args.get("village") or args.get("region") or "").strip(),
+        region=(args.get("village") or deepest_choice(args.getlist("region")) or "").strip(),
         poverty_status=args.get("poverty_status", ""), household_type=args.get("household_type", ""),
         main_cause=args.get("main_cause", ""), has_laborers=args.get("has_laborers", ""),
         household_no=args.get("household_no", "").strip())
@@ -55,10 +57,10 @@ def _filters() -> queries.HouseholdFilters:
     return f
 
 
-def _region_choices():
-    from lms.regions.queries import picker_groups
+def _region_picker(chosen: str):
+    from lms.regions.picker import build_picker
 
-    return picker_groups(region_prefix(current_user) or "", levels=(3, 4, 5))
+    return build_picker("region", region_prefix(current_user) or "", chosen, levels=(3, 4, 5))
 
 
 @bp.get("/")
@@ -74,9 +76,10 @@ def index():
     from lms.regions.queries import region_names
 
     return render_template("households/list.html", page=page, filters=filters, heads=heads,
-                           sizes=sizes, laborers=laborers, regions=_region_choices(), cat=cat,
+                           sizes=sizes, laborers=laborers, region_picker=_region_picker(filters.region), cat=cat,
                            village_names=region_names(h.village_code for h in page.items),
-                           args={k: v for k, v in request.args.items() if k != "page"})
+                           args={**{k: v for k, v in request.args.items() if k not in ("page", "region")},
+                                 **({"region": filters.region} if filters.region else {})})
 
 
 # (Registered bottom-up: the XLSX rule first, so url_for without ``fmt`` builds it.)
@@ -115,8 +118,9 @@ def _detail(household: Household, revealed: dict[int, str] | None = None, status
             move_form: MoveForm | None = None, acting: dict | None = None):
     """The household page. ``acting``: a member action that came back (to confirm a removal, or
     refused): ``{"member": id, "action": "remove"|"account", "reason": …, "error": …}``."""
-    from lms.regions.queries import picker_groups
+    from lms.regions.picker import build_picker
 
+    move_form = move_form or MoveForm(formdata=None)
     accounts = queries.accounts_of([m.id for m in household.members])
     laborer_ids = queries.laborer_member_ids(household.id)
     decrypt = services.cipher().decrypt
@@ -126,8 +130,8 @@ def _detail(household: Household, revealed: dict[int, str] | None = None, status
         history=queries.household_history(household.id), accounts=accounts,
         laborer_ids=laborer_ids, revealed=revealed or {}, field_labels=FIELD_LABELS,
         value_label=value_label, remove_form=RemoveForm(), account_form=AccountForm(),
-        move_form=move_form or MoveForm(formdata=None), cat=cat, acting=acting or {},
-        villages=picker_groups(region_prefix(current_user) or "", levels=(5,)), reveal_seconds=REVEAL_SECONDS), status
+        move_form=move_form, cat=cat, acting=acting or {}, reveal_seconds=REVEAL_SECONDS,
+        village_picker=build_picker("village", region_prefix(current_user) or "", move_form.village.data, levels=(5,))), status
 
 
 @bp.get("/<int:household_id>")
@@ -140,8 +144,12 @@ def detail(household_id: int):
 @role_required(*STAFF)
 def move(household_id: int):
     """Move the household to another village of the official's region (both in scope)."""
+    from lms.regions.picker import is_step
+
     household = _household_or_404(household_id)
     form = MoveForm()
+    if is_step(request.form):  # the picker's next level, without JavaScript
+        return _detail(household, move_form=form)
     if form.validate_on_submit():
         try:
             services.move_household(household, form.village.data, current_user)

@@ -129,12 +129,13 @@ def verify(code):
 def terminals_page():
     from lms.regions.models import Region
 
-    from lms.regions.queries import picker_groups, region_names
+    from lms.regions.picker import build_picker, deepest_choice, is_step
+    from lms.regions.queries import region_names
 
     error = field = None
-    if request.method == "POST":
+    code = deepest_choice(request.form.getlist("region")) or ""
+    if request.method == "POST" and not is_step(request.form):
         name = request.form.get("name", "").strip()
-        code = request.form.get("region", "").strip()
         region = db.session.get(Region, code) if code else None
         if not name:
             error, field = _("Give the terminal a name."), "name"
@@ -150,7 +151,7 @@ def terminals_page():
             return response
     rows = list(db.session.scalars(select(Terminal).order_by(Terminal.id.desc())))
     return render_template("learning/terminals.html", rows=rows, error=error, field=field, form=request.form,
-                           villages=picker_groups("", levels=(5,)),
+                           village_picker=build_picker("region", "", code, levels=(5,)),
                            region_names=region_names(t.region_code for t in rows),
                            here=terminals.current_terminal()), (400 if error else 200)
 

@@ -52,13 +52,16 @@ def _number(name: str) -> float:
 def classes():
     from courses.models import Programme, Skill
 
+    from lms.regions.picker import build_picker, deepest_choice, is_step
+
     error = field = None
-    if request.method == "POST":
+    code = deepest_choice(request.form.getlist("region_code")) or ""
+    if request.method == "POST" and not is_step(request.form):
         if not current_user.has_role("trainer", "admin"):
             abort(403)
         try:
-            code = request.form.get("region_code", "").strip()
-            if db.session.get(Region, code) is None:
+            region = db.session.get(Region, code)
+            if region is None or region.level not in (4, 5):
                 raise services.SkillError(_("Choose the village or township where the class is held."), "region_code")
             skill_id = _int("skill_id")
             if db.session.get(Skill, skill_id) is None:
@@ -76,7 +79,7 @@ def classes():
         else:
             return redirect(url_for("skills.class_detail", class_id=klass.id))
     from courses.queries import skill_groups
-    from lms.regions.queries import picker_groups, region_names
+    from lms.regions.queries import region_names
     from lms.regions.scope import region_prefix
 
     stmt = select(OfflineClass).where(in_scope(current_user, OfflineClass.region_code))
@@ -84,7 +87,8 @@ def classes():
         stmt = stmt.where(OfflineClass.trainer_id == current_user.id)
     rows = list(db.session.scalars(stmt.order_by(OfflineClass.starts_on.desc()).limit(200)))
     return render_template("skills/classes.html", classes=rows, skill_groups=skill_groups(),
-                           region_groups=picker_groups(region_prefix(current_user) or "", levels=(4, 5)),
+                           region_picker=build_picker("region_code", region_prefix(current_user) or "", code,
+                                                      levels=(4, 5)),
                            region_names=region_names(c.region_code for c in rows),
                            programmes=list(db.session.scalars(select(Programme).order_by(Programme.name))),
                            error=error, field=field, form=request.form), (400 if error else 200)

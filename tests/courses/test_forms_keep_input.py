@@ -68,9 +68,37 @@ def test_course_form_keeps_what_was_typed_and_marks_the_region(client, login, ma
     page = response.get_data(as_text=True)
     assert 'value="新的标题"' in page and "新的简介" in page
     assert 'aria-invalid="true" aria-describedby="regions-error"' in page and 'id="regions-error"' in page
-    assert '<option value="621123000000" selected>渭源县（全县）</option>' in page
+    assert '<input type="checkbox" name="regions" value="621123000000" checked> 渭源县</label>' in page
     db.session.expire_all()
     assert db.session.get(Course, course.id).title == "牛肉拉面入门"
+
+
+def test_course_regions_are_added_step_by_step(client, login, make_user, make_course, regions):
+    from courses.models import Course
+
+    trainer = make_user("trainer")
+    course = make_course(trainer=trainer)
+    login(client, trainer)
+    page = client.get(f"/teach/courses/{course.id}/edit").get_data(as_text=True)
+    assert '<option value="621123000000">渭源县</option>' in page and ">示例一村</option>" not in page
+    typed = {"title": "新的标题", "summary": "", "programme": str(course.programme_id), "skill": str(course.skill_id),
+             "cover": ""}
+    # Without JavaScript: the county's townships, then "add" puts the township in the list; nothing saved.
+    step = client.post_form(f"/teach/courses/{course.id}/edit",
+                            {**typed, "region_pick": ["621123000000", ""], "region_step": "region_pick"})
+    assert step.status_code == 200 and '<option value="621123100000">清源镇</option>' in step.get_data(as_text=True)
+    added = client.post_form(f"/teach/courses/{course.id}/edit",
+                             {**typed, "regions": "621123101000", "region_pick": ["621123000000", "621123100000"],
+                              "region_add": "1"}).get_data(as_text=True)
+    assert 'value="621123100000" checked> 渭源县 · 清源镇</label>' in added
+    assert 'value="621123101000" checked> 渭源县 · 莲峰镇</label>' in added and 'value="新的标题"' in added
+    db.session.expire_all()
+    assert db.session.get(Course, course.id).title == "牛肉拉面入门"
+    saved = client.post_form(f"/teach/courses/{course.id}/edit",
+                             {**typed, "regions": ["621123101000", "621123100000"]})
+    assert saved.status_code == 302
+    db.session.expire_all()
+    assert sorted(db.session.get(Course, course.id).region_codes) == ["621123100000", "621123101000"]
 
 
 def test_add_lesson_form_keeps_what_was_typed(client, login, make_user, make_course):
@@ -111,7 +139,7 @@ def test_course_form_picks_regions_and_skills_by_name(client, login, make_user, 
     course = make_course(trainer=trainer)
     login(client, trainer)
     page = client.get(f"/teach/courses/{course.id}/edit").get_data(as_text=True)
-    assert '<optgroup label="渭源县 · 清源镇">' in page and ">示例一村</option>" in page
+    assert '<option value="621123000000">渭源县</option>' in page  # the picker's first step
     assert '<optgroup label="烹饪">' in page
     response = client.post_form(f"/teach/courses/{course.id}/edit", {
         "title": "牛肉拉面入门", "programme": str(course.programme_id), "skill": str(course.skill_id),

@@ -54,7 +54,8 @@ def test_admin_disables_an_account(client, db, make_user, login):
 def test_new_account_form_keeps_what_was_typed_and_picks_the_region_by_name(client, db, make_user, login, regions):
     login(client, make_user("admin"))
     page = client.get("/admin/users").get_data(as_text=True)
-    assert ">渭源县（全县）</option>" in page and ">示例一村</option>" in page
+    # Step by step: the counties first, the townships and villages once a county is chosen.
+    assert '<option value="621123000000">渭源县</option>' in page and ">示例一村</option>" not in page
     before = db.session.scalar(db.select(db.func.count(User.id)))
     response = client.post_form("/admin/users", {"username": "xianban2", "display_name": "渭源县扶贫办",
                                                  "role": "official", "region_code": "621123000000", "password": ""})
@@ -63,7 +64,20 @@ def test_new_account_form_keeps_what_was_typed_and_picks_the_region_by_name(clie
     assert 'value="xianban2"' in page and 'value="渭源县扶贫办"' in page
     assert '<option selected value="official">' in page or '<option value="official" selected>' in page
     assert '<option value="621123000000" selected>' in page and 'id="password-error"' in page
+    assert '<option value="621123100000">清源镇</option>' in page  # the chosen county's townships
     assert db.session.scalar(db.select(db.func.count(User.id))) == before
+    # Without JavaScript, "show the next level" reloads the form with the township's villages, keeps
+    # what was typed and creates nobody.
+    response = client.post_form("/admin/users", {"username": "cunguan", "role": "official", "password": "long-enough",
+                                                 "region_code": ["621123000000", "621123100000", ""],
+                                                 "region_step": "region_code"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'value="cunguan"' in page and ">示例一村</option>" in page
+    assert db.session.scalar(db.select(db.func.count(User.id))) == before
+    # The deepest choice is the region; a village left over from another township is dropped.
+    client.post_form("/admin/users", {"username": "zhenban", "role": "official", "password": "long-enough",
+                                      "region_code": ["621123000000", "621123100000", "621123101201"]})
+    assert db.session.scalar(db.select(User.region_code).where(User.username == "zhenban")) == "621123100000"
     # the list shows the region's name and the role's name
     client.post_form("/admin/users", {"username": "xianban2", "role": "official", "region_code": "621123000000",
                                       "password": "long-enough"})

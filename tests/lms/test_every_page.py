@@ -170,7 +170,7 @@ _NOT_PAGES = {"static", "courses.static", "learning.static", "households.static"
               "media.file", "media.status", "media.upload_state", "courses.captions", "learner.document",
               "courses.question_image", "skills.photo", "households.export", "households.import_progress",
               "stats.skills_api", "stats.skills_export", "stats.followup_export", "followup.export", "search.api",
-              "main.session_status", "deploy.healthz", "learning.verify",
+              "main.session_status", "deploy.healthz", "learning.verify", "regions.children",
               "subsidies.figures_export", "subsidies.figures_api"}
 
 

@@ -22,8 +22,8 @@ def _config(tmp_path):
 
 def test_every_area_brings_its_blueprint_and_cli_group_through_its_door(app):
     # learning brings two: its own (progress API, certificates, terminals) and the learner's pages.
-    assert list(app.blueprints) == ["accounts", "households", "media", "courses", "search", "learning", "learner",
-                                    "skills", "stats", "followup", "subsidies", "main", "admin", "deploy"]
+    assert list(app.blueprints) == ["regions", "accounts", "households", "media", "courses", "search", "learning",
+                                    "learner", "skills", "stats", "followup", "subsidies", "main", "admin", "deploy"]
     assert sorted(app.cli.list_commands(None)) == ["courses", "db", "demo", "deploy", "followup", "households", "keys",
                                                    "media", "regions", "search", "skills", "stats", "subsidies",
                                                    "users", "worker"]

@@ -18,9 +18,16 @@ def test_list_shows_village_names_and_filters_by_a_named_region(client, regions,
     login(client, make_user("official", region_code="621123000000"))
     page = client.get("/households/").get_data(as_text=True)
     assert "<td>示例一村</td>" in page and "<td>621123100201</td>" not in page
-    assert '<optgroup label="渭源县 · 清源镇">' in page and ">清源镇（全镇）</option>" in page
+    # The county official's townships; the whole county is the empty choice.
+    assert '<option value="621123100000">清源镇</option>' in page and ">（渭源县全部）</option>" in page
     only = client.get("/households/", query_string={"region": "621123100201"}).get_data(as_text=True)
     assert ">H1</a>" in only and '<option value="621123100201" selected>示例一村</option>' in only
+    # Step by step (what the form sends): the township, then its village; a village left over from
+    # another township is dropped and the township filters.
+    steps = client.get("/households/?region=621123100000&region=621123100201").get_data(as_text=True)
+    assert ">H1</a>" in steps and '<option value="621123100201" selected>示例一村</option>' in steps
+    stale = client.get("/households/?region=621123101000&region=621123100201").get_data(as_text=True)
+    assert ">H1</a>" not in stale and '<option value="621123101000" selected>莲峰镇</option>' in stale
 
 
 def test_member_actions_sit_in_their_own_row_and_empty_fields_show_a_dash(client, regions, export, db, make_user,
@@ -68,8 +75,15 @@ def test_moving_a_household_picks_the_village_by_name(client, regions, export, d
     head = _registry(export, db)
     login(client, make_user("official", region_code="621123000000"))
     page = client.get(f"/households/{head.household_id}").get_data(as_text=True)
-    assert 'id="village" name="village"' in page and ">示例二村</option>" in page
-    response = client.post_form(f"/households/{head.household_id}/move", {"village": "621123100202"})
+    assert 'id="village-4" name="village"' in page and '<option value="621123100000">清源镇</option>' in page
+    # Without JavaScript: the township's villages come with the next-level button; nothing moves.
+    step = client.post_form(f"/households/{head.household_id}/move", {"village": ["621123100000", ""],
+                                                                     "region_step": "village"})
+    assert step.status_code == 200 and ">示例二村</option>" in step.get_data(as_text=True)
+    # A township is not a village: refused, the picker marked.
+    refused = client.post_form(f"/households/{head.household_id}/move", {"village": ["621123100000", ""]})
+    assert refused.status_code == 422 and 'id="village-error"' in refused.get_data(as_text=True)
+    response = client.post_form(f"/households/{head.household_id}/move", {"village": ["621123100000", "621123100202"]})
     assert response.status_code == 302
 
 

@@ -17,7 +17,16 @@ def test_new_class_keeps_what_was_typed(regions, client, login, make_user):
     db.session.commit()
     login(client, make_user("trainer"))
     page = client.get("/skills/classes").get_data(as_text=True)
-    assert '<optgroup label="渭源县 · 清源镇">' in page and ">示例一村</option>" in page
+    # The region step by step: counties first; a county's townships once it is chosen (a reload
+    # without JavaScript keeps what was typed).
+    assert '<option value="621123000000">渭源县</option>' in page and ">示例一村</option>" not in page
+    page = client.post_form("/skills/classes", {"title": "马铃薯种植实操班", "region_code": ["621123000000", ""],
+                                                "region_step": "region_code"}).get_data(as_text=True)
+    assert '<option value="621123100000">清源镇</option>' in page and 'value="马铃薯种植实操班"' in page
+    # A county is too wide for a class: the picker is marked.
+    page = client.post_form("/skills/classes", {"title": "班", "skill_id": skill.id, "region_code": "621123000000",
+                                                "starts_on": "2024-03-01", "ends_on": "2024-03-02"}).get_data(as_text=True)
+    assert 'id="region_code-error"' in page and _count(OfflineClass) == 0
     response = client.post_form("/skills/classes", {
         "title": "马铃薯种植实操班", "skill_id": skill.id, "region_code": VILLAGE, "place": "村委会",
         "starts_on": "2024-03-05", "ends_on": "2024-03-01", "hours": "24"})
@@ -92,7 +101,10 @@ def test_terminal_registration_keeps_the_name_and_picks_the_village_by_name(regi
 
     login(client, make_user("admin"))
     page = client.get("/terminals").get_data(as_text=True)
-    assert ">示例一村</option>" in page and "12" not in page.split('for="region"')[1][:40]
+    assert '<option value="621123000000">渭源县</option>' in page
+    # A township is not where a terminal stands: the village step is marked, the townships' villages shown.
+    response = client.post_form("/terminals", {"name": "一村服务中心1号机", "region": ["621123000000", "621123100000"]})
+    assert response.status_code == 400 and ">示例一村</option>" in response.get_data(as_text=True)
     response = client.post_form("/terminals", {"name": "一村服务中心1号机", "region": ""})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
