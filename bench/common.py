@@ -170,7 +170,8 @@ def postgres_bin() -> Path | None:
 def throwaway_postgres(name: str = "bench"):
     """A PostgreSQL cluster in a temporary folder (the recipe of tests/with_postgres.sh and
     bench/progress.py) with the server's durable defaults (fsync and synchronous_commit on, as in
-    production). Yields its URL; stopped and removed afterwards."""
+    production). Yields its URL and its data folder (postmaster.pid names the server's process);
+    stopped and removed afterwards."""
     import socket
     import tempfile
 
@@ -190,7 +191,7 @@ def throwaway_postgres(name: str = "bench"):
         subprocess.run([*as_pg, pg / "pg_ctl", "-D", folder / "data", "-l", folder / "log", "-w", "-o",
                         f"-k {folder} -p {port} -c listen_addresses=127.0.0.1", "start"], **quiet)
         subprocess.run([*as_pg, pg / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", name], **quiet)
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}"
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}", folder / "data"
     finally:
         subprocess.run([*as_pg, pg / "pg_ctl", "-D", folder / "data", "-m", "fast", "stop"],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

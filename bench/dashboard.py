@@ -315,7 +315,7 @@ def main(argv=None) -> None:
             # A smoke run on a machine without the server: say so rather than fail.
             result["postgresql"] = {"skipped": "PostgreSQL server binaries not found"}
         elif backend == "postgresql":
-            with throwaway_postgres() as url:
+            with throwaway_postgres() as (url, _data):
                 versions["postgresql"] = postgres_version(url)
                 result["postgresql"] = run(args, url, work)
                 result["postgresql"]["server"] = "throwaway, durable defaults (fsync, synchronous_commit on)"

@@ -54,7 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 VILLAGE = "621123100201"
 sys.path.insert(0, str(ROOT / "bench" / "probes"))
-from bench.common import postgres_version, write_results  # noqa: E402  (its import notes the start)
+from bench.common import postgres_version, throwaway_postgres, write_results  # noqa: E402  (its import notes the start)
 from heartbeat_load import PIN, Drive, sign_in_all  # noqa: E402
 
 
@@ -178,38 +178,6 @@ def _beats(phase: float, period: float, seconds: float):
 
 def _ms(xs, p, digits=1):
     return round(xs[min(len(xs) - 1, int(p * len(xs)))] * 1000, digits) if xs else None
-
-
-@contextlib.contextmanager
-def throwaway_postgres():
-    """A PostgreSQL cluster in a temporary folder (the recipe of tests/with_postgres.sh) with the
-    server's durable defaults: fsync, synchronous_commit and full_page_writes stay on, so an
-    acknowledged heartbeat is on disk. Yields its URL; stopped and removed afterwards."""
-    bins = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda b: int(b.parent.name))
-    if not bins:
-        sys.exit("PostgreSQL server binaries not found: install Debian's postgresql package.")
-    pg = bins[-1]
-    folder = Path(tempfile.mkdtemp(prefix="bench-pg-"))
-    port = free_port()
-    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_pg:
-        shutil.chown(folder, "postgres")
-    quiet = {"stdout": subprocess.DEVNULL, "check": True}
-    try:
-        subprocess.run([*as_pg, pg / "initdb", "-D", folder / "data", "-A", "trust", "-U", "postgres"], **quiet)
-        subprocess.run([*as_pg, pg / "pg_ctl", "-D", folder / "data", "-l", folder / "log", "-w", "-o",
-                        f"-k {folder} -p {port} -c listen_addresses=127.0.0.1", "start"], **quiet)
-        subprocess.run([*as_pg, pg / "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "bench"], **quiet)
-
-        def server_processes() -> list[int]:
-            master = int((folder / "data" / "postmaster.pid").read_text().split()[0])
-            return server_pids(master)
-
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/bench", server_processes
-    finally:
-        subprocess.run([*as_pg, pg / "pg_ctl", "-D", folder / "data", "-m", "fast", "stop"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def run_database(args, database_url: str | None, database_pids=None) -> dict:
@@ -357,7 +325,10 @@ def main():
         databases["postgresql"] = run_database(args, args.database_url)
     elif args.postgres:
         print("PostgreSQL (throwaway)", file=sys.stderr)
-        with throwaway_postgres() as (url, server_pids_of):
+        with throwaway_postgres() as (url, data):
+            def server_pids_of() -> list[int]:  # the PostgreSQL server's processes (backends, WAL writer, ...)
+                return server_pids(int((data / "postmaster.pid").read_text().split()[0]))
+
             pg_version = postgres_version(url)
             databases["postgresql"] = run_database(args, url, server_pids_of)
             databases["postgresql"]["server"] = "throwaway, durable defaults (fsync, synchronous_commit on)"
