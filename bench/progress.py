@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import collections
 import asyncio
-import contextlib
 import json
 import os
 import shutil
