@@ -98,29 +98,12 @@ def accounts_import(path, report_path, dry_run, username):
 
     Exit code 0: every row imported; 1: some rows rejected (the rest imported); 2: the file is
     unusable and nothing was imported."""
-    from lms.audit import record
-    from lms.extensions import db
     from lms.subsidies.accounts import import_accounts
 
     actor = _actor(username)
     report = import_accounts(path, dry_run=dry_run, actor=actor)
-    if dry_run or report.unusable:
-        db.session.rollback()
-    else:
-        record(actor, "subsidies.accounts_import", os.path.basename(path), {
-            k: v for k, v in report.as_dict().items() if k not in ("errors", "warnings")})
-        db.session.commit()
-    data = report.as_dict()
-    if report_path:
-        with open(report_path, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=1)
-    for issue in data["errors"][:50]:
-        click.echo(f"row {issue['row']} [{issue['column']}] {issue['code']}: {issue['message']}", err=True)
-    if len(data["errors"]) > 50:
-        click.echo(f"… {len(data['errors']) - 50} more errors (see --report)", err=True)
-    click.echo(" ".join(f"{k}={data[k]}" for k in ("rows", "accounts_created", "accounts_changed", "unchanged",
-                                                   "rejected")) + (" (dry run: nothing changed)" if dry_run else ""))
-    sys.exit(report.exit_code)
+    _finish_import(actor, "subsidies.accounts_import", path, report, dry_run, report_path,
+                   ("rows", "accounts_created", "accounts_changed", "unchanged", "rejected"))
 
 
 @batch_cli.command("create")
@@ -337,6 +320,25 @@ def stats_command(code, as_json):
                    f"paid_people={row['paid_people']} outstanding_yuan={row['outstanding_yuan']}")
 
 
+def _finish_import(actor, action: str, path: str, report, dry_run: bool, report_path, counts: tuple[str, ...]):
+    """Commit (audited) or roll back an import, print its report as every import command does
+    (lms.spreadsheets.report.echo_report) and exit with its code (0, 1 or 2)."""
+    from lms.audit import record
+    from lms.extensions import db
+    from lms.spreadsheets.report import counts_line, echo_report
+
+    if dry_run or report.unusable:
+        db.session.rollback()
+    else:
+        record(actor, action, os.path.basename(path), {
+            k: v for k, v in report.as_dict().items() if k not in ("errors", "warnings")})
+        db.session.commit()
+    data = report.as_dict()
+    data.setdefault("error_count", len(data["errors"]))
+    echo_report(data, report_path, counts_line(data, counts) + (" (dry run: nothing changed)" if dry_run else ""))
+    sys.exit(report.exit_code)
+
+
 enrolments_cli = AppGroup("enrolments", help="Schools' enrolment lists (职业教育 strand).")
 cli.add_command(enrolments_cli)
 
@@ -351,24 +353,9 @@ def enrolments_import(path, report_path, dry_run, username):
 
     Exit code 0: every row imported; 1: some rows rejected (the rest imported); 2: the file is
     unusable and nothing was imported."""
-    from lms.audit import record
-    from lms.extensions import db
     from lms.subsidies.enrolments import import_enrolments
 
     actor = _actor(username)
     report = import_enrolments(path, dry_run=dry_run, actor=actor)
-    if dry_run or report.unusable:
-        db.session.rollback()
-    else:
-        record(actor, "subsidies.enrolments_import", os.path.basename(path), {
-            k: v for k, v in report.as_dict().items() if k not in ("errors", "warnings")})
-        db.session.commit()
-    data = report.as_dict()
-    if report_path:
-        with open(report_path, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=1)
-    for issue in data["errors"][:50]:
-        click.echo(f"row {issue['row']} [{issue['column']}] {issue['code']}: {issue['message']}", err=True)
-    click.echo(" ".join(f"{k}={data[k]}" for k in ("rows", "enrolments_created", "unchanged", "rejected"))
-               + (" (dry run: nothing changed)" if dry_run else ""))
-    sys.exit(report.exit_code)
+    _finish_import(actor, "subsidies.enrolments_import", path, report, dry_run, report_path,
+                   ("rows", "enrolments_created", "unchanged", "rejected"))
