@@ -138,6 +138,25 @@ def member_by_id_number(number: str) -> Member | None:
     return db.session.scalar(select(Member).where(Member.id_hash.in_(keys)))
 
 
+def registered_member(number: str, scope: str = "") -> tuple[Member | None, tuple[str, dict] | None]:
+    """The member an import row (certificates, accounts, enrolments) names by ID number, or why
+    not as (code, params) of the registry's messages: a malformed number, nobody registered (or
+    removed), or someone registered outside ``scope`` (a village-code prefix, lms.regions.scope
+    .write_prefix) — "registered_elsewhere", which names nothing of that region."""
+    from .idnumbers import IdError, parse_id
+
+    try:
+        parse_id(number)
+    except IdError as exc:
+        return None, (exc.code, exc.params)
+    member = member_by_id_number(number)
+    if member is None or member.removed_at is not None:
+        return None, ("unknown_person", {})
+    if not member.household.village_code.startswith(scope):
+        return None, ("registered_elsewhere", {})
+    return member, None
+
+
 def imports_for(user, limit: int = 20) -> list[HouseholdImport]:
     stmt = select(HouseholdImport).order_by(HouseholdImport.id.desc()).limit(limit)
     if not user.has_role("admin"):

@@ -243,8 +243,9 @@ class HeartbeatFastPath:
                     result = services.record_heartbeat(user_id, heartbeat, store=store)
             except UserRefused:
                 return USER_REFUSED
-            if store.remember() is not None:
-                bounded.put(self.remembered, learner, store.remember(), 32768)
+            remembered = store.remember()
+            if remembered is not None:
+                bounded.put(self.remembered, learner, remembered, 32768)
             return result
 
     def identifier(self, environ) -> str:

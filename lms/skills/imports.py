@@ -18,8 +18,8 @@ from lms.extensions import db
 from lms.households.messages import HOUSEHOLD_MESSAGES
 from lms.skills.models import EVIDENCE_LABELS, SKILL_LEVELS, Evidence, SkillAward, Source
 from lms.spreadsheets.report import ImportReport, Issue, Messages, N_
-from lms.spreadsheets.sheet import Layout, SheetError, open_sheet
-from lms.spreadsheets.text import clean_cell, normalize
+from lms.spreadsheets.sheet import Layout
+from lms.spreadsheets.text import normalize
 
 HEADERS = {
     "id_number": ("证件号码", "身份证号", "身份证号码", "公民身份号码", "身份证件号码"),
@@ -125,110 +125,85 @@ def import_certificates(path: str | os.PathLike, *, filename: str | None = None,
 
     check_importer(actor)
     scope = write_prefix(actor)
-    from lms.households.queries import member_by_id_number
+    from lms.households.queries import registered_member
     from lms.skills.services import _today, award_skill
 
     report = CertificateReport(dry_run=dry_run)
-    try:
-        sheet = open_sheet(path, filename, LAYOUT)
-    except SheetError as exc:
-        report.file_unusable(exc.code, exc.params)
+    sheet = report.open(path, filename, LAYOUT)
+    if sheet is None:
         return report
-    report.opened(sheet)
-    cols = sheet.mapping
-
-    def column(name: str) -> str:
-        return sheet.headers[cols[name]] if name in cols else HEADERS[name][0]
-
+    column = sheet.header
     skills = _skill_index()
     programmes = _programme_index()
     today = _today()
     seen_numbers: dict[str, int] = {}
     villages: set[str] = set()
-    try:
-        for number, cells in sheet.rows():
-            report.rows += 1
-
-            def cell(name: str) -> str:
-                i = cols.get(name)
-                return clean_cell(cells[i]) if i is not None and i < len(cells) else ""
-
-            errors: list[Issue] = []
-            for name in REQUIRED:
-                if not cell(name):
-                    errors.append(Issue(number, column(name), "required"))
-            member = skill_id = evidence = issued = None
-            level = None
-            if cell("id_number"):
-                from lms.households.idnumbers import IdError, parse_id
-
-                try:
-                    parse_id(cell("id_number"))
-                except IdError as exc:
-                    errors.append(Issue(number, column("id_number"), exc.code, exc.params))
-                else:
-                    member = member_by_id_number(cell("id_number"))
-                    if member is None or member.removed_at is not None:
-                        errors.append(Issue(number, column("id_number"), "unknown_person"))
-                    elif not member.household.village_code.startswith(scope):
-                        errors.append(Issue(number, column("id_number"), "registered_elsewhere"))
-                        member = None
-            if cell("skill"):
-                key = normalize(cell("skill"))
-                skill_id = skills.get(key) or skills.get(key.lower())
-                if skill_id is None:
-                    errors.append(Issue(number, column("skill"), "unknown_skill", {"value": cell("skill")}))
-            if cell("certificate_type"):
-                evidence = CERTIFICATE_TYPES.get(normalize(cell("certificate_type")))
-                if evidence is None:
-                    errors.append(Issue(number, column("certificate_type"), "unknown_certificate_type",
-                                        {"value": cell("certificate_type")}))
-            if cell("level"):
-                level = normalize(cell("level")).removesuffix("工")
-                if level not in SKILL_LEVELS:
-                    errors.append(Issue(number, column("level"), "unknown_level", {"value": cell("level")}))
-            if cell("issued_on"):
-                issued = _parse_date(cell("issued_on"))
-                if issued is None:
-                    errors.append(Issue(number, column("issued_on"), "bad_date", {"value": cell("issued_on")}))
-                elif issued > today:
-                    errors.append(Issue(number, column("issued_on"), "future_date", {"value": issued.isoformat()}))
-            programme_id = None
-            if cell("programme"):
-                programme_id = programmes.get(normalize(cell("programme")))
-                if programme_id is None:
-                    errors.append(Issue(number, column("programme"), "unknown_programme",
-                                        {"value": cell("programme")}))
-            cert_no = normalize(cell("certificate_number"))
-            if len(cert_no) > 64:
-                errors.append(Issue(number, column("certificate_number"), "too_long", {"limit": 64}))
-            if len(cell("issuer")) > 100:
-                errors.append(Issue(number, column("issuer"), "too_long", {"limit": 100}))
-            if cert_no and cert_no in seen_numbers:
-                errors.append(Issue(number, column("certificate_number"), "duplicate_in_file",
-                                    {"value": cert_no, "row": seen_numbers[cert_no]}))
-            elif cert_no:
-                seen_numbers[cert_no] = number
-            existing = None
-            if cert_no and not errors:
-                existing = db.session.execute(select(SkillAward.member_id, SkillAward.skill_id).where(
-                    SkillAward.certificate_number == cert_no)).first()
-                if existing is not None and tuple(existing) != (member.id, skill_id):
-                    errors.append(Issue(number, column("certificate_number"), "duplicate_certificate",
-                                        {"value": cert_no}))
-            if errors:
-                report.reject(errors)
-                continue
-            if existing is not None:
-                report.unchanged += 1
-                continue
-            award_skill(skill_id=skill_id, evidence=evidence, source=Source.certificate_import, member=member,
-                        awarded_on=issued, level=level, certificate_number=cert_no, issuer=cell("issuer"),
-                        actor=actor, refresh=False, programme_id=programme_id)
-            villages.add(member.household.village_code)
-            report.awards_created += 1
-    except SheetError as exc:
-        report.file_unusable(exc.code, exc.params)
+    for number, cell in report.read(sheet):
+        errors: list[Issue] = []
+        for name in REQUIRED:
+            if not cell(name):
+                errors.append(Issue(number, column(name), "required"))
+        member = skill_id = evidence = issued = None
+        level = None
+        if cell("id_number"):
+            member, problem = registered_member(cell("id_number"), scope)
+            if problem:
+                errors.append(Issue(number, column("id_number"), *problem))
+        if cell("skill"):
+            key = normalize(cell("skill"))
+            skill_id = skills.get(key) or skills.get(key.lower())
+            if skill_id is None:
+                errors.append(Issue(number, column("skill"), "unknown_skill", {"value": cell("skill")}))
+        if cell("certificate_type"):
+            evidence = CERTIFICATE_TYPES.get(normalize(cell("certificate_type")))
+            if evidence is None:
+                errors.append(Issue(number, column("certificate_type"), "unknown_certificate_type",
+                                    {"value": cell("certificate_type")}))
+        if cell("level"):
+            level = normalize(cell("level")).removesuffix("工")
+            if level not in SKILL_LEVELS:
+                errors.append(Issue(number, column("level"), "unknown_level", {"value": cell("level")}))
+        if cell("issued_on"):
+            issued = _parse_date(cell("issued_on"))
+            if issued is None:
+                errors.append(Issue(number, column("issued_on"), "bad_date", {"value": cell("issued_on")}))
+            elif issued > today:
+                errors.append(Issue(number, column("issued_on"), "future_date", {"value": issued.isoformat()}))
+        programme_id = None
+        if cell("programme"):
+            programme_id = programmes.get(normalize(cell("programme")))
+            if programme_id is None:
+                errors.append(Issue(number, column("programme"), "unknown_programme",
+                                    {"value": cell("programme")}))
+        cert_no = normalize(cell("certificate_number"))
+        if len(cert_no) > 64:
+            errors.append(Issue(number, column("certificate_number"), "too_long", {"limit": 64}))
+        if len(cell("issuer")) > 100:
+            errors.append(Issue(number, column("issuer"), "too_long", {"limit": 100}))
+        if cert_no and cert_no in seen_numbers:
+            errors.append(Issue(number, column("certificate_number"), "duplicate_in_file",
+                                {"value": cert_no, "row": seen_numbers[cert_no]}))
+        elif cert_no:
+            seen_numbers[cert_no] = number
+        existing = None
+        if cert_no and not errors:
+            existing = db.session.execute(select(SkillAward.member_id, SkillAward.skill_id).where(
+                SkillAward.certificate_number == cert_no)).first()
+            if existing is not None and tuple(existing) != (member.id, skill_id):
+                errors.append(Issue(number, column("certificate_number"), "duplicate_certificate",
+                                    {"value": cert_no}))
+        if errors:
+            report.reject(errors)
+            continue
+        if existing is not None:
+            report.unchanged += 1
+            continue
+        award_skill(skill_id=skill_id, evidence=evidence, source=Source.certificate_import, member=member,
+                    awarded_on=issued, level=level, certificate_number=cert_no, issuer=cell("issuer"),
+                    actor=actor, refresh=False, programme_id=programme_id)
+        villages.add(member.household.village_code)
+        report.awards_created += 1
+    if report.unusable:
         return report
     if not dry_run and villages:
         from lms.skills.signals import awards_changed

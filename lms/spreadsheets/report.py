@@ -133,6 +133,34 @@ class ImportReport:
         self.format, self.encoding, self.header_row = sheet.format, sheet.encoding, sheet.header_row
         self.unknown_columns = sheet.unknown_columns
 
+    def open(self, path, filename, layout):
+        """The import's sheet (lms.spreadsheets.sheet.open_sheet), or None when the file cannot be
+        used (recorded: exit code 2)."""
+        from lms.spreadsheets.sheet import SheetError, open_sheet
+
+        try:
+            sheet = open_sheet(path, filename, layout)
+        except SheetError as exc:
+            self.file_unusable(exc.code, exc.params)
+            return None
+        self.opened(sheet)
+        return sheet
+
+    def read(self, sheet):
+        """Each data row as (row number, ``cell(field)`` → its cleaned text), counted in ``rows``.
+        A file found unreadable part-way (a bad byte deep in a CSV) ends the rows and is recorded
+        as unusable: the import then changes nothing (its caller rolls back on exit code 2)."""
+        import functools
+
+        from lms.spreadsheets.sheet import SheetError
+
+        try:
+            for number, cells in sheet.rows():
+                self.rows += 1
+                yield number, functools.partial(sheet.cell, cells)
+        except SheetError as exc:
+            self.file_unusable(exc.code, exc.params)
+
     def issue_dicts(self, issues: list[Issue]) -> list[dict]:
         return [self.messages.issue_dict(i) for i in sorted(issues, key=issue_order)]
 

@@ -75,6 +75,17 @@ class Sheet:
     delimiter: str = ","  # CSV only
     _reader: Iterator[list] | None = None  # CSV: the rows straight from csv.reader
 
+    def header(self, name: str) -> str:
+        """The column of a field as the official's file heads it (or, when the file lacks it, the
+        layout's first header): what an issue names."""
+        index = self.mapping.get(name)
+        return self.headers[index] if index is not None else self.layout.headers[name][0]
+
+    def cell(self, cells: list[str], name: str) -> str:
+        """A field's cleaned text in one row ("" when the file lacks the column or the row is short)."""
+        index = self.mapping.get(name)
+        return clean_cell(cells[index]) if index is not None and index < len(cells) else ""
+
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """(row number, cells as cleaned text) for every non-empty data row."""
         rows, self._rows = self._rows, None

@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import ClassVar
 
-from flask_babel import gettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from lms.audit import record
 from lms.db import utcnow
 from lms.extensions import db
+from lms.households.messages import HOUSEHOLD_MESSAGES
 from lms.regions.scope import require_in_scope
+from lms.spreadsheets.report import ImportReport, Issue, Messages, N_
+from lms.spreadsheets.sheet import Layout
 from lms.subsidies.models import Account
-
-
-def N_(msgid: str) -> str:
-    return msgid
 
 
 class AccountError(ValueError):
@@ -124,145 +123,62 @@ MESSAGES = {
     "required": N_("This value is required."),
     "unknown_person": N_("No registered member has this ID number."),
     "duplicate_in_file": N_("This household already has an account earlier in the file (row %(row)s)."),
+    "account": "%(text)s",  # set_account's own message (AccountError), already translated
 }
-_LAYOUT = None
-
-
-def _layout():
-    from lms.spreadsheets.sheet import Layout
-
-    global _LAYOUT
-    if _LAYOUT is None:
-        _LAYOUT = Layout(HEADERS, REQUIRED)
-    return _LAYOUT
-
-
-def message(code: str, params: dict) -> str:
-    if code in MESSAGES:
-        return gettext(MESSAGES[code], **params)
-    if code == "account":
-        return params["text"]
-    from lms.households.messages import message as registry_message
-
-    return registry_message(code, params)
-
-
-@dataclass(order=True)
-class Issue:
-    row: int
-    column: str
-    code: str
-    params: dict = field(default_factory=dict, compare=False)
-
-    def as_dict(self) -> dict:
-        return {"row": self.row, "column": self.column, "code": self.code, "message": message(self.code, self.params)}
+ACCOUNT_MESSAGES = Messages(MESSAGES, base=HOUSEHOLD_MESSAGES)
+LAYOUT = Layout(HEADERS, REQUIRED)
+_COUNTED = {"created": "accounts_created", "changed": "accounts_changed", "unchanged": "unchanged"}
 
 
 @dataclass
-class AccountReport:
-    rows: int = 0
+class AccountReport(ImportReport):
+    COUNTS: ClassVar[tuple[str, ...]] = ("accounts_created", "accounts_changed")
+    messages: ClassVar[Messages] = ACCOUNT_MESSAGES
+
     accounts_created: int = 0
     accounts_changed: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    errors: list[Issue] = field(default_factory=list)
-    warnings: list[Issue] = field(default_factory=list)
-    unknown_columns: list[str] = field(default_factory=list)
-    format: str | None = None
-    encoding: str | None = None
-    header_row: int | None = None
-    dry_run: bool = False
-    unusable: bool = False
-
-    @property
-    def exit_code(self) -> int:
-        if self.unusable:
-            return 2
-        return 1 if self.rejected else 0
-
-    def as_dict(self) -> dict:
-        return {"rows": self.rows, "accounts_created": self.accounts_created,
-                "accounts_changed": self.accounts_changed, "unchanged": self.unchanged,
-                "rejected": self.rejected, "warnings": [i.as_dict() for i in sorted(self.warnings)],
-                "errors": [i.as_dict() for i in sorted(self.errors)], "error_count": len(self.errors),
-                "warning_count": len(self.warnings), "unknown_columns": self.unknown_columns,
-                "format": self.format, "encoding": self.encoding, "header_row": self.header_row,
-                "dry_run": self.dry_run, "exit_code": self.exit_code}
 
 
 def import_accounts(path: str | os.PathLike, *, filename: str | None = None, dry_run: bool = False,
                     actor=None) -> AccountReport:
     """Each row: the holder (by ID number) and the household's account. A rejected row changes
     nothing; the caller commits (or rolls back a dry run)."""
-    from lms.households.idnumbers import IdError, parse_id
-    from lms.households.queries import member_by_id_number
-    from lms.spreadsheets.sheet import SheetError, open_sheet
-    from lms.spreadsheets.text import clean_cell
+    from lms.households.queries import registered_member
     from lms.regions.scope import write_prefix
 
     scope = write_prefix(actor)
     report = AccountReport(dry_run=dry_run)
-    try:
-        sheet = open_sheet(path, filename, _layout())
-    except SheetError as exc:
-        report.unusable = True
-        report.errors.append(Issue(0, "", exc.code, exc.params))
+    sheet = report.open(path, filename, LAYOUT)
+    if sheet is None:
         return report
-    report.format, report.encoding, report.header_row = sheet.format, sheet.encoding, sheet.header_row
-    report.unknown_columns = sheet.unknown_columns
-    cols = sheet.mapping
-
-    def column(name: str) -> str:
-        return sheet.headers[cols[name]] if name in cols else HEADERS[name][0]
-
+    column = sheet.header
     seen: dict[int, int] = {}
-    try:
-        for number, cells in sheet.rows():
-            report.rows += 1
-
-            def cell(name: str) -> str:
-                i = cols.get(name)
-                return clean_cell(cells[i]) if i is not None and i < len(cells) else ""
-
-            errors = [Issue(number, column(name), "required") for name in REQUIRED if not cell(name)]
-            member = None
-            if cell("id_number"):
-                try:
-                    parse_id(cell("id_number"))
-                except IdError as exc:
-                    errors.append(Issue(number, column("id_number"), exc.code, exc.params))
-                else:
-                    member = member_by_id_number(cell("id_number"))
-                    if member is None or member.removed_at is not None:
-                        errors.append(Issue(number, column("id_number"), "unknown_person"))
-                        member = None
-                    elif not member.household.village_code.startswith(scope):
-                        errors.append(Issue(number, column("id_number"), "out_of_scope"))
-                        member = None
-            if member is not None and not errors:
-                if member.household_id in seen:
-                    errors.append(Issue(number, column("id_number"), "duplicate_in_file",
-                                        {"row": seen[member.household_id]}))
-                else:
-                    seen[member.household_id] = number
-            if not errors:
-                try:
-                    with db.session.begin_nested():
-                        _account, outcome = set_account(actor, member.household_id, member.id, cell("holder_name"),
-                                                        cell("bank"), cell("number"), source="import")
-                except AccountError as exc:
-                    name = {"holder_name": "holder_name", "bank": "bank", "number": "number"}.get(exc.field,
-                                                                                                "id_number")
-                    errors.append(Issue(number, column(name), "account", {"text": str(exc)}))
-                else:
-                    setattr(report, {"created": "accounts_created", "changed": "accounts_changed",
-                                     "unchanged": "unchanged"}[outcome],
-                            getattr(report, {"created": "accounts_created", "changed": "accounts_changed",
-                                             "unchanged": "unchanged"}[outcome]) + 1)
-            if errors:
-                report.rejected += 1
-                report.errors.extend(errors)
-    except SheetError as exc:
-        report.unusable = True
-        report.errors.append(Issue(0, "", exc.code, exc.params))
+    for number, cell in report.read(sheet):
+        errors = [Issue(number, column(name), "required") for name in REQUIRED if not cell(name)]
+        member = None
+        if cell("id_number"):
+            member, problem = registered_member(cell("id_number"), scope)
+            if problem:
+                errors.append(Issue(number, column("id_number"), *problem))
+        if member is not None and not errors:
+            if member.household_id in seen:
+                errors.append(Issue(number, column("id_number"), "duplicate_in_file",
+                                    {"row": seen[member.household_id]}))
+            else:
+                seen[member.household_id] = number
+        if not errors:
+            try:
+                # No savepoint: set_account refuses before it writes. (On SQLite a savepoint opened
+                # before the transaction's first write is released with a COMMIT, so a dry run or a
+                # file found unreadable later could not have been rolled back.)
+                _account, outcome = set_account(actor, member.household_id, member.id, cell("holder_name"),
+                                                cell("bank"), cell("number"), source="import")
+            except AccountError as exc:
+                name = exc.field if exc.field in ("holder_name", "bank", "number") else "id_number"
+                errors.append(Issue(number, column(name), "account", {"text": str(exc)}))
+            else:
+                counted = _COUNTED[outcome]
+                setattr(report, counted, getattr(report, counted) + 1)
+        if errors:
+            report.reject(errors)
     return report

@@ -327,14 +327,12 @@ def _finish_import(actor, action: str, path: str, report, dry_run: bool, report_
     from lms.extensions import db
     from lms.spreadsheets.report import counts_line, echo_report
 
+    data = report.as_dict()
     if dry_run or report.unusable:
         db.session.rollback()
     else:
-        record(actor, action, os.path.basename(path), {
-            k: v for k, v in report.as_dict().items() if k not in ("errors", "warnings")})
+        record(actor, action, os.path.basename(path), {k: v for k, v in data.items() if k not in ("errors", "warnings")})
         db.session.commit()
-    data = report.as_dict()
-    data.setdefault("error_count", len(data["errors"]))
     echo_report(data, report_path, counts_line(data, counts) + (" (dry run: nothing changed)" if dry_run else ""))
     sys.exit(report.exit_code)
 

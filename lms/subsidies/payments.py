@@ -4,6 +4,7 @@ zip times). Reconciliation marks nothing when any row is wrong; totals reconcile
 exported = paid + failed + outstanding."""
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from lms.audit import record
 from lms.db import utcnow
 from lms.extensions import db
 from lms.regions.scope import require_in_scope
+from lms.spreadsheets.sheet import Layout, SheetError, open_sheet
 from lms.subsidies.batches import BatchError, staff_level_ok, target
 from lms.subsidies.models import STRANDS, Account, Batch, Row
 from lms.subsidies.money import MoneyError, parse_yuan, yuan, yuan_decimal
@@ -99,10 +101,12 @@ def export_list(actor, batch: Batch) -> tuple[bytes, int, int]:
 
 
 def _xlsx(lines: list[list], total: int, batch: Batch) -> bytes:
-    from lms.subsidies.xlsx import workbook
+    """The bank's columns and a totals row (lms.exports.xlsx_stream: text cells, money as numbers
+    with two decimals, the same bytes for the same rows)."""
+    from lms.exports import xlsx_stream
 
     rows = [list(COLUMNS), *lines, ["合计", f"{len(lines)}笔", "", "", yuan_decimal(total), ""]]
-    return workbook("支付清单", rows, widths=(8, 12, 24, 24, 14, 30))
+    return b"".join(xlsx_stream(rows, sheet="支付清单", widths=(8, 12, 24, 24, 14, 30)))
 
 
 # -- the bank's return file ---------------------------------------------------------------------
@@ -126,16 +130,7 @@ MESSAGES = {
     "already_settled": N_("This payment was already reconciled."),
 }
 STATUSES = {"成功": "paid", "失败": "failed"}
-_LAYOUT = None
-
-
-def _layout():
-    from lms.spreadsheets.sheet import Layout
-
-    global _LAYOUT
-    if _LAYOUT is None:
-        _LAYOUT = Layout(HEADERS, REQUIRED)
-    return _LAYOUT
+LAYOUT = Layout(HEADERS, REQUIRED)
 
 
 @dataclass
@@ -171,21 +166,18 @@ def totals(batch: Batch) -> dict:
 def reconcile(actor, batch: Batch, path: str | os.PathLike, filename: str | None = None) -> ReconcileReport:
     """Read the bank's return file; when every row matches an exported, unsettled row (account and
     amount exactly), mark each paid or failed (failed rows go back to the pool). Any error: nothing."""
-    from lms.spreadsheets.sheet import SheetError, open_sheet
-    from lms.spreadsheets.text import clean_cell
     from lms.subsidies.accounts import clean_number
 
     _check_exporter(actor, batch)
     report = ReconcileReport()
     try:
-        sheet = open_sheet(path, filename, _layout())
+        sheet = open_sheet(path, filename, LAYOUT)
     except SheetError as exc:
         from lms.households.messages import message
 
         report.unusable = True
         report.errors.append({"row": 0, "column": "", "code": exc.code, "message": message(exc.code, exc.params)})
         return report
-    cols = sheet.mapping
     from lms.households.services import cipher
 
     digest_of = cipher().digest  # = accounts.number_digest, bound once for the whole file
@@ -201,17 +193,13 @@ def reconcile(actor, batch: Batch, path: str | os.PathLike, filename: str | None
     outcomes: list[tuple[int, str, str]] = []
 
     def error(number: int, name: str, code: str, **params):
-        column = sheet.headers[cols[name]] if name in cols else HEADERS[name][0]
-        report.errors.append({"row": number, "column": column, "code": code,
+        report.errors.append({"row": number, "column": sheet.header(name), "code": code,
                               "message": gettext(MESSAGES[code], **params)})
 
     try:
         for number, cells in sheet.rows():
             report.rows += 1
-
-            def cell(name: str) -> str:
-                i = cols.get(name)
-                return clean_cell(cells[i]) if i is not None and i < len(cells) else ""
+            cell = functools.partial(sheet.cell, cells)
 
             missing = [name for name in REQUIRED if not cell(name)]
             for name in missing:

@@ -173,6 +173,8 @@ def settle(actor, objection: Objection, outcome: str, text: str) -> None:
 
 def end_notice(actor, batch: Batch, on: dt.date | None = None) -> int:
     """After the notice period, unheld certified rows become payable. Returns how many."""
+    _staff(actor)
+    require_in_scope(actor, batch.region_code)
     on = on or today()
     if batch.status != "notice":
         raise BatchError(_("This batch is not on public notice."))

@@ -66,3 +66,45 @@ def test_an_unusable_file_exits_2_and_imports_nothing(world, runner, tmp_path):
     path.write_text("姓名,地址\n张三,村里\n", encoding="utf-8")
     result = runner.invoke(args=["subsidies", "accounts", "import", str(path)])
     assert result.exit_code == 2
+
+
+def test_an_official_imports_accounts_only_for_their_region_and_the_message_names_nothing_there(
+        world, runner, tmp_path):
+    before = [(a.last4, a.current) for a in _history(world.li.household_id)]
+    path = tmp_path / "accounts.csv"
+    path.write_text(f"证件号码,户名,开户银行,账号\n{world.li.plain_id},李四,甘肃农信,6228480000001111999\n",
+                    encoding="utf-8")
+    report = tmp_path / "r.json"
+    result = runner.invoke(args=["subsidies", "accounts", "import", str(path), "--by", world.sibling.username,
+                                 "--report", str(report)])
+    assert result.exit_code == 1, result.output
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert [(e["row"], e["code"]) for e in data["errors"]] == [(2, "registered_elsewhere")]
+    assert "清源" not in data["errors"][0]["message"] and data["accounts_created"] == 0
+    assert [(a.last4, a.current) for a in _history(world.li.household_id)] == before
+
+
+def test_a_file_unreadable_part_way_imports_nothing_not_even_its_good_first_rows(world, runner, tmp_path):
+    """The reader checks the encoding on the file's first 256 KB; a bad byte after that ends the
+    rows there (lms.spreadsheets.report.ImportReport.read): exit 2, and the rows before it that
+    were good change nothing either."""
+    before = [(a.last4, a.current) for a in _history(world.li.household_id)]
+    filler = "".join(f"11111111111111111{i % 10},某,某,1\n" for i in range(10_000))
+    path = tmp_path / "accounts.csv"
+    path.write_bytes((f"证件号码,户名,开户银行,账号\n{world.li.plain_id},李四,甘肃农信,6228480000001111999\n"
+                      + filler).encode("utf-8") + b"\xff\xfe,bad,row,1\n")
+    report = tmp_path / "r.json"
+    result = runner.invoke(args=["subsidies", "accounts", "import", str(path), "--report", str(report)])
+    assert result.exit_code == 2, result.output
+    assert json.loads(report.read_text(encoding="utf-8"))["errors"][0]["code"] == "encoding"
+    assert [(a.last4, a.current) for a in _history(world.li.household_id)] == before
+
+
+def test_a_dry_run_changes_no_account(world, runner, tmp_path):
+    before = [(a.last4, a.current) for a in _history(world.li.household_id)]
+    path = tmp_path / "accounts.csv"
+    path.write_text(f"证件号码,户名,开户银行,账号\n{world.li.plain_id},李四,甘肃农信,6228480000001111999\n",
+                    encoding="utf-8")
+    result = runner.invoke(args=["subsidies", "accounts", "import", str(path), "--dry-run"])
+    assert result.exit_code == 0 and "accounts_changed=1" in result.output and "dry run" in result.output
+    assert [(a.last4, a.current) for a in _history(world.li.household_id)] == before

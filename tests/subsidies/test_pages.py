@@ -203,3 +203,23 @@ def test_the_household_page_shows_the_masked_account_and_its_subsidies(world, cl
     assert current_account(world.zhang.household_id).masked in text
     assert "登记或更换账户" in text and f"/subsidies/batches/{batch.id}" in text
     _no_plain_numbers(text, world)
+
+
+def test_only_an_official_of_the_batchs_township_or_above_ends_the_notice(world, client, login):
+    """The village official sees the batch but may not end its notice; the rule is the review
+    service's (the CLI and the job call the same function)."""
+    from lms.regions.scope import OutOfScope
+    from lms.subsidies import review
+
+    batch = approved_batch(world)
+    login(client, world.village)
+    assert client.post_form(f"/subsidies/batches/{batch.id}/end-notice").status_code == 404
+    with pytest.raises(OutOfScope):
+        review.end_notice(world.sibling, batch, on=batch.notice_until)
+    db.session.rollback()
+    db.session.expire_all()
+    assert batch.status == "notice" and {r.status for r in rows_of(batch.id)} == {"certified"}
+    township = login(client.application.test_client(), world.township)
+    assert township.post_form(f"/subsidies/batches/{batch.id}/end-notice").status_code == 303
+    db.session.expire_all()
+    assert batch.status == "payable"
