@@ -18,16 +18,13 @@ from courses.playback import may_use, playback
 from courses.signals import course_published, course_unpublished
 from lms.audit import record
 from lms.db import utcnow
+from lms.errors import FieldError
 from lms.extensions import db
 from lms.settings import get_setting
 
 
-class CourseError(ValueError):
+class CourseError(FieldError):
     """Bad authoring input; the message is for the trainer, ``field`` names the form field at fault."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def seed_catalogue() -> tuple[int, int]:

@@ -106,3 +106,13 @@ def init_app(app) -> None:
     def database_away(error):
         app.logger.warning("database unavailable: %s", (str(error).splitlines() or [""])[0])
         return database_away_response()
+
+
+class FieldError(ValueError):
+    """Bad input from a person. ``str()`` is the message for them, in their language; ``field`` names the
+    form field at fault, so the page shows the message under that field (None: above the form). Each
+    area's error (CourseError, SkillError, RuleError, ...) is one of these."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from lms.crypto import IdCipher
 from lms.db import utcnow
+from lms.errors import FieldError
 from lms.extensions import db
 
 from . import categories as cat
@@ -36,13 +37,9 @@ def cipher() -> IdCipher:
                           tuple(current_app.config.get("DATA_KEY_FALLBACKS") or ()))
 
 
-class LinkError(ValueError):
+class LinkError(FieldError):
     """Why a person cannot link to or register an account; ``str()`` is for them. ``field`` names
     the form field it concerns (the page shows the message under it), None for the first one."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def find_member_to_link(id_number: str, name: str) -> Member:

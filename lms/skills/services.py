@@ -11,19 +11,16 @@ from sqlalchemy import func, select
 
 from lms.audit import record
 from lms.db import utcnow
+from lms.errors import FieldError
 from lms.extensions import db
 from lms.regions.scope import require_in_scope
 from lms.skills.models import (Attendance, ClassSession, Evidence, OfflineClass, SkillAward, Source, Trainee)
 from lms.skills.signals import awards_changed, awards_changing
 
 
-class SkillError(ValueError):
+class SkillError(FieldError):
     """Bad input for an award or a class; the message is for the person who entered it, ``field``
     names the form field at fault."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from lms.audit import record
 from lms.db import utcnow
+from lms.errors import FieldError
 from lms.extensions import db
 from lms.households.messages import HOUSEHOLD_MESSAGES
 from lms.regions.scope import require_in_scope
@@ -21,12 +22,8 @@ from lms.spreadsheets.sheet import Layout
 from lms.subsidies.models import Account
 
 
-class AccountError(ValueError):
+class AccountError(FieldError):
     """Bad account input; ``field`` names the form field at fault."""
-
-    def __init__(self, message, field: str | None = None):
-        super().__init__(message)
-        self.field = field
 
 
 def clean_number(raw: str) -> str:

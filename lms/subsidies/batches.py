@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from lms.audit import record
 from lms.db import writing_from_here
+from lms.errors import FieldError
 from lms.extensions import db
 from lms.regions.scope import region_prefix, require_in_scope
 from lms.subsidies import eligibility
@@ -35,8 +36,8 @@ DETAILS = {
 }
 
 
-class BatchError(ValueError):
-    """The request cannot be done as asked; ``str()`` is for the person."""
+class BatchError(FieldError):
+    """The request cannot be done as asked; ``str()`` is for the person, ``field`` the form field at fault."""
 
 
 @dataclass
@@ -57,18 +58,16 @@ def staff_level_ok(actor, max_digits: int) -> bool:
 def propose(region, strand: str, period: str) -> Proposal:
     rules = versions(strand)
     if not rules:
-        raise BatchError(_("No rule is set for this strand."))
+        raise BatchError(_("No rule is set for this strand."), "strand")
     per = rules[0].per
     start, end = period_range(period, per)
     programmes = {r.programme_id for r in rules}
     evidence_kinds = sorted({r.evidence for r in rules})
-    found: dict[int, eligibility.Candidate] = {}
+    found: dict[int, list[eligibility.Candidate]] = {}
     members = eligibility.township_members(region.prefix)
     for kind in evidence_kinds:
         for c in eligibility.candidates(kind, region.prefix, start, end, programmes, period, members):
-            best = found.get(c.member_id)
-            if best is None or (c.result_on, c.ref) < (best.result_on, best.ref):
-                found[c.member_id] = c
+            found.setdefault(c.member_id, []).append(c)
     # Claims by the person, wherever the claiming row was made (a household that moved in).
     claimed = _claims(strand, period, sorted(found))
     from lms.households.models import Household
@@ -79,12 +78,11 @@ def propose(region, strand: str, period: str) -> Proposal:
     ).all()) if found else {}
     proposal = Proposal()
     for member_id in sorted(found):
-        c = found[member_id]
         if member_id in claimed:
             proposal.excluded.append({"member": member_id, "reason": "already_paid",
                                       "detail": "paid" if claimed[member_id] == "paid" else "in_batch"})
             continue
-        rule, why = eligibility.check(c, rules)
+        c, rule, why = _first_qualifying(found[member_id], rules)
         if rule is None:
             proposal.excluded.append({"member": member_id, "reason": "rule_not_met", "detail": why})
             continue
@@ -99,6 +97,19 @@ def propose(region, strand: str, period: str) -> Proposal:
                               "account_id": account_id, "status": "proposed", "reason": "", "held": False,
                               "bank_message": ""})
     return proposal
+
+
+def _first_qualifying(evidence: list[eligibility.Candidate], rules):
+    """(candidate, rule, None) for the person's earliest result that meets the rule of its day; when
+    none does, (the earliest, None, why that one does not)."""
+    evidence.sort(key=lambda c: (c.result_on, c.ref))
+    first_why = None
+    for c in evidence:
+        rule, why = eligibility.check(c, rules)
+        if rule is not None:
+            return c, rule, None
+        first_why = first_why or why
+    return evidence[0], None, first_why
 
 
 def _insert_rows(rows: list[dict]) -> None:
@@ -134,10 +145,10 @@ def create_batch(actor, region_code: str, strand: str, period: str) -> tuple[Bat
     from lms.regions.models import Region
 
     if strand not in STRANDS:
-        raise BatchError(_("Unknown strand: choose 短期技能培训 or 职业教育."))
+        raise BatchError(_("Unknown strand: choose 短期技能培训 or 职业教育."), "strand")
     region = db.session.get(Region, region_code or "")
     if region is None or region.level != 4:
-        raise BatchError(_("A batch is made for a township: choose a township."))
+        raise BatchError(_("A batch is made for a township: choose a township."), "region")
     require_in_scope(actor, region.code)
     if not staff_level_ok(actor, 9):
         raise BatchError(_("Only a township (or higher) official creates a batch."))

@@ -11,6 +11,8 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from lms.subsidies.models import DEFAULT_CATEGORIES
+
 cli = AppGroup("subsidies", help="雨露计划 subsidies: rules, accounts, batches, payment lists.")
 rule_cli = AppGroup("rule", help="The programme rules (data, with validity).")
 accounts_cli = AppGroup("accounts", help="Households' payment accounts.")
@@ -57,7 +59,7 @@ def _date(value: str | None, name: str, as_json: bool):
 @click.option("--min-age", type=int, required=True)
 @click.option("--max-age", type=int, required=True)
 @click.option("--per", required=True, type=click.Choice(["year", "term"]))
-@click.option("--categories", default="0,1,3", show_default=True,
+@click.option("--categories", default=DEFAULT_CATEGORIES, show_default=True,
               help="脱贫状态 codes of households that qualify (0 未脱贫, 1 已脱贫(享受政策), 3 返贫).")
 @click.option("--valid-from", default=None, help="YYYY-MM-DD")
 @click.option("--valid-to", default=None, help="YYYY-MM-DD")

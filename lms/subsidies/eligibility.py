@@ -29,6 +29,15 @@ class Candidate:
     result_on: dt.date
     programme_id: int | None = None
 
+    @property
+    def evidence(self) -> str:
+        """The rule's evidence kind this is ('certificate', 'completion', 'class', 'enrolment')."""
+        return EVIDENCE_OF_REF[self.ref.split(":", 1)[0]]
+
+
+# A candidate's reference names the table it came from, and so the kind of evidence it is.
+EVIDENCE_OF_REF = {"award": "certificate", "certificate": "completion", "trainee": "class", "enrolment": "enrolment"}
+
 
 def _shanghai_date(value: dt.datetime) -> dt.date:
     from zoneinfo import ZoneInfo
@@ -153,8 +162,10 @@ def check(candidate: Candidate, rules: list[Rule]) -> tuple[Rule | None, str | N
     if candidate.removed:
         return None, "removed"
     rule = rule_on(rules, candidate.result_on)
-    if rule is None or (rule.programme_id is not None and rule.evidence != "enrolment"
-                        and rule.programme_id != candidate.programme_id):
+    # The rule valid on the day of the result asks for one kind of evidence, of its programme: a
+    # certificate does not qualify under a version that asks for a completed course, and so on.
+    if rule is None or rule.evidence != candidate.evidence or (
+            rule.programme_id is not None and rule.evidence != "enrolment" and rule.programme_id != candidate.programme_id):
         return None, "no_rule"
     if not rule.min_age <= age_on(candidate.birth_ymd, candidate.result_on) <= rule.max_age:
         return None, "age"
@@ -164,14 +175,21 @@ def check(candidate: Candidate, rules: list[Rule]) -> tuple[Rule | None, str | N
 
 
 def still_valid(refs: list[str]) -> set[str]:
-    """Which evidence references still stand (a revoked award does not): the check before approval."""
-    from lms.skills.models import SkillAward
+    """Which evidence references still stand, the check before approval: a revoked award does not, nor
+    a class assessment changed to a fail. A course certificate and an enrolment are never withdrawn."""
+    from lms.skills.models import SkillAward, Trainee
 
-    award_ids = [int(r.split(":")[1]) for r in refs if r.startswith("award:")]
-    valid = {r for r in refs if not r.startswith("award:")}
-    for chunk in range(0, len(award_ids), 5000):
-        ids = award_ids[chunk:chunk + 5000]
-        valid |= {f"award:{i}" for i in db.session.scalars(select(SkillAward.id).where(
-            SkillAward.id.in_(ids), SkillAward.revoked_at.is_(None)))}
+    ids = {"award": [], "trainee": []}
+    valid = set()
+    for ref in refs:
+        kind, _sep, number = ref.partition(":")
+        if kind in ids:
+            ids[kind].append(int(number))
+        else:
+            valid.add(ref)
+    standing = {"award": lambda chunk: select(SkillAward.id).where(SkillAward.id.in_(chunk), SkillAward.revoked_at.is_(None)),
+                "trainee": lambda chunk: select(Trainee.id).where(Trainee.id.in_(chunk), Trainee.passed.is_(True))}
+    for kind, numbers in ids.items():
+        for start in range(0, len(numbers), CHUNK):
+            valid |= {f"{kind}:{i}" for i in db.session.scalars(standing[kind](numbers[start:start + CHUNK]))}
     return valid
-

@@ -28,7 +28,7 @@ FIELDS = {
     "categories": _l("Household categories"), "valid_from": _l("Valid from"), "valid_to": _l("Valid to"),
     "account": _l("Payment account"), "replaces": _l("Replaces account"), "member": _l("Member"), "bank": _l("Bank"),
     "number": _l("Account number"), "source": _l("Source"), "notice_from": _l("Notice from"),
-    "notice_until": _l("Notice ends before"), "revoked_rows": _l("Rows with a revoked certificate"),
+    "notice_until": _l("Notice ends before"), "revoked_rows": _l("Rows whose evidence was withdrawn"),
     "row": _l("Row"), "objection": _l("Objection"), "outcome": _l("Outcome"), "paid": _l("Paid"),
     "failed": _l("Failed payments"), "exported_yuan": _l("Exported (yuan)"), "paid_yuan": _l("Paid (yuan)"),
     "failed_yuan": _l("Failed (yuan)"), "outstanding_yuan": _l("Outstanding (yuan)"), "payable": _l("Payable"),

@@ -24,6 +24,9 @@ ROW_STATES = {"proposed": "待核实", "certified": "已核实", "excluded": "�
 # A row in one of these states holds the person's one payment for the strand and period.
 CLAIMS = ("proposed", "certified", "payable", "paid")
 OUTCOMES = {"upheld": "异议成立（剔除）", "dismissed": "异议不成立（恢复）"}
+# The households that enjoy the policy (DOMAIN.md §6): 脱贫状态 0 未脱贫, 1 已脱贫(享受政策), 3 返贫. The
+# registry has no separate 监测对象 flag; a monitored household that relapsed is recorded as 3.
+DEFAULT_CATEGORIES = "0,1,3"
 
 
 class Rule(db.Model):
@@ -40,7 +43,7 @@ class Rule(db.Model):
     min_age: Mapped[int] = mapped_column(SmallInteger)
     max_age: Mapped[int] = mapped_column(SmallInteger)
     per: Mapped[str] = mapped_column(String(8))
-    categories: Mapped[str] = mapped_column(String(16), default="0,1,3")  # 脱贫状态 codes that qualify
+    categories: Mapped[str] = mapped_column(String(16), default=DEFAULT_CATEGORIES)  # 脱贫状态 codes that qualify
     valid_from: Mapped[dt.date | None] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

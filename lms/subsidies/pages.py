@@ -178,14 +178,18 @@ def figures_api():
 
 # -- rules (admin) --------------------------------------------------------------------------------
 
-def _render_rules(status: int = 200, error: str | None = None, form=None):
+def _render_rules(status: int = 200, error: str | None = None, field: str | None = None, form=None):
     from courses.models import Programme
-    from lms.subsidies.models import EVIDENCE, FREQUENCIES, STRANDS, Rule
+    from lms.households.categories import PovertyStatus
+    from lms.subsidies.models import DEFAULT_CATEGORIES, EVIDENCE, FREQUENCIES, STRANDS, Rule
 
     rules = list(db.session.scalars(db.select(Rule).order_by(Rule.strand, Rule.id.desc())))
     programmes = list(db.session.scalars(db.select(Programme).order_by(Programme.id)))
+    chosen = form.getlist("categories") if form else DEFAULT_CATEGORIES.split(",")
     return render_template("subsidies/rules.html", rules=rules, programmes=programmes, strands=STRANDS,
-                           evidence=EVIDENCE, frequencies=FREQUENCIES, error=error, form=form or {}), status
+                           evidence=EVIDENCE, frequencies=FREQUENCIES, categories=list(PovertyStatus),
+                           category_names={c.value: c.label for c in PovertyStatus}, chosen=chosen,
+                           error=error, field=field, form=form or {}), status
 
 
 @bp.get("/subsidies/rules")
@@ -194,11 +198,29 @@ def rules():
     return _render_rules()
 
 
+def _whole_number(form, name: str) -> int:
+    from lms.subsidies.rules import RuleError
+
+    try:
+        return int(form.get(name, "").strip())
+    except ValueError:
+        raise RuleError(_("Write the age as a whole number, for example 16."), name) from None
+
+
+def _day(form, name: str):
+    import datetime as dt
+
+    from lms.subsidies.rules import RuleError
+
+    try:
+        return dt.date.fromisoformat(form[name]) if form.get(name) else None
+    except ValueError:
+        raise RuleError(_("Write the date as YYYY-MM-DD, for example 2027-01-01."), name) from None
+
+
 @bp.post("/subsidies/rules")
 @role_required("admin")
 def rules_save():
-    import datetime as dt
-
     from lms.subsidies.money import MoneyError, parse_yuan
     from lms.subsidies.rules import RuleError, set_rule
 
@@ -207,18 +229,16 @@ def rules_save():
         try:
             fen = parse_yuan(form.get("amount", ""))
         except MoneyError:
-            raise RuleError(_("Give the amount in yuan with at most two decimals, for example 1500.")) from None
-        try:
-            ages = int(form.get("min_age", "")), int(form.get("max_age", ""))
-            valid = [dt.date.fromisoformat(form[k]) if form.get(k) else None for k in ("valid_from", "valid_to")]
-        except ValueError:
-            raise RuleError(_("Ages are whole numbers and dates are written YYYY-MM-DD.")) from None
+            raise RuleError(_("Give the amount in yuan with at most two decimals, for example 1500."), "amount") from None
+        # A page with every category box unticked sends none: that is a choice to refuse, not the default.
         set_rule(current_user, strand=form.get("strand", ""), programme=form.get("programme") or None, amount_fen=fen,
-                 evidence=form.get("evidence", ""), min_age=ages[0], max_age=ages[1], per=form.get("per", ""),
-                 categories=",".join(form.getlist("categories")) or "0,1,3", valid_from=valid[0], valid_to=valid[1])
+                 evidence=form.get("evidence", ""), min_age=_whole_number(form, "min_age"),
+                 max_age=_whole_number(form, "max_age"), per=form.get("per", ""),
+                 categories=",".join(form.getlist("categories")), valid_from=_day(form, "valid_from"),
+                 valid_to=_day(form, "valid_to"))
     except RuleError as exc:
         db.session.rollback()
-        return _render_rules(400, str(exc), form)
+        return _render_rules(400, str(exc), exc.field, form)
     db.session.commit()
     flash(_("The rule is saved; batches already made keep their amounts."), "success")
     return redirect(url_for("subsidies.rules"), 303)

@@ -88,8 +88,8 @@ def submit(actor, batch: Batch) -> None:
 
 def approve(actor, batch: Batch, on: dt.date | None = None) -> int:
     """The county approves (never the person who submitted) and the public notice opens. Evidence
-    is checked again: a certificate revoked since the proposal takes its row out. Returns how many
-    rows were taken out."""
+    is checked again: a certificate revoked, or a class result changed to a fail, since the proposal
+    takes its row out. Returns how many rows were taken out."""
     from lms.settings import get_setting
     from lms.subsidies.eligibility import still_valid
 
@@ -107,7 +107,7 @@ def approve(actor, batch: Batch, on: dt.date | None = None) -> int:
     valid = still_valid([r.evidence_ref for r in rows])
     dropped = [r for r in rows if r.evidence_ref not in valid]
     for row in dropped:
-        row.status, row.reason = "excluded", _("The certificate was revoked before approval.")
+        row.status, row.reason = "excluded", _("The certificate or class result was withdrawn before approval.")
     on = on or today()
     batch.status, batch.approved_by_id, batch.approved_at = "notice", actor.id, utcnow()
     batch.notice_token = secrets.token_urlsafe(18)

@@ -61,9 +61,10 @@ def _townships():
                                    .order_by(Region.code).limit(500)))
 
 
-def _render_index(status: int = 200, error: str | None = None, form=None):
+def _render_index(status: int = 200, error: str | None = None, field: str | None = None, form=None):
     return render_template("subsidies/index.html", batches=queries.batches_for(current_user),
-                           townships=_townships(), strands=STRANDS, error=error, form=form or {}), status
+                           townships=_townships(), strands=STRANDS, error=error, field=field,
+                           form=form or {}), status
 
 
 @bp.get("/subsidies")
@@ -81,7 +82,7 @@ def create():
                                         form.get("period", "").strip())
     except (BatchError, RuleError) as exc:
         db.session.rollback()
-        return _render_index(400, str(exc), form)
+        return _render_index(400, str(exc), exc.field, form)
     db.session.commit()
     flash(_("Batch created: %(rows)d people, %(total)s yuan; %(excluded)d not proposed (see the list).",
             rows=len(proposal.rows), total=yuan_display(sum(r["amount_fen"] for r in proposal.rows)),

@@ -29,6 +29,7 @@ def _pages(world) -> dict[str, list[tuple[str, str]]]:
     """(name, path) of the pages each role works with, drill-downs and filters included."""
     a = _args(world)
     course, lesson, household = a["learner.course"]["course_id"], a["learner.lesson"]["lesson_id"], world["household"]
+    batch = world["subsidy"].batch.id
     return {
         "learner": [("home", "/learn"), ("catalogue", "/learn/courses"), ("course", f"/learn/courses/{course}"),
                     ("lesson", f"/learn/lessons/{lesson}"), ("quiz", f"/learn/courses/{course}/quiz"),
@@ -47,10 +48,16 @@ def _pages(world) -> dict[str, list[tuple[str, str]]]:
                      ("register", "/households/register"), ("link", "/households/link"),
                      ("dashboard", "/stats/skills"), ("dashboard-county", "/stats/skills?region=621123000000"),
                      ("dashboard-village", f"/stats/skills?region={VILLAGE}"), ("courses-stats", "/stats/courses"),
-                     ("followup", "/followup"), ("awards", "/skills/awards"), ("subsidies", "/subsidies")],
+                     ("followup", "/followup"), ("awards", "/skills/awards"), ("subsidies", "/subsidies"),
+                     ("subsidy-batch", f"/subsidies/batches/{batch}"),
+                     ("subsidy-history", f"/subsidies/batches/{batch}/history"),
+                     ("subsidy-notice", f"/subsidies/batches/{batch}/notice"),
+                     ("subsidy-public-notice", f"/subsidies/notice/{world['subsidy'].batch.notice_token}"),
+                     ("subsidy-account", f"/subsidies/households/{world['subsidy'].household.id}/account"),
+                     ("subsidy-figures", "/subsidies/figures")],
         "admin": [("users", "/admin/users"), ("audit", "/admin/audit"), ("jobs", "/admin/jobs"),
                   ("settings", "/admin/settings"), ("synonyms", "/admin/search/synonyms"),
-                  ("terminals", "/terminals"), ("media-alerts", "/media/alerts")],
+                  ("terminals", "/terminals"), ("media-alerts", "/media/alerts"), ("subsidy-rules", "/subsidies/rules")],
     }
 
 

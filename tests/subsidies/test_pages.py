@@ -183,7 +183,9 @@ def test_a_township_official_creates_a_batch_from_the_page_and_a_bad_period_keep
     login(client, world.township)
     response = client.post_form("/subsidies/batches", {"region": TOWNSHIP, "strand": "short-training",
                                                        "period": "2026-3"}, headers={"Accept-Language": "zh-CN"})
-    assert response.status_code == 400 and 'value="2026-3"' in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and 'value="2026-3"' in page
+    assert '<p class="error" id="period-error" role="alert">按年发放的类别，期次为年份' in page
     assert db.session.query(Batch).count() == 0
     response = client.post_form("/subsidies/batches", {"region": TOWNSHIP, "strand": "short-training",
                                                        "period": "2026"})
