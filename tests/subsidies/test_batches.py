@@ -199,3 +199,45 @@ def test_two_officials_creating_batches_at_the_same_moment_claim_each_person_onc
     from lms.subsidies.models import Row
 
     assert db.session.scalar(select(func.count(Row.id))) == 3
+
+
+# Each process loads the app first, then waits for the same instant to run the command, so the two
+# proposals run as close together as two processes can.
+_AT_ONCE = """
+import sys, time
+from wsgi import app
+time.sleep(max(0.0, float(sys.argv[1]) - time.time()))
+app.cli.main(args=sys.argv[2:], prog_name="flask")
+"""
+
+
+def test_two_processes_creating_batches_at_once_claim_each_person_once(app, world, tmp_path):
+    """Two officials' commands, in two processes on the tests' database (PostgreSQL in the second
+    pass): both succeed, and each person is in one batch."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from sqlalchemy import func, select
+
+    from lms.subsidies.models import Row
+
+    env = {**os.environ, "LMS_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "LMS_SECRET_KEY": app.config["SECRET_KEY"], "LMS_DATA_KEY": app.config["DATA_KEY"],
+           "LMS_MEDIA_LINK_SECRET": "test-link-secret", "LMS_INSTANCE_PATH": str(tmp_path),
+           "LMS_QUEUE_URL": f"sqlite:///{tmp_path / 'queue.db'}", "LMS_RATELIMIT_URL": "memory://"}
+    start = time.time() + 8
+    processes = [subprocess.Popen(
+        [sys.executable, "-c", _AT_ONCE, str(start), "subsidies", "batch", "create", "--region", TOWNSHIP,
+         "--strand", "short-training", "--period", "2026", "--by", official.username, "--json"],
+        cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for official in (world.township, world.county)]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    rows = sorted(json.loads(out)["rows"] for out, _err in outputs)
+    assert rows == [0, 3]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(Row.id))) == 3
+    assert db.session.scalar(select(func.count(func.distinct(Row.member_id)))) == 3
