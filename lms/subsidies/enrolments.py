@@ -49,10 +49,11 @@ def parse_term(text: str) -> str | None:
 
 @dataclass
 class EnrolmentReport(ImportReport):
-    COUNTS: ClassVar[tuple[str, ...]] = ("enrolments_created",)
+    COUNTS: ClassVar[tuple[str, ...]] = ("enrolments_created", "enrolments_changed")
     messages: ClassVar[Messages] = ENROLMENT_MESSAGES
 
     enrolments_created: int = 0
+    enrolments_changed: int = 0  # the school's list again with a corrected 学校, 专业 or 学籍号
 
 
 def import_enrolments(path: str | os.PathLike, *, filename: str | None = None, dry_run: bool = False,
@@ -93,8 +94,12 @@ def import_enrolments(path: str | os.PathLike, *, filename: str | None = None, d
         existing = db.session.scalar(select(Enrolment).where(Enrolment.member_id == member.id,
                                                              Enrolment.term == term))
         if existing is not None:
-            existing.school, existing.major, existing.student_no = cell("school"), cell("major"), cell("student_no")
-            report.unchanged += 1
+            now = (cell("school"), cell("major"), cell("student_no"))
+            if (existing.school, existing.major, existing.student_no) == now:
+                report.unchanged += 1
+            else:
+                existing.school, existing.major, existing.student_no = now
+                report.enrolments_changed += 1
             continue
         db.session.add(Enrolment(member_id=member.id, school=cell("school"), major=cell("major"),
                                  student_no=cell("student_no"), term=term,
