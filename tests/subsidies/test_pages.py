@@ -160,6 +160,25 @@ def test_figures_api_and_cli_agree_and_roll_up_to_the_fen(world, client, login, 
     assert other.get(f"/api/v1/stats/subsidies?region={SIBLING_TOWNSHIP}").status_code == 404
 
 
+def test_the_figures_page_drills_down_by_name_and_its_trail_names_each_region_once(world, client, login):
+    import re
+
+    from tests.subsidies.fixtures import COUNTY, VILLAGE
+
+    approved_batch(world)
+    login(client, world.county)
+    page = client.get(f"/subsidies/figures?region={TOWNSHIP}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    trail = re.search(r'<nav class="crumbs"[^>]*>(.*?)</nav>', page).group(1)
+    assert f'region={COUNTY}">' in trail and trail.endswith("<span>清源镇</span>") and trail.count("清源镇") == 1
+    assert f'href="/subsidies/figures?region={VILLAGE}">示例一村</a>' in page
+    village = client.get(f"/subsidies/figures?region={VILLAGE}", headers={"Accept-Language": "zh-CN"})
+    assert village.status_code == 200 and '<table id="households">' in village.get_data(as_text=True)
+    township = login(client.application.test_client(), world.township)
+    page = township.get("/subsidies/figures").get_data(as_text=True)
+    assert f"region={COUNTY}" not in page  # the trail starts at the official's own region
+    assert township.get(f"/subsidies/figures?region={COUNTY}").status_code == 404
+
+
 def test_the_payment_list_downloads_by_post_with_csrf_for_a_county_official(world, client, login):
     from lms.subsidies import review
 
