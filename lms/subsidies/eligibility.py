@@ -83,20 +83,23 @@ def _candidates(evidence: str, prefix: str, start: dt.date, end: dt.date, progra
     where: list = []
     programmes = [p for p in programme_ids if p is not None]
     if evidence == "certificate":
-        from courses.models import Course
+        from courses.models import Course, Skill
         from lms.skills.models import OfflineClass, SkillAward
 
         programme = func.coalesce(SkillAward.programme_id, Course.programme_id, OfflineClass.programme_id)
-        stmt = (select(*person, SkillAward.id, SkillAward.awarded_on, SkillAward.certificate_number, Course.title,
-                       OfflineClass.title, programme)
+        # What the certificate is for: its course or class, else (an imported certificate) its skill.
+        title = func.coalesce(Course.title, OfflineClass.title, Skill.name)
+        stmt = (select(*person, SkillAward.id, SkillAward.awarded_on, SkillAward.certificate_number, title,
+                       programme)
                 .select_from(SkillAward).join(Member, Member.id == SkillAward.member_id)
+                .join(Skill, Skill.id == SkillAward.skill_id)
                 .join(Household, Household.id == Member.household_id)
                 .outerjoin(Course, Course.id == SkillAward.course_id)
                 .outerjoin(OfflineClass, OfflineClass.id == SkillAward.offline_class_id)
                 .where(*where, SkillAward.member_id.in_(member_ids), SkillAward.revoked_at.is_(None), SkillAward.awarded_on.between(start, end),
                        SkillAward.evidence.in_(CERTIFICATE_EVIDENCE), programme.in_(programmes)))
         return [Candidate(r[0], r[1], r[2], r[3], _code(r[4]), r[5] is not None, f"award:{r[6]}",
-                          r[9] or r[10] or "", r[8] or "", r[7], r[11]) for r in db.session.execute(stmt)]
+                          r[9] or "", r[8] or "", r[7], r[10]) for r in db.session.execute(stmt)]
     if evidence == "completion":
         from courses.models import Course
         from lms.accounts.models import User

@@ -30,6 +30,8 @@ def test_a_batch_proposes_each_eligible_person_of_the_township_with_the_rule_amo
     rows = rows_of(data["batch"])
     assert {r.member_id for r in rows} == {world.zhang.id, world.li.id, world.wang.id}
     assert all(r.amount_fen == 150000 and r.certificate_number.startswith("YL") for r in rows)
+    # An imported certificate belongs to no course or class: the row says what skill it certifies.
+    assert {r.evidence_title for r in rows} == {"马铃薯种植"}
     assert sum(r.amount_fen for r in rows) == 450000
 
 
