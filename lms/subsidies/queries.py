@@ -26,11 +26,32 @@ def batches_for(user, limit: int = 200) -> list[Batch]:
     return list(db.session.scalars(stmt.where(in_scope(user, Batch.region_code) | (Batch.region_code == township))))
 
 
-def rows_for(user, batch: Batch) -> list[Row]:
+def rows_for(user, batch: Batch, village: str | None = None) -> list[Row]:
+    """The batch's rows the user may see; of one village when ``village`` is given."""
     stmt = (select(Row).where(Row.batch_id == batch.id).order_by(Row.village_code, Row.id))
     if not user.has_role("admin"):
         stmt = stmt.where(in_scope(user, Row.village_code))
+    if village:
+        stmt = stmt.where(Row.village_code == village)
     return list(db.session.scalars(stmt))
+
+
+def village_counts(user, batch: Batch) -> list[dict]:
+    """Per village of the batch the user may see: people, rows still to certify, and the total (fen)
+    of the rows not excluded. One grouped statement."""
+    from sqlalchemy import case
+
+    from lms.regions.models import Region
+
+    stmt = (select(Row.village_code, Region.name, func.count(Row.id),
+                   func.sum(case((Row.status == "proposed", 1), else_=0)),
+                   func.sum(case((Row.status != "excluded", Row.amount_fen), else_=0)))
+            .join(Region, Region.code == Row.village_code, isouter=True)
+            .where(Row.batch_id == batch.id).group_by(Row.village_code, Region.name).order_by(Row.village_code))
+    if not user.has_role("admin"):
+        stmt = stmt.where(in_scope(user, Row.village_code))
+    return [{"code": code, "name": name or "", "people": people, "to_certify": int(to_certify or 0),
+             "total_fen": int(total or 0)} for code, name, people, to_certify, total in db.session.execute(stmt)]
 
 
 def summary(batch: Batch) -> dict:

@@ -105,16 +105,32 @@ def _excluded_people(batch: Batch) -> list[dict]:
              "detail": DETAILS.get(entries[m_id].get("detail") or "", "")} for m_id, name, village in people]
 
 
-def render_batch(batch: Batch, status: int = 200, error: str | None = None, form=None, error_row: int | None = None):
-    from lms.regions.models import Region
+# A batch page lists every row up to this many; a larger one (a township of many villages) lists its
+# villages with their counts, and each village's rows on their own page (?village=CODE): a page for a
+# weak link, and what a village's certification is done from anyway.
+PAGE_ROWS = 200
 
-    rows = queries.rows_for(current_user, batch)
+
+def _village_shown(batch: Batch, counts: list[dict]) -> str | None:
+    village = (request.args.get("village") or "").strip()
+    if not village:
+        return None
+    if village not in {v["code"] for v in counts}:
+        abort(404)
+    return village
+
+
+def render_batch(batch: Batch, status: int = 200, error: str | None = None, form=None, error_row: int | None = None):
+    counts = queries.village_counts(current_user, batch)
+    village = _village_shown(batch, counts)
+    listed = village is not None or sum(v["people"] for v in counts) <= PAGE_ROWS
+    rows = queries.rows_for(current_user, batch, village) if listed else []
     objections = queries.objections_of(rows)
-    villages = {r.code: r.name for r in db.session.scalars(select(Region).where(
-        Region.code.in_({row.village_code for row in rows})))} if rows else {}
+    villages = {v["code"]: v["name"] for v in counts}
     return render_template(
         "subsidies/batch.html", batch=batch, rows=rows, masks=masked_ids(r.member_id for r in rows),
-        villages=villages, open_items=[(r, o) for r in rows for o in objections.get(r.id, [])], summary=queries.summary(batch),
+        villages=villages, village_counts=counts, village=village, listed=listed,
+        open_items=[(r, o) for r in rows for o in objections.get(r.id, [])], summary=queries.summary(batch),
         excluded=_excluded_people(batch), row_states=ROW_STATES, outcomes=OUTCOMES, error=error, form=form or {},
         error_row=error_row, can_submit=staff_level_ok(current_user, 9), can_approve=staff_level_ok(current_user, 6),
         today=review.today(), notice_last=_notice_last(batch)), status
@@ -146,7 +162,7 @@ def _step(batch: Batch, do, done: str, error_row: int | None = None):
         return render_batch(batch, 400, str(exc), request.form, error_row)
     db.session.commit()
     flash(done, "success")
-    return redirect(url_for(".batch", batch_id=batch.id), 303)
+    return redirect(url_for(".batch", batch_id=batch.id, village=request.args.get("village") or None), 303)
 
 
 @bp.post("/subsidies/batches/<int:batch_id>/certify")

@@ -73,6 +73,34 @@ def test_a_village_official_sees_and_certifies_only_their_village(world, client,
     assert {r.member_id: r.status for r in rows_of(batch.id)}[world.zhang.id] == "certified"
 
 
+def test_a_large_batch_lists_its_villages_and_each_villages_people_on_its_own_page(world, client, login, monkeypatch):
+    from lms.subsidies import views
+    from lms.subsidies.batches import create_batch
+    from tests.subsidies.fixtures import NEIGHBOUR, VILLAGE
+
+    monkeypatch.setattr(views, "PAGE_ROWS", 2)  # this township's 3 people stand for a township of thousands
+    batch, _ = create_batch(world.township, TOWNSHIP, "short-training", "2026")
+    db.session.commit()
+    login(client, world.township)
+    zh = {"Accept-Language": "zh-CN"}
+    page = client.get(f"/subsidies/batches/{batch.id}", headers=zh).get_data(as_text=True)
+    assert "请在上方选择一个村" in page and world.zhang.name not in page
+    assert f'href="/subsidies/batches/{batch.id}?village={VILLAGE}">示例一村</a></td><td class="num">2</td><td class="num">2</td>' in page
+    page = client.get(f"/subsidies/batches/{batch.id}?village={VILLAGE}", headers=zh).get_data(as_text=True)
+    assert world.zhang.name in page and world.li.name in page and world.wang.name not in page
+    # Certifying from the village's page comes back to it, and its count of rows to certify falls.
+    zhang = next(r for r in rows_of(batch.id) if r.member_id == world.zhang.id)
+    response = client.post_form(f"/subsidies/batches/{batch.id}/certify?village={VILLAGE}", {"row": str(zhang.id)})
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"?village={VILLAGE}")
+    page = client.get(response.headers["Location"], headers=zh).get_data(as_text=True)
+    assert f'示例一村</a></td><td class="num">2</td><td class="num">1</td>' in page
+    # A village official sees only their village, with no list of villages; another village is a 404.
+    village_official = login(client.application.test_client(), world.village)
+    page = village_official.get(f"/subsidies/batches/{batch.id}", headers=zh).get_data(as_text=True)
+    assert world.zhang.name in page and '<table id="villages">' not in page
+    assert village_official.get(f"/subsidies/batches/{batch.id}?village={NEIGHBOUR}").status_code == 404
+
+
 @pytest.mark.parametrize("attacker", ["sibling", "learner", "no_csrf"])
 def test_attacks_change_nothing(world, client, login, attacker):
     from lms.subsidies.batches import create_batch
