@@ -104,8 +104,7 @@ def accounts_import(path, report_path, dry_run, username):
 
     actor = _actor(username)
     report = import_accounts(path, dry_run=dry_run, actor=actor)
-    _finish_import(actor, "subsidies.accounts_import", path, report, dry_run, report_path,
-                   ("rows", "accounts_created", "accounts_changed", "unchanged", "rejected"))
+    _finish_import(actor, "subsidies.accounts_import", path, report, dry_run, report_path)
 
 
 @batch_cli.command("create")
@@ -322,9 +321,9 @@ def stats_command(code, as_json):
                    f"paid_people={row['paid_people']} outstanding_yuan={row['outstanding_yuan']}")
 
 
-def _finish_import(actor, action: str, path: str, report, dry_run: bool, report_path, counts: tuple[str, ...]):
+def _finish_import(actor, action: str, path: str, report, dry_run: bool, report_path):
     """Commit (audited) or roll back an import, print its report as every import command does
-    (lms.spreadsheets.report.echo_report) and exit with its code (0, 1 or 2)."""
+    (lms.spreadsheets.report.echo_report, the report's own counts) and exit with its code (0, 1 or 2)."""
     from lms.audit import record
     from lms.extensions import db
     from lms.spreadsheets.report import counts_line, echo_report
@@ -335,6 +334,7 @@ def _finish_import(actor, action: str, path: str, report, dry_run: bool, report_
     else:
         record(actor, action, os.path.basename(path), {k: v for k, v in data.items() if k not in ("errors", "warnings")})
         db.session.commit()
+    counts = ("rows", *report.COUNTS, "unchanged", "rejected")
     echo_report(data, report_path, counts_line(data, counts) + (" (dry run: nothing changed)" if dry_run else ""))
     sys.exit(report.exit_code)
 
@@ -357,5 +357,4 @@ def enrolments_import(path, report_path, dry_run, username):
 
     actor = _actor(username)
     report = import_enrolments(path, dry_run=dry_run, actor=actor)
-    _finish_import(actor, "subsidies.enrolments_import", path, report, dry_run, report_path,
-                   ("rows", "enrolments_created", "unchanged", "rejected"))
+    _finish_import(actor, "subsidies.enrolments_import", path, report, dry_run, report_path)
