@@ -131,7 +131,8 @@ def render_batch(batch: Batch, status: int = 200, error: str | None = None, form
         "subsidies/batch.html", batch=batch, rows=rows, masks=masked_ids(r.member_id for r in rows),
         villages=villages, village_counts=counts, village=village, listed=listed,
         open_items=[(r, o) for r in rows for o in objections.get(r.id, [])], summary=queries.summary(batch),
-        excluded=_excluded_people(batch), row_states=ROW_STATES, outcomes=OUTCOMES, error=error, form=form or {},
+        excluded=[e for e in _excluded_people(batch) if e["village"] == village] if village else
+        _excluded_people(batch) if listed else [], row_states=ROW_STATES, outcomes=OUTCOMES, error=error, form=form or {},
         error_row=error_row, can_submit=staff_level_ok(current_user, 9), can_approve=staff_level_ok(current_user, 6),
         today=review.today(), notice_last=_notice_last(batch)), status
 

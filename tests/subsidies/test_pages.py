@@ -78,16 +78,23 @@ def test_a_large_batch_lists_its_villages_and_each_villages_people_on_its_own_pa
     from lms.subsidies.batches import create_batch
     from tests.subsidies.fixtures import NEIGHBOUR, VILLAGE
 
+    from tests.lms.stats.factories import make_household, make_member
+    from tests.subsidies.fixtures import certify
+
     monkeypatch.setattr(views, "PAGE_ROWS", 2)  # this township's 3 people stand for a township of thousands
+    certify(make_member(make_household(NEIGHBOUR), name="孙七", birth_ymd=19930101))  # no account: not proposed
+    db.session.commit()
     batch, _ = create_batch(world.township, TOWNSHIP, "short-training", "2026")
     db.session.commit()
     login(client, world.township)
     zh = {"Accept-Language": "zh-CN"}
     page = client.get(f"/subsidies/batches/{batch.id}", headers=zh).get_data(as_text=True)
-    assert "请在上方选择一个村" in page and world.zhang.name not in page
+    assert "请在上方选择一个村" in page and world.zhang.name not in page and "孙七" not in page
     assert f'href="/subsidies/batches/{batch.id}?village={VILLAGE}">示例一村</a></td><td class="num">2</td><td class="num">2</td>' in page
     page = client.get(f"/subsidies/batches/{batch.id}?village={VILLAGE}", headers=zh).get_data(as_text=True)
-    assert world.zhang.name in page and world.li.name in page and world.wang.name not in page
+    assert world.zhang.name in page and world.li.name in page and world.wang.name not in page and "孙七" not in page
+    page = client.get(f"/subsidies/batches/{batch.id}?village={NEIGHBOUR}", headers=zh).get_data(as_text=True)
+    assert world.wang.name in page and "孙七" in page and world.zhang.name not in page  # and who was not proposed
     # Certifying from the village's page comes back to it, and its count of rows to certify falls.
     zhang = next(r for r in rows_of(batch.id) if r.member_id == world.zhang.id)
     response = client.post_form(f"/subsidies/batches/{batch.id}/certify?village={VILLAGE}", {"row": str(zhang.id)})
