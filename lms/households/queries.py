@@ -157,6 +157,22 @@ def registered_member(number: str, scope: str = "") -> tuple[Member | None, tupl
     return member, None
 
 
+def row_person(number: int, cell, column, scope: str, required=()) -> tuple[Member | None, list]:
+    """An import row's first checks, the same in every import that names a person by 证件号码
+    (certificates, accounts, enrolments): each ``required`` cell is filled, and the row's
+    ``id_number`` names a registered member in ``scope`` (registered_member). Returns (the member or
+    None, the row's issues so far); ``cell``/``column`` are lms.spreadsheets' Sheet.cell/header."""
+    from lms.spreadsheets.report import Issue
+
+    errors = [Issue(number, column(name), "required") for name in required if not cell(name)]
+    member = None
+    if cell("id_number"):
+        member, problem = registered_member(cell("id_number"), scope)
+        if problem:
+            errors.append(Issue(number, column("id_number"), *problem))
+    return member, errors
+
+
 def imports_for(user, limit: int = 20) -> list[HouseholdImport]:
     stmt = select(HouseholdImport).order_by(HouseholdImport.id.desc()).limit(limit)
     if not user.has_role("admin"):

@@ -125,7 +125,7 @@ def import_certificates(path: str | os.PathLike, *, filename: str | None = None,
 
     check_importer(actor)
     scope = write_prefix(actor)
-    from lms.households.queries import registered_member
+    from lms.households.queries import row_person
     from lms.skills.services import _today, award_skill
 
     report = CertificateReport(dry_run=dry_run)
@@ -139,16 +139,9 @@ def import_certificates(path: str | os.PathLike, *, filename: str | None = None,
     seen_numbers: dict[str, int] = {}
     villages: set[str] = set()
     for number, cell in report.read(sheet):
-        errors: list[Issue] = []
-        for name in REQUIRED:
-            if not cell(name):
-                errors.append(Issue(number, column(name), "required"))
-        member = skill_id = evidence = issued = None
+        member, errors = row_person(number, cell, column, scope, REQUIRED)
+        skill_id = evidence = issued = None
         level = None
-        if cell("id_number"):
-            member, problem = registered_member(cell("id_number"), scope)
-            if problem:
-                errors.append(Issue(number, column("id_number"), *problem))
         if cell("skill"):
             key = normalize(cell("skill"))
             skill_id = skills.get(key) or skills.get(key.lower())

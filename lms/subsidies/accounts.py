@@ -140,7 +140,7 @@ def import_accounts(path: str | os.PathLike, *, filename: str | None = None, dry
                     actor=None) -> AccountReport:
     """Each row: the holder (by ID number) and the household's account. A rejected row changes
     nothing; the caller commits (or rolls back a dry run)."""
-    from lms.households.queries import registered_member
+    from lms.households.queries import row_person
     from lms.regions.scope import write_prefix
 
     scope = write_prefix(actor)
@@ -151,12 +151,7 @@ def import_accounts(path: str | os.PathLike, *, filename: str | None = None, dry
     column = sheet.header
     seen: dict[int, int] = {}
     for number, cell in report.read(sheet):
-        errors = [Issue(number, column(name), "required") for name in REQUIRED if not cell(name)]
-        member = None
-        if cell("id_number"):
-            member, problem = registered_member(cell("id_number"), scope)
-            if problem:
-                errors.append(Issue(number, column("id_number"), *problem))
+        member, errors = row_person(number, cell, column, scope, REQUIRED)
         if member is not None and not errors:
             if member.household_id in seen:
                 errors.append(Issue(number, column("id_number"), "duplicate_in_file",

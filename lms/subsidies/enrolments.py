@@ -59,7 +59,7 @@ class EnrolmentReport(ImportReport):
 def import_enrolments(path: str | os.PathLike, *, filename: str | None = None, dry_run: bool = False,
                       actor=None) -> EnrolmentReport:
     """One row per student and term; the caller commits (or rolls back a dry run)."""
-    from lms.households.queries import registered_member
+    from lms.households.queries import row_person
     from lms.regions.scope import write_prefix
     from lms.subsidies.rules import period_range
 
@@ -71,12 +71,7 @@ def import_enrolments(path: str | os.PathLike, *, filename: str | None = None, d
     column = sheet.header
     seen: dict[tuple[int, str], int] = {}
     for number, cell in report.read(sheet):
-        errors = [Issue(number, column(name), "required") for name in REQUIRED if not cell(name)]
-        member = None
-        if cell("id_number"):
-            member, problem = registered_member(cell("id_number"), scope)
-            if problem:
-                errors.append(Issue(number, column("id_number"), *problem))
+        member, errors = row_person(number, cell, column, scope, REQUIRED)
         term = parse_term(cell("term")) if cell("term") else None
         if cell("term") and term is None:
             errors.append(Issue(number, column("term"), "bad_term", {"value": cell("term")}))

@@ -111,7 +111,7 @@ def _excluded_people(batch: Batch) -> list[dict]:
 PAGE_ROWS = 200
 
 
-def _village_shown(batch: Batch, counts: list[dict]) -> str | None:
+def _village_shown(counts: list[dict]) -> str | None:
     village = (request.args.get("village") or "").strip()
     if not village:
         return None
@@ -122,7 +122,7 @@ def _village_shown(batch: Batch, counts: list[dict]) -> str | None:
 
 def render_batch(batch: Batch, status: int = 200, error: str | None = None, form=None, error_row: int | None = None):
     counts = queries.village_counts(current_user, batch)
-    village = _village_shown(batch, counts)
+    village = _village_shown(counts)
     listed = village is not None or sum(v["people"] for v in counts) <= PAGE_ROWS
     rows = queries.rows_for(current_user, batch, village) if listed else []
     objections = queries.objections_of(rows)
